@@ -1,0 +1,190 @@
+"""The training layout shared by the co-occurrence producer and the GloVe kernels.
+
+Genes are split into ``B`` contiguous groups (``group_bounds``). The TCM is stored as tiles
+``(g, h)`` with ``g <= h``: tile ``(g, h)`` holds ``log T[I_g, I_h]`` row-major, shape
+``(|I_g|, |I_h|)``; diagonal tiles ``(g, g)`` are full squares (both triangles), so every ordered
+pair ``(i, j)`` is reachable and only ~n^2/2 values are stored. A zero (or negative) co-occurrence is
+stored as ``-inf`` and skipped by every kernel.
+
+DSGD block ``(g, h)`` (word genes ``I_g``, context genes ``I_h``) reads tile ``(min, max)``,
+transposed when ``g > h``. Stratum ``s`` is the ``B`` blocks ``(g, (g + s) mod B)``: they share no
+word row and no context row, so one thread per block writes disjoint memory.
+
+Within a block of ``m = |I_g| * |I_h|`` entries, the visiting order is the keyed bijection
+:func:`block_order` of ``[0, m)``; its four 32-bit keys are drawn in Python from ``random_state``,
+new for every block of every epoch. Position ``p`` is word ``I_g[p // |I_h|]``, context
+``I_h[p % |I_h|]``. The C kernel implements the same function; this NumPy version is the reference.
+
+``B`` depends on the number of genes only (never on ``n_jobs``), so the result does not depend on
+the thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["TrainingTiles", "gene_groups", "tile_index", "block_order", "tiles_from_dense_tcm"]
+
+#: Largest group: 128 genes x 100 dims of W, C and their AdaGrad sums (~200 KB) fit a core's L2.
+MAX_GROUP_SIZE = 128
+#: Smallest group, so that tiny problems still have several blocks per stratum.
+MIN_GROUP_SIZE = 16
+
+
+def gene_groups(n_genes: int, group_size: int | None = None) -> np.ndarray:
+    """Split ``n_genes`` into contiguous groups of nearly equal size; return the ``B + 1`` bounds.
+
+    The group size is ``clip(ceil(n_genes / 64), 16, 128)`` unless given: at least ~64 blocks per
+    stratum on large data, cache-sized blocks, and never a function of the thread count.
+
+    Examples
+    --------
+    >>> gene_groups(10, group_size=4).tolist()
+    [0, 4, 7, 10]
+    """
+    if n_genes < 1:
+        raise ValueError(f"need at least one gene, got {n_genes}")
+    if group_size is None:
+        group_size = int(min(MAX_GROUP_SIZE, max(MIN_GROUP_SIZE, -(-n_genes // 64))))
+    n_groups = max(1, -(-n_genes // int(group_size)))
+    # Spread the remainder: sizes differ by at most one.
+    return np.linspace(0, n_genes, n_groups + 1).round().astype(np.int64)
+
+
+def tile_index(g: int, h: int, n_groups: int) -> int:
+    """Index of tile ``(g, h)``, ``g <= h``, in the row-major order of the upper triangle of tiles."""
+    if g > h:
+        g, h = h, g
+    return g * (2 * n_groups - g + 1) // 2 + (h - g)
+
+
+@dataclass
+class TrainingTiles:
+    """log T in tiles of the upper triangle; see the module docstring for the layout.
+
+    Attributes
+    ----------
+    group_bounds : ndarray of int64, shape (B + 1,)
+    tile_ptr : ndarray of int64, shape (B * (B + 1) / 2 + 1,)
+        ``values[tile_ptr[t]:tile_ptr[t + 1]]`` is tile ``t``.
+    values : ndarray of float32 or float64
+        log co-occurrences, ``-inf`` where ``T <= 0``.
+    n_entries : int
+        Ordered pairs ``(i, j)`` with ``T[i, j] > 0``: the SGD updates of one epoch.
+    """
+
+    group_bounds: np.ndarray
+    tile_ptr: np.ndarray
+    values: np.ndarray
+    n_entries: int
+
+    @property
+    def n_genes(self) -> int:
+        return int(self.group_bounds[-1])
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.group_bounds.shape[0] - 1)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.nbytes + self.tile_ptr.nbytes + self.group_bounds.nbytes)
+
+    def tile(self, g: int, h: int) -> np.ndarray:
+        """The ``(|I_g|, |I_h|)`` view of log T for word group ``g`` and context group ``h``."""
+        b = self.group_bounds
+        t = tile_index(g, h, self.n_groups)
+        lo, hi = (g, h) if g <= h else (h, g)
+        view = self.values[self.tile_ptr[t]:self.tile_ptr[t + 1]].reshape(b[lo + 1] - b[lo], b[hi + 1] - b[hi])
+        return view if g <= h else view.T
+
+    def to_dense(self) -> np.ndarray:
+        """The full ``n x n`` log T (float64); for tests and small data only."""
+        n, b = self.n_genes, self.group_bounds
+        out = np.empty((n, n))
+        for g in range(self.n_groups):
+            for h in range(self.n_groups):
+                out[b[g]:b[g + 1], b[h]:b[h + 1]] = self.tile(g, h)
+        return out
+
+
+def tile_sizes(group_bounds: np.ndarray) -> np.ndarray:
+    """``tile_ptr`` for these groups."""
+    sizes = np.diff(group_bounds)
+    B = sizes.shape[0]
+    out = [0]
+    for g in range(B):
+        for h in range(g, B):
+            out.append(int(sizes[g] * sizes[h]))
+    return np.cumsum(out, dtype=np.int64)
+
+
+def tiles_from_dense_tcm(T, group_bounds, dtype=np.float32) -> TrainingTiles:
+    """Reference builder: tiles of ``log T`` from a dense symmetric TCM (slow, obvious; tests only)."""
+    T = np.asarray(T, dtype=np.float64)
+    b = np.asarray(group_bounds, dtype=np.int64)
+    ptr = tile_sizes(b)
+    values = np.empty(ptr[-1], dtype=dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logT = np.where(T > 0, np.log(np.where(T > 0, T, 1.0)), -np.inf)
+    B = b.shape[0] - 1
+    for g in range(B):
+        for h in range(g, B):
+            t = tile_index(g, h, B)
+            values[ptr[t]:ptr[t + 1]] = logT[b[g]:b[g + 1], b[h]:b[h + 1]].ravel()
+    return TrainingTiles(group_bounds=b, tile_ptr=ptr, values=values, n_entries=int((T > 0).sum()))
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser on uint64 arrays holding 32-bit values."""
+    h = h & _M32
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _M32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+def _feistel(x: np.ndarray, half: int, keys: np.ndarray) -> np.ndarray:
+    mask = np.uint64((1 << half) - 1)
+    left = x >> np.uint64(half)
+    right = x & mask
+    for key in keys:
+        f = _fmix32(right ^ np.uint64(key)) & mask
+        left, right = right, left ^ f
+    return (left << np.uint64(half)) | right
+
+
+def block_order(m: int, keys) -> np.ndarray:
+    """The visiting order of a block of ``m`` entries: a bijection of ``[0, m)`` keyed by 4 uint32.
+
+    A 4-round Feistel network on ``2 * half`` bits (``half = max(1, ceil(log2(m) / 2))``) with
+    MurmurHash3's finaliser as round function, made a bijection of ``[0, m)`` by cycle walking:
+    ``x = F(k)``, then ``x = F(x)`` while ``x >= m``. Round ``r`` maps ``(L, R)`` to
+    ``(R, L ^ (fmix32(R ^ key[r]) & mask))``.
+
+    Examples
+    --------
+    >>> order = block_order(10, [1, 2, 3, 4])
+    >>> sorted(order.tolist()) == list(range(10))
+    True
+    """
+    keys = np.asarray(keys, dtype=np.uint64).ravel()
+    if keys.shape[0] != 4:
+        raise ValueError("block_order needs 4 keys")
+    if m <= 0:
+        return np.empty(0, dtype=np.int64)
+    bits = max(1, int(m - 1).bit_length())
+    half = max(1, (bits + 1) // 2)
+    x = _feistel(np.arange(m, dtype=np.uint64), half, keys)
+    todo = x >= np.uint64(m)
+    while todo.any():
+        x[todo] = _feistel(x[todo], half, keys)
+        todo = x >= np.uint64(m)
+    return x.astype(np.int64)

@@ -1,0 +1,327 @@
+"""Validation shared by every public entry point: counts, gene names, n_jobs, random_state.
+
+All user-facing messages about bad arrays and parameters live here, so that the
+readers, ``dtm_to_tcm`` and ``GeneGloVe`` say the same thing the same way.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .exceptions import CountsError
+
+__all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A validated samples x genes count matrix.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_genes), float64, C-contiguous; or scipy.sparse CSR (float64, sorted indices)
+    genes : ndarray of str, shape (n_genes,)
+    samples : ndarray of str, shape (n_samples,), or None when the input had no sample labels
+    """
+
+    X: np.ndarray | sp.csr_matrix
+    genes: np.ndarray
+    samples: np.ndarray | None
+
+    @property
+    def shape(self):
+        return self.X.shape
+
+
+def _describe_position(X_like, row, col, genes, samples):
+    sample = samples[row] if samples is not None else f"row {row}"
+    gene = genes[col] if genes is not None else f"column {col}"
+    return f"sample {sample!s}, gene {gene!s}"
+
+
+def check_gene_names(gene_names, n_genes, *, caller="genevec"):
+    """Return gene names as an ndarray of str, checking their number and uniqueness."""
+    names = np.asarray(gene_names, dtype=object).ravel()
+    if names.shape[0] != n_genes:
+        raise CountsError(
+            f"{caller}: got {names.shape[0]:,} gene names for {n_genes:,} gene columns. "
+            "Pass one name per column of X (samples x genes)."
+        )
+    names = np.array([str(g) for g in names], dtype=object)
+    uniq, counts = np.unique(names, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1]
+        shown = ", ".join(repr(g) for g in dup[:5])
+        raise CountsError(
+            f"{caller}: {dup.size:,} gene names occur more than once ({shown}). "
+            "Merge them first, e.g. read_counts(..., duplicates='sum'), or make the names unique."
+        )
+    return names
+
+
+def check_counts(
+    X,
+    *,
+    gene_names=None,
+    allow_non_integer: bool = False,
+    accept_sparse: bool = True,
+    min_samples: int = 1,
+    min_genes: int = 1,
+    caller: str = "genevec",
+) -> Counts:
+    """Validate a samples x genes count matrix once, at the boundary.
+
+    Parameters
+    ----------
+    X : DataFrame, array-like, scipy.sparse matrix or AnnData
+        Samples in rows, genes in columns. A DataFrame's columns are the gene names and its index the
+        sample IDs; an AnnData gives ``.X``, ``var_names`` and ``obs_names``.
+    gene_names : sequence of str, optional
+        Names of the columns, required to name genes of an ndarray or sparse matrix (otherwise
+        ``"0"``, ``"1"``, ... are used). Overrides a DataFrame's columns when given.
+    allow_non_integer : bool, default=False
+        Accept values that are not whole numbers (normalised data such as TPM). GloVe on a
+        co-occurrence matrix is defined for counts, so this must be asked for explicitly.
+    accept_sparse : bool, default=True
+        Keep scipy.sparse input sparse (as CSR); otherwise it is refused with a message.
+    min_samples, min_genes : int, default=1
+        Smallest shape accepted.
+    caller : str
+        Who is validating, used in messages.
+
+    Returns
+    -------
+    Counts
+        ``X`` as float64 (C-contiguous ndarray or canonical CSR), ``genes`` and ``samples``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from genevec._validation import check_counts
+    >>> c = check_counts(np.array([[1, 0], [2, 3]]), gene_names=["A", "B"])
+    >>> c.X.dtype, list(c.genes)
+    (dtype('float64'), ['A', 'B'])
+    """
+    samples = None
+    names = None
+    if type(X).__name__ == "AnnData" and hasattr(X, "var_names"):
+        names = np.asarray(X.var_names, dtype=object)
+        samples = np.asarray(X.obs_names, dtype=object)
+        X = X.X
+    if isinstance(X, pd.DataFrame):
+        bad = [c for c, dt in X.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+        if bad:
+            shown = ", ".join(repr(str(c)) for c in bad[:5])
+            raise CountsError(
+                f"{caller}: {len(bad)} column(s) of the DataFrame are not numeric ({shown}). "
+                "Counts must be numbers with genes as columns; move annotation columns to the index "
+                "(df.set_index(...)) or drop them."
+            )
+        names = np.asarray(X.columns, dtype=object)
+        samples = np.asarray(X.index, dtype=object)
+        if any(isinstance(dt, pd.SparseDtype) for dt in X.dtypes):
+            X = sp.csr_matrix(X.sparse.to_coo())
+        else:
+            X = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif isinstance(X, pd.Series):
+        raise CountsError(f"{caller}: got a pandas Series; pass a samples x genes DataFrame (one column per gene).")
+
+    if sp.issparse(X):
+        if not accept_sparse:
+            raise CountsError(f"{caller}: sparse input is not supported here; pass X.toarray().")
+        X = sp.csr_matrix(X)
+        if X.dtype.kind not in "biuf":
+            raise CountsError(f"{caller}: sparse matrix has dtype {X.dtype}; counts must be numeric.")
+        X = X.astype(np.float64, copy=True)
+        X.sum_duplicates()
+        X.sort_indices()
+        data = X.data
+    else:
+        arr = np.asarray(X)
+        if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise CountsError(
+                    f"{caller}: X holds non-numeric values ({exc}). Counts must be numbers; "
+                    "check that the header row and annotation columns are not part of the matrix."
+                ) from None
+        elif arr.dtype.kind == "c":
+            raise CountsError(f"{caller}: X is complex ({arr.dtype}); counts must be real numbers.")
+        elif arr.dtype.kind not in "biuf":
+            raise CountsError(f"{caller}: X has dtype {arr.dtype}; counts must be numeric.")
+        if arr.ndim == 1:
+            raise CountsError(
+                f"{caller}: expected a 2-d samples x genes matrix, got a 1-d array of {arr.shape[0]} values. "
+                "Use X.reshape(1, -1) for one sample or X.reshape(-1, 1) for one gene."
+            )
+        if arr.ndim != 2:
+            raise CountsError(f"{caller}: expected a 2-d samples x genes matrix, got {arr.ndim} dimensions {arr.shape}.")
+        X = np.ascontiguousarray(arr, dtype=np.float64)
+        data = X.reshape(-1)
+
+    n_samples, n_genes = X.shape
+    if n_samples == 0 or n_genes == 0:
+        raise CountsError(
+            f"{caller}: the count matrix is empty ({n_samples} samples x {n_genes} genes). "
+            "Check the file, the tissue selection and the gene filter."
+        )
+    if n_samples < min_samples:
+        raise CountsError(f"{caller}: needs at least {min_samples} samples, got {n_samples}.")
+    if n_genes < min_genes:
+        raise CountsError(
+            f"{caller}: needs at least {min_genes} genes, got {n_genes}. "
+            "Relax the gene filter (filter_genes) or check the orientation: samples in rows, genes in columns."
+        )
+
+    if gene_names is not None:
+        names = gene_names
+    if names is None:
+        names = np.arange(n_genes).astype(str)
+    genes = check_gene_names(names, n_genes, caller=caller)
+    if samples is not None:
+        samples = np.array([str(s) for s in samples], dtype=object)
+
+    def _first(mask_flat):
+        k = int(np.flatnonzero(mask_flat)[0])
+        if sp.issparse(X):
+            row = int(np.searchsorted(X.indptr, k, side="right") - 1)
+            col = int(X.indices[k])
+        else:
+            row, col = divmod(k, n_genes)
+        return row, col, data[k]
+
+    finite = np.isfinite(data)
+    if not finite.all():
+        row, col, val = _first(~finite)
+        n_bad = int((~finite).sum())
+        raise CountsError(
+            f"{caller}: X has {n_bad:,} NaN or infinite value(s); the first is {val} at "
+            f"{_describe_position(X, row, col, genes, samples)}. Counts must be finite: "
+            "fill or drop missing values first (e.g. df.fillna(0) if missing means no reads)."
+        )
+    negative = data < 0
+    if negative.any():
+        row, col, val = _first(negative)
+        raise CountsError(
+            f"{caller}: expects raw read counts, but X has {int(negative.sum()):,} negative value(s) "
+            f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+            "Pass counts before log or z-score normalisation, e.g. read_counts('gtex.gct')."
+        )
+    if not allow_non_integer:
+        frac = data != np.floor(data)
+        if frac.any():
+            row, col, val = _first(frac)
+            raise CountsError(
+                f"{caller}: expects integer read counts, but X has {int(frac.sum()):,} non-integer value(s); "
+                f"the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+                "This looks like normalised data (TPM, FPKM, log). Pass raw counts, or say that the values "
+                "are not counts with allow_non_integer=True."
+            )
+    return Counts(X=X, genes=genes, samples=samples)
+
+
+def _cgroup_cpu_limit() -> int | None:
+    """CPUs allowed by a cgroup quota (v2 cpu.max or v1 cfs_quota), or None when unlimited."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            return max(1, int(np.ceil(int(quota) / int(period))))
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as fh:
+            quota = int(fh.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as fh:
+            period = int(fh.read())
+        if quota > 0 and period > 0:
+            return max(1, int(np.ceil(quota / period)))
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def available_cpus() -> int:
+    """Cores this process may use: affinity mask, cgroup quota and OMP_NUM_THREADS respected."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    limit = _cgroup_cpu_limit()
+    if limit is not None:
+        n = min(n, limit)
+    if os.environ.get("OMP_NUM_THREADS"):
+        from ._openmp import omp_max_threads
+
+        return max(1, omp_max_threads())
+    return max(1, n)
+
+
+def effective_n_jobs(n_jobs, *, caller="genevec") -> int:
+    """Resolve ``n_jobs`` to a thread count.
+
+    ``None`` and ``-1`` mean every core this process may use (``OMP_NUM_THREADS`` and cgroup
+    limits respected); ``-k`` means all but ``k - 1``; a positive int is taken as is (it may
+    exceed the cores); ``0`` raises. Without OpenMP the answer is always 1.
+
+    Examples
+    --------
+    >>> from genevec._validation import effective_n_jobs
+    >>> effective_n_jobs(1)
+    1
+    """
+    from ._openmp import openmp_enabled
+
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral)):
+        raise ValueError(
+            f"{caller}: n_jobs must be None or an int (-1 for all cores, 1 for one thread), got {n_jobs!r}."
+        )
+    if n_jobs == 0:
+        raise ValueError(
+            f"{caller}: n_jobs=0 is not a number of threads. Use n_jobs=None or -1 for all cores, "
+            "a positive int for that many threads, or -2 for all but one."
+        )
+    if not openmp_enabled():
+        return 1
+    if n_jobs is None:
+        return available_cpus()
+    n_jobs = int(n_jobs)
+    if n_jobs < 0:
+        return max(1, available_cpus() + 1 + n_jobs)
+    return n_jobs
+
+
+def check_random_state(random_state, *, caller="genevec") -> np.random.Generator:
+    """Turn ``random_state`` into a ``numpy.random.Generator``.
+
+    Accepts None (fresh entropy), an int seed, a ``RandomState`` (a seed is drawn from it, so the
+    caller's stream advances as scikit-learn users expect) or a ``Generator`` (used as is).
+
+    Examples
+    --------
+    >>> from genevec._validation import check_random_state
+    >>> int(check_random_state(0).integers(100)) == int(check_random_state(0).integers(100))
+    True
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1, size=4))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"{caller}: random_state must be a non-negative int, got {random_state}.")
+        return np.random.default_rng(int(random_state))
+    raise ValueError(
+        f"{caller}: random_state must be None, an int, a numpy RandomState or a numpy Generator; "
+        f"got {random_state!r} of type {type(random_state).__name__}."
+    )

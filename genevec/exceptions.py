@@ -1,0 +1,59 @@
+"""genevec's exceptions and warnings.
+
+Each subclasses the builtin a user would already catch, so ``except KeyError``
+or ``except ValueError`` keeps working.
+"""
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+__all__ = [
+    "GeneVecError",
+    "CountsError",
+    "FileFormatError",
+    "GeneNotFoundError",
+    "NotFittedError",
+    "InsufficientMemoryError",
+    "GeneVecWarning",
+    "ConvergenceWarning",
+    "DataWarning",
+]
+
+
+class GeneVecError(Exception):
+    """Base class of every error genevec raises on purpose."""
+
+
+class CountsError(GeneVecError, ValueError):
+    """The count matrix is not usable: negative, non-finite or non-integer values, bad shape."""
+
+
+class FileFormatError(GeneVecError, ValueError):
+    """A file genevec reads is malformed; the message names the file, the line and the fix."""
+
+
+class GeneNotFoundError(GeneVecError, KeyError):
+    """A gene is not in the model's vocabulary; the message suggests close matches."""
+
+    def __str__(self):
+        # KeyError.__str__ adds quotes around the message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(GeneVecError, _SklearnNotFittedError):
+    """A method needs a fitted model (a scikit-learn ``NotFittedError``, so ValueError and AttributeError)."""
+
+
+class InsufficientMemoryError(GeneVecError, MemoryError):
+    """The work would need more memory than the machine can give; raised before allocating."""
+
+
+class GeneVecWarning(UserWarning):
+    """Something the user should act on, e.g. genes dropped for having no counts."""
+
+
+class DataWarning(GeneVecWarning):
+    """The input looks unusual but is usable (a GCT dims line that does not match, merged symbols)."""
+
+
+class ConvergenceWarning(GeneVecWarning, RuntimeWarning):
+    """Training stopped before it converged, or was interrupted."""

@@ -1,0 +1,129 @@
+"""Build genevec's compiled kernels; all metadata lives in pyproject.toml.
+
+OpenMP is probed by compiling *and running* a tiny program. Without it the
+kernels still build, single-threaded, and a warning says so. Set
+``GENEVEC_NO_OPENMP=1`` to skip the probe and build sequentially.
+
+No ``-march=native`` and no ``-ffast-math``: the SIMD speed of the GloVe
+kernel comes from per-ISA clones selected at run time (see
+``genevec/src/glove_block.c``), so a wheel built here runs everywhere.
+
+Developers can rebuild a single kernel in place with
+``GENEVEC_BUILD_ONLY=_tcm python setup.py build_ext --inplace``.
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import warnings
+
+import numpy as np
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+OPENMP_TEST = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d\\n", n > 0);
+        return 0;
+    }
+    """
+)
+
+
+def _compiler_command():
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return cc.split()
+
+
+def check_openmp_support():
+    """Compile and run a tiny OpenMP program; return (supported, compile_flags, link_flags)."""
+    if os.environ.get("GENEVEC_NO_OPENMP", "").lower() in {"1", "true", "yes"}:
+        return False, [], []
+    if os.environ.get("PYTHON_CROSSENV"):
+        # Cross-compiling: we cannot run the probe, trust the toolchain.
+        return True, ["-fopenmp"], ["-fopenmp"]
+    flags = ["-fopenmp"]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        exe = os.path.join(tmp, "probe")
+        with open(src, "w") as fh:
+            fh.write(OPENMP_TEST)
+        try:
+            subprocess.run(
+                [*_compiler_command(), *flags, src, "-o", exe],
+                check=True, capture_output=True, timeout=120,
+            )
+            out = subprocess.run([exe], check=True, capture_output=True, timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            return False, [], []
+    return out.strip() == b"1", flags, flags
+
+
+class BuildExt(build_ext):
+    """Add OpenMP flags found by the probe, or build sequentially with a warning."""
+
+    def build_extensions(self):
+        supported, cflags, lflags = check_openmp_support()
+        if not supported:
+            warnings.warn(
+                "genevec: OpenMP was not found (the test program failed to compile or run). "
+                "The kernels are built single-threaded: results are the same, only slower. "
+                "To build with threads install an OpenMP runtime (e.g. 'apt-get install libgomp1' "
+                "or 'brew install libomp') and reinstall; to silence this set GENEVEC_NO_OPENMP=1.",
+                stacklevel=1,
+            )
+        for ext in self.extensions:
+            ext.extra_compile_args = [*ext.extra_compile_args, *cflags]
+            ext.extra_link_args = [*ext.extra_link_args, *lflags]
+        super().build_extensions()
+
+
+COMPILE_ARGS = ["-O3", "-fno-strict-aliasing"]
+MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+
+# name -> extra sources; every kernel is genevec/<name>.pyx
+EXTENSIONS = {
+    "_openmp": [],
+    "_tcm": [],
+    "_glove": ["genevec/src/glove_block.c"],
+}
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    only = {name for name in os.environ.get("GENEVEC_BUILD_ONLY", "").split(",") if name}
+    exts = []
+    for name, extra in EXTENSIONS.items():
+        if only and name not in only:
+            continue
+        if not os.path.exists(f"genevec/{name}.pyx"):
+            continue
+        exts.append(
+            Extension(
+                f"genevec.{name}",
+                [f"genevec/{name}.pyx", *extra],
+                include_dirs=[np.get_include(), "genevec/src"],
+                define_macros=MACROS,
+                extra_compile_args=COMPILE_ARGS,
+            )
+        )
+    return cythonize(
+        exts,
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True,
+                             "initializedcheck": False},
+        annotate=os.environ.get("GENEVEC_ANNOTATE") == "1",
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny count matrices and the paths of the real datasets in ../shared/data."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_file(*parts):
+    """Path of a file in ../shared/data; fails (not skips) when missing, since CI lays it out."""
+    path = SHARED_DATA.joinpath(*parts)
+    assert path.exists(), f"{path} is missing: the shared datasets must sit beside the repository"
+    return path
+
+
+@pytest.fixture
+def tiny_counts():
+    """6 samples x 5 genes of small integer counts, as a DataFrame with gene columns."""
+    rng = np.random.default_rng(0)
+    X = rng.poisson(4.0, size=(6, 5))
+    return pd.DataFrame(X, index=[f"S{i}" for i in range(6)], columns=list("ABCDE"))
+
+
+@pytest.fixture
+def module_counts():
+    """Counts with two planted co-expressed gene modules (M1_*, M2_*), samples x genes."""
+    from _reference import planted_modules
+
+    return planted_modules(n_samples=60, genes_per_module=12, seed=0)
