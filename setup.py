@@ -95,6 +95,7 @@ EXTENSIONS = {
     "_openmp": [],
     "_tcm": [],
     "_glove": ["genevec/src/glove_block.c"],
+    "_lowrank": [],
 }
 
 
