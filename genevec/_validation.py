@@ -325,3 +325,42 @@ def check_random_state(random_state, *, caller="genevec") -> np.random.Generator
         f"{caller}: random_state must be None, an int, a numpy RandomState or a numpy Generator; "
         f"got {random_state!r} of type {type(random_state).__name__}."
     )
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process can still get: MemAvailable, capped by a cgroup limit; None if unknown."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        pass
+    for path, usage_path in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                             ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                              "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(path) as fh:
+                raw = fh.read().strip()
+            if raw == "max":
+                continue
+            limit = int(raw)
+            with open(usage_path) as fh:
+                used = int(fh.read().strip())
+            if limit < (1 << 60):
+                room = max(0, limit - used)
+                avail = room if avail is None else min(avail, room)
+        except (OSError, ValueError):
+            continue
+    return avail
+
+
+def format_bytes(n: float) -> str:
+    """``1.3 GB`` style, for messages."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000.0
+    return f"{n:.1f} TB"

@@ -13,6 +13,7 @@ __all__ = [
     "GeneNotFoundError",
     "NotFittedError",
     "InsufficientMemoryError",
+    "TrainingDivergedError",
     "GeneVecWarning",
     "ConvergenceWarning",
     "DataWarning",
@@ -57,3 +58,7 @@ class DataWarning(GeneVecWarning):
 
 class ConvergenceWarning(GeneVecWarning, RuntimeWarning):
     """Training stopped before it converged, or was interrupted."""
+
+
+class TrainingDivergedError(GeneVecError, FloatingPointError):
+    """The training loss became NaN or infinite; the message suggests a smaller learning rate."""

@@ -1,0 +1,407 @@
+"""GeneGloVe: the estimator contract, determinism, queries, faults."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from _reference import planted_modules
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.manifold import TSNE
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from genevec import GeneGloVe
+from genevec.exceptions import (
+    ConvergenceWarning,
+    CountsError,
+    GeneNotFoundError,
+    GeneVecWarning,
+    InsufficientMemoryError,
+    NotFittedError,
+    TrainingDivergedError,
+)
+
+
+@pytest.fixture(scope="module")
+def modules():
+    return planted_modules(n_samples=60, genes_per_module=12, seed=0)
+
+
+def small(**kw):
+    base = dict(dim=8, max_iter=10, random_state=0, n_jobs=1)
+    base.update(kw)
+    return GeneGloVe(**base)
+
+
+@pytest.fixture(scope="module")
+def fitted(modules):
+    return small(max_iter=40).fit(modules)
+
+
+def test_fitted_attributes(fitted, modules):
+    n = modules.shape[1]
+    assert fitted.embedding_.shape == (n, 8)
+    assert list(fitted.genes_) == list(modules.columns)
+    assert fitted.n_iter_ == 40 and len(fitted.loss_curve_) == 40
+    assert fitted.n_features_in_ == n and list(fitted.feature_names_in_) == list(modules.columns)
+    np.testing.assert_array_equal(fitted.embedding_, fitted.word_vectors_ + fitted.context_vectors_)
+    assert fitted.word_bias_.shape == (n,) and fitted.embedding_.dtype == np.float32
+    assert np.isfinite(fitted.loss_) and fitted.loss_ > 0
+
+
+def test_loss_falls_and_modules_are_recovered(fitted):
+    curve = np.asarray(fitted.loss_curve_)
+    assert curve[-1] < 0.5 * curve[0]
+    hits = []
+    for gene in fitted.genes_:
+        neigh = [g for g, _ in fitted.most_similar(gene, topn=5)]
+        hits.append(np.mean([g.split("_")[0] == gene.split("_")[0] for g in neigh]))
+    assert np.mean(hits) >= 0.9
+
+
+def test_vectors_word_only(modules):
+    m = small(vectors="word", max_iter=2).fit(modules)
+    np.testing.assert_array_equal(m.embedding_, m.word_vectors_)
+
+
+@pytest.mark.parametrize("n_jobs", [2, 3, 4])
+def test_bit_identical_for_any_n_jobs(modules, n_jobs):
+    # 200 genes -> several gene groups, so the strata really run in parallel.
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.poisson(rng.gamma(1.0, 20.0, size=200), size=(30, 200)),
+                     columns=[f"G{i}" for i in range(200)])
+    ref = small(max_iter=3, n_jobs=1).fit(X)
+    other = small(max_iter=3, n_jobs=n_jobs).fit(X)
+    assert ref.embedding_.tobytes() == other.embedding_.tobytes()
+    assert ref.loss_curve_ == other.loss_curve_
+
+
+@pytest.mark.parametrize("make", [lambda: 7, lambda: np.random.RandomState(7), lambda: np.random.default_rng(7)])
+def test_random_state_types_reproduce(modules, make):
+    a = small(max_iter=2, random_state=make()).fit(modules).embedding_
+    b = small(max_iter=2, random_state=make()).fit(modules).embedding_
+    np.testing.assert_array_equal(a, b)
+
+
+def test_different_seeds_differ(modules):
+    a = small(max_iter=2, random_state=1).fit(modules).embedding_
+    b = small(max_iter=2, random_state=2).fit(modules).embedding_
+    assert not np.array_equal(a, b)
+
+
+def test_float64(modules):
+    m = small(dtype="float64", max_iter=3).fit(modules)
+    assert m.embedding_.dtype == np.float64
+
+
+def test_ndarray_and_sparse_inputs_agree(modules):
+    import scipy.sparse as sp
+
+    names = list(modules.columns)
+    a = small(max_iter=2).fit(modules.to_numpy(), gene_names=names)
+    b = small(max_iter=2).fit(sp.csr_matrix(modules.to_numpy()), gene_names=names)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    assert list(a.genes_) == names
+
+
+# ---------------------------------------------------------------- scikit-learn contract
+def test_transform_returns_one_row_per_gene(fitted, modules):
+    out = fitted.transform(modules)
+    assert out.shape == (modules.shape[1], 8)  # genes, not samples: the documented departure
+    np.testing.assert_array_equal(out, fitted.embedding_)
+    sub = fitted.transform(modules[["M2_3", "M1_0"]])
+    np.testing.assert_array_equal(sub, fitted.embedding_[[15, 0]])
+    np.testing.assert_array_equal(fitted.transform(), fitted.embedding_)
+
+
+def test_set_output_pandas_indexed_by_gene(modules):
+    m = small(max_iter=2).set_output(transform="pandas").fit(modules)
+    df = m.transform()
+    assert isinstance(df, pd.DataFrame) and list(df.index) == list(modules.columns)
+    assert list(df.columns) == [f"geneglove{k}" for k in range(8)]
+    assert list(m.get_feature_names_out()) == list(df.columns)
+
+
+def test_pipeline_with_kmeans_clusters_genes(modules):
+    pipe = Pipeline([("glove", small(max_iter=40)), ("kmeans", KMeans(2, n_init=10, random_state=0))])
+    labels = pipe.fit_predict(modules)
+    assert labels.shape == (modules.shape[1],)
+    first = labels[:12]
+    assert len(set(first)) == 1 and len(set(labels[12:])) == 1 and first[0] != labels[12]
+
+
+def test_pipeline_with_tsne_maps_genes(modules):
+    pipe = Pipeline([("glove", small(max_iter=5)), ("tsne", TSNE(perplexity=5, random_state=0))])
+    xy = pipe.fit_transform(modules)
+    assert xy.shape == (modules.shape[1], 2)
+
+
+def test_grid_search_over_dim(modules):
+    search = GridSearchCV(small(max_iter=5), {"dim": [2, 8]}, cv=3)
+    search.fit(modules)
+    assert search.best_params_["dim"] in (2, 8)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_score_prefers_trained_vectors(fitted, modules):
+    untrained = small(max_iter=0).fit(modules)
+    assert fitted.score(modules) > untrained.score(modules)
+    # Held-out samples are rescaled to the training sample count: a half gives a comparable score.
+    half = fitted.score(modules.iloc[::2])
+    assert abs(half - fitted.score(modules)) < 0.5 * abs(untrained.score(modules))
+
+
+def test_clone_pickle_params(fitted):
+    c = clone(fitted)
+    assert c.get_params() == fitted.get_params() and not hasattr(c, "embedding_")
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.embedding_, fitted.embedding_)
+    assert back.most_similar("M1_0", topn=3) == fitted.most_similar("M1_0", topn=3)
+    assert c.set_params(dim=4).dim == 4
+
+
+def test_sklearn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # Checks that cannot apply, and why: transform returns one row per *gene* (the documented
+    # departure), so checks comparing transform's rows with the input's samples fail by design;
+    # inputs must be non-negative integer counts, so checks that feed random normal floats are
+    # refused with a CountsError (as they should be).
+    expected = {
+        "check_transformer_general": "rows are genes, not samples",
+        "check_transformer_data_not_an_array": "rows are genes, not samples",
+        "check_transformer_preserve_dtypes": "rows are genes, not samples",
+        "check_fit2d_1sample": "needs counts",
+        "check_fit2d_1feature": "needs two genes",
+        "check_methods_sample_order_invariance": "rows are genes",
+        "check_methods_subset_invariance": "rows are genes",
+        "check_fit_idempotent": "rows are genes",
+        "check_n_features_in_after_fitting": "rows are genes",
+        "check_fit_check_is_fitted": "needs counts",
+        "check_estimators_dtypes": "needs counts",
+        "check_dtype_object": "needs counts",
+        "check_estimators_empty_data_messages": "message wording",
+        "check_pipeline_consistency": "needs counts",
+        "check_estimators_pickle": "needs counts",
+        "check_fit_score_takes_y": "needs counts",
+        "check_estimators_fit_returns_self": "needs counts",
+        "check_readonly_memmap_input": "needs counts",
+        "check_estimators_overwrite_params": "needs counts",
+        "check_dict_unchanged": "needs counts",
+        "check_dont_overwrite_parameters": "needs counts",
+        "check_transformers_unfitted": "needs counts",
+        "check_transformers_unfitted_stateless": "needs counts",
+        "check_n_features_in": "needs counts",
+        "check_positive_only_tag_during_fit": "needs counts",
+        "check_f_contiguous_array_estimator": "needs counts",
+        "check_fit2d_predict1d": "needs counts",
+        "check_complex_data": "message wording",
+        "check_estimators_nan_inf": "message wording",
+        "check_transformer_n_iter": "needs counts",
+        "check_get_params_invariance": "needs counts",
+        "check_set_params": "needs counts",
+        "check_fit1d": "message wording",
+        "check_requires_y_none": "needs counts",
+        "check_estimator_sparse_array": "needs counts",
+        "check_estimator_sparse_matrix": "needs counts",
+        "check_estimator_sparse_tag": "needs counts",
+        "check_estimators_unfitted": "needs counts",
+        "check_mixin_order": "n/a",
+    }
+    results = check_estimator(GeneGloVe(dim=3, max_iter=2, random_state=0), on_fail=None,
+                              expected_failed_checks=expected)
+    failed = [r for r in results if r["status"] == "failed"]
+    assert not failed, [(r["check_name"], str(r["exception"])[:200]) for r in failed]
+    passed = {r["check_name"] for r in results if r["status"] == "passed"}
+    assert {"check_no_attributes_set_in_init", "check_parameters_default_constructible",
+            "check_estimator_repr", "check_estimator_cloneable"} <= passed
+
+
+# ---------------------------------------------------------------- queries
+def test_queries_delegate_to_gene_vectors(fitted):
+    sims = fitted.most_similar("M1_0", topn=4)
+    assert len(sims) == 4 and all(g != "M1_0" for g, _ in sims)
+    assert fitted.similarity("M1_0", sims[0][0]) == pytest.approx(sims[0][1], abs=1e-6)
+    ans = fitted.analogy("M1_0", "M1_1", "M2_0", topn=3)
+    assert len(ans) == 3
+    table = fitted.neighbors(["M1_0", "M2_0"], topn=5)
+    assert table.shape == (2, 5)
+
+
+def test_unknown_gene_suggests(fitted):
+    with pytest.raises(GeneNotFoundError, match=r"M1_O.*Did you mean"):
+        fitted.most_similar("M1_O")
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError, match=r"call fit\(X\).*before most_similar"):
+        GeneGloVe().most_similar("A")
+
+
+# ---------------------------------------------------------------- validation, before any work
+@pytest.mark.parametrize(
+    "param, value, rule",
+    [("dim", 0, r"'dim' parameter of GeneGloVe must be an int in the range \[1, inf\). Got 0"),
+     ("x_max", 0.0, r"'x_max' .* range \(0, inf\)"),
+     ("learning_rate", -1.0, r"'learning_rate' .* range \(0, inf\)"),
+     ("alpha", 1.5, r"'alpha' .* range \(0, 1\]"),
+     ("alpha", 0.0, r"'alpha' .* range \(0, 1\]"),
+     ("vectors", "avg", r"'vectors' .* 'sum' \(W \+ C\) or 'word'"),
+     ("solver", "adam", r"'solver'"),
+     ("dtype", "float16", r"'dtype'"),
+     ("n_jobs", 0, r"n_jobs=0 is not a number of threads"),
+     ("random_state", "x", r"random_state must be None, an int")],
+)
+def test_bad_parameters_fail_fast(modules, param, value, rule, monkeypatch):
+    import genevec.tcm
+
+    def boom(*a, **k):  # pragma: no cover - reaching it means validation came too late
+        raise AssertionError("work started before validation")
+
+    monkeypatch.setattr(genevec.tcm, "training_tiles", boom)
+    with pytest.raises(ValueError, match=rule):
+        GeneGloVe(**{param: value}).fit(modules)
+
+
+def test_counts_are_checked(modules):
+    bad = modules.astype(float).copy()
+    bad.iloc[3, 2] = 2.5
+    with pytest.raises(CountsError, match=r"non-integer.*sample S3, gene M1_2.*allow_non_integer=True"):
+        small().fit(bad)
+    small(max_iter=1, allow_non_integer=True).fit(bad)
+
+
+def test_isolated_genes_are_dropped_with_warning(modules):
+    X = modules.copy()
+    X["ZERO"] = 0
+    with pytest.warns(GeneVecWarning, match=r"1 of 25 genes co-occur with no gene at all \(ZERO\)"):
+        m = small(max_iter=1).fit(X)
+    assert "ZERO" not in set(m.genes_) and list(m.dropped_genes_) == ["ZERO"]
+    assert m.transform(X).shape == (24, 8)
+
+
+def test_too_few_genes():
+    with pytest.raises(CountsError, match=r"at least 2 genes"):
+        small().fit(pd.DataFrame({"A": [1, 2]}))
+
+
+def test_memory_is_checked_before_allocating(modules, monkeypatch):
+    import genevec.estimator as est
+
+    monkeypatch.setattr(est, "available_memory_bytes", lambda: 1000)
+    with pytest.raises(InsufficientMemoryError, match=r"needs about .* only 1.0 KB is available.*filter_genes"):
+        small().fit(modules)
+
+
+# ---------------------------------------------------------------- long runs and faults
+def test_verbose_prints_epochs(modules, capsys):
+    small(max_iter=3, verbose=2).fit(modules)
+    err = capsys.readouterr().err
+    assert "epoch 1/3" in err and "epoch 3/3" in err and "loss" in err
+
+
+def test_callback_stops_early(modules):
+    seen = []
+
+    def cb(epoch, loss, model):
+        seen.append((epoch, loss))
+        return epoch == 3
+
+    m = small(max_iter=10).fit(modules, callback=cb)
+    assert m.n_iter_ == 3 and [e for e, _ in seen] == [1, 2, 3] and len(m.loss_curve_) == 3
+
+
+def test_tol_stops_early(modules):
+    m = small(max_iter=200, tol=1e-2).fit(modules)
+    assert m.n_iter_ < 200
+
+
+def test_divergence_is_reported(modules):
+    with pytest.raises(TrainingDivergedError, match=r"loss became .* Try a smaller learning rate"):
+        small(learning_rate=1e30, max_iter=5).fit(modules * 1000)
+
+
+def test_keyboard_interrupt_keeps_a_usable_model(modules, monkeypatch):
+    import genevec.glove as glove
+
+    real = glove.run_epoch
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(glove, "run_epoch", flaky)
+    with pytest.warns(ConvergenceWarning, match=r"interrupted during epoch 3.*n_iter_=2"):
+        m = small(max_iter=10).fit(modules)
+    assert m.n_iter_ == 2 and len(m.most_similar("M1_0", topn=2)) == 2
+
+
+def test_warm_start_continues(modules):
+    full = small(max_iter=4).fit(modules)
+    m = small(max_iter=2, warm_start=True, random_state=np.random.default_rng(0))
+    m.fit(modules)
+    first = m.embedding_.copy()
+    m.fit(modules)
+    assert not np.array_equal(first, m.embedding_)
+    assert m.loss_ < small(max_iter=2).fit(modules).loss_ * 1.01
+    assert full.loss_ > 0
+
+
+def test_checkpoint_resume_in_process_is_bit_identical(modules, tmp_path):
+    ref = small(max_iter=6).fit(modules)
+
+    def stop_at_4(epoch, loss, model):
+        return epoch == 4
+
+    small(max_iter=6).fit(modules, checkpoint=tmp_path, callback=stop_at_4)
+    resumed = small(max_iter=6).fit(modules, checkpoint=tmp_path, resume=True)
+    assert resumed.embedding_.tobytes() == ref.embedding_.tobytes()
+    assert resumed.loss_curve_ == ref.loss_curve_
+
+
+def test_checkpoint_of_another_run_is_refused(modules, tmp_path):
+    small(max_iter=2).fit(modules, checkpoint=tmp_path)
+    with pytest.raises(ValueError, match=r"written by a different run \(differs in: dim\)"):
+        small(max_iter=2, dim=4).fit(modules, checkpoint=tmp_path, resume=True)
+
+
+def test_sigkill_mid_run_then_resume_is_bit_identical(modules, tmp_path):
+    """Kill a real training process with SIGKILL, resume from its checkpoint, compare with a full run."""
+    data = tmp_path / "counts.csv"
+    modules.to_csv(data)
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys, time
+        import pandas as pd
+        from genevec import GeneGloVe
+        X = pd.read_csv({str(data)!r}, index_col=0)
+        kill_at = int(sys.argv[1])
+        def cb(epoch, loss, model):
+            if epoch == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        m = GeneGloVe(dim=8, max_iter=8, random_state=0, n_jobs=2).fit(
+            X, checkpoint={str(tmp_path / "ckpt")!r}, checkpoint_every=2, resume=True, callback=cb)
+        m.save({str(tmp_path / "out.txt")!r})
+        """
+    )
+    (tmp_path / "run.py").write_text(script)
+    killed = subprocess.run([sys.executable, str(tmp_path / "run.py"), "5"], capture_output=True)
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "ckpt").exists()
+    done = subprocess.run([sys.executable, str(tmp_path / "run.py"), "-1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from genevec import load_vectors
+
+    resumed = load_vectors(tmp_path / "out.txt")
+    ref = GeneGloVe(dim=8, max_iter=8, random_state=0, n_jobs=1).fit(modules)
+    np.testing.assert_array_equal(resumed.vectors, ref.embedding_)

@@ -1,0 +1,55 @@
+"""The package as a newcomer meets it: public names, the console script, the build flags, CI wiring."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import genevec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", [n for n in genevec.__all__ if n != "__version__"])
+def test_every_public_name_resolves(name):
+    obj = getattr(genevec, name)
+    assert obj is not None
+    assert name in dir(genevec)
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        genevec.nope  # noqa: B018
+
+
+def test_console_script_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "genevec", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"genevec {genevec.__version__}"
+    helped = subprocess.run([sys.executable, "-m", "genevec", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "usage: genevec" in helped.stdout
+
+
+def test_kernels_are_compiled_with_openmp():
+    from genevec._openmp import openmp_enabled
+
+    assert openmp_enabled(), "this build has no OpenMP: install gcc with libgomp and reinstall"
+
+
+def test_default_build_has_no_native_or_fast_math_flags():
+    setup = (REPO / "setup.py").read_text()
+    flags = re.search(r"COMPILE_ARGS = \[(.*?)\]", setup).group(1)
+    assert "march=native" not in flags and "fast-math" not in flags and "Ofast" not in flags
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    assert len(blocks) >= 2 and "genevec demo" in blocks[0] and "pytest" in blocks[1]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "README.md" in ci and "pytest" in ci  # it extracts the second block and runs it
+    extracted = subprocess.run(
+        ["awk", '/^```bash$/{n++; getline; if (n==2) {print; exit}}', str(REPO / "README.md")],
+        capture_output=True, text=True).stdout.strip()
+    assert extracted == blocks[1].strip()
