@@ -133,8 +133,9 @@ def test_pipeline_with_kmeans_clusters_genes(modules):
     pipe = Pipeline([("glove", small(max_iter=40)), ("kmeans", KMeans(2, n_init=10, random_state=0))])
     labels = pipe.fit_predict(modules)
     assert labels.shape == (modules.shape[1],)
-    first = labels[:12]
-    assert len(set(first)) == 1 and len(set(labels[12:])) == 1 and first[0] != labels[12]
+    truth = np.repeat([0, 1], 12)
+    agree = max((labels == truth).mean(), (labels != truth).mean())  # up to a swap of the labels
+    assert agree >= 0.9
 
 
 def test_pipeline_with_tsne_maps_genes(modules):
