@@ -1,0 +1,980 @@
+"""Querying gene vectors: nearest genes, analogies, and the word2vec text file format.
+
+:class:`GeneVectors` holds one vector per gene and answers the questions of the exp2vec study
+with gensim's ``KeyedVectors`` names and semantics (``most_similar``, ``most_similar_cosmul``,
+``similarity``, ``key_to_index``, ``index_to_key``, ``kv["A"]``). Files are word2vec text, so
+gensim, text2vec and most embedding tools read them; :func:`load_vectors` reads them back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import json
+import logging
+import math
+import numbers
+import os
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from ._atomic import atomic_write
+from .exceptions import FileFormatError, GeneNotFoundError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GeneVectors", "load_vectors"]
+
+#: Epsilon of 3CosMul's denominator (Levy & Goldberg 2014, eq. 4; the value gensim uses).
+COSMUL_EPSILON = 1e-6
+
+#: Printf formats that write each dtype with the fewest digits that still read back exactly.
+_FLOAT_FORMAT = {np.dtype(np.float32): "%.9g", np.dtype(np.float64): "%.17g"}
+
+_SIDECAR_FORMAT = "genevec.GeneVectors"
+_ANALOGY_MODES = ("gensim", "original", "cosmul")
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context that holds BLAS to one thread: a query is a memory-bound matrix-vector product, and
+    threads only add start-up cost and contention (and could change the summation order)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def _sidecar_path(path: str | os.PathLike) -> str:
+    return os.fspath(path) + ".json"
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` scaled to unit L2 norm, in X's dtype; all-zero rows stay zero (no NaN)."""
+    X64 = X.astype(np.float64, copy=False)
+    norms = np.sqrt(np.einsum("ij,ij->i", X64, X64))
+    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return (X64 * scale[:, None]).astype(X.dtype, copy=False)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """``v / ||v||`` in float64; the zero vector stays zero."""
+    v = np.asarray(v, dtype=np.float64)
+    n = math.sqrt(float(v @ v))
+    return v / n if n > 0 else np.zeros_like(v)
+
+
+def _top_indices(scores: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, ties by index; ``exclude`` never returned.
+
+    ``np.argpartition`` finds a threshold in O(n); only the candidates at or above it are sorted,
+    so the order equals a stable descending argsort of the full array.
+    """
+    n = scores.shape[0]
+    if exclude:
+        scores = scores.copy()
+        scores[list(exclude)] = -np.inf
+        k = min(k, n - len(set(exclude)))
+    k = min(k, n)
+    if k <= 0:
+        return np.empty(0, dtype=np.intp)
+    if k < n:  # with exclusions k < n always, and the threshold is a finite score
+        part = np.argpartition(scores, n - k)[n - k:]
+        cand = np.flatnonzero(scores >= scores[part].min())
+    else:
+        cand = np.arange(n)
+    order = np.lexsort((cand, -scores[cand]))
+    return cand[order[:k]]
+
+
+def _check_topn(topn: Any, caller: str) -> int | None:
+    if topn is None:
+        return None
+    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral):
+        raise TypeError(
+            f"{caller}: topn must be an int (how many genes to return) or None (all scores as an array), "
+            f"got {topn!r}."
+        )
+    return int(topn)
+
+
+class GeneVectors:
+    """Gene vectors with gensim's ``KeyedVectors`` query API.
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n_genes, dim)
+        One row per gene. float32 and float64 are kept; other numbers become float64. The array is
+        copied and the copy made read-only (so cached unit vectors can never go stale).
+    genes : sequence of str
+        Gene symbols, one per row, unique and non-empty.
+    metadata : mapping, optional
+        Parameters the vectors were trained with (``dim``, ``x_max``, ...), saved beside them by
+        :meth:`save` in a JSON sidecar. Keys must be strings.
+
+    Attributes
+    ----------
+    vectors : ndarray of shape (n_genes, dim)
+        The vectors (read-only).
+    index_to_key : list of str
+        Gene of each row; :attr:`genes` is the same list.
+    key_to_index : dict of str to int
+        Row of each gene.
+    metadata : dict
+        Training parameters (empty if none were given).
+
+    See Also
+    --------
+    load_vectors : Read vectors saved with :meth:`save` (or by gensim).
+    genevec.GeneGloVe : Learns the vectors; its ``vectors_`` is a GeneVectors.
+
+    Notes
+    -----
+    Cosine similarity of a zero vector is defined here as 0 (gensim returns NaN): a gene whose
+    vector is all zeros scores 0 against every query, and a query whose terms cancel out (e.g.
+    ``positive="A", negative="A"``) scores 0 against every gene. Scores are clipped to [-1, 1]
+    against rounding. The first query builds the unit-norm copy of the vectors (n_genes x dim,
+    same dtype: 10 MB for 25,321 genes x 100 in float32); each query then costs one
+    matrix-vector product, O(n_genes x dim).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from genevec import GeneVectors
+    >>> gv = GeneVectors(np.array([[1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32),
+    ...                  ["EGFR", "ERBB2", "TP53"], metadata={"dim": 2})
+    >>> gv
+    GeneVectors(3 genes x 2 dims, float32, metadata: dim)
+    >>> len(gv), gv.dim, "TP53" in gv, gv.key_to_index["ERBB2"]
+    (3, 2, True, 1)
+    >>> gv["TP53"].tolist()
+    [0.0, 1.0]
+    >>> [g for g, _ in gv.most_similar("EGFR", topn=2)]
+    ['ERBB2', 'TP53']
+    """
+
+    def __init__(self, vectors: ArrayLike, genes: Sequence[str], *, metadata: Mapping[str, Any] | None = None):
+        V = np.asarray(vectors)
+        if V.dtype.kind not in "biuf":
+            raise TypeError(f"GeneVectors: vectors must be numbers, got an array of dtype {V.dtype}.")
+        if V.ndim != 2:
+            raise ValueError(
+                f"GeneVectors: vectors must be a 2-d array (n_genes, dim), got shape {V.shape}. "
+                "For one gene pass vectors.reshape(1, -1)."
+            )
+        if V.shape[0] < 1 or V.shape[1] < 1:
+            raise ValueError(
+                f"GeneVectors: vectors must have at least one gene and one dimension, got shape {V.shape}."
+            )
+        dtype = V.dtype if V.dtype in (np.float32, np.float64) else np.float64
+        V = np.array(V, dtype=dtype, order="C", copy=True)
+        if not np.isfinite(V).all():
+            row = int(np.flatnonzero(~np.isfinite(V).all(axis=1))[0])
+            raise ValueError(
+                f"GeneVectors: the vector of gene {row} has a non-finite value "
+                f"({V[row][~np.isfinite(V[row])][0]}); vectors must be finite. "
+                "If training diverged, lower learning_rate."
+            )
+        if isinstance(genes, str):
+            raise TypeError(f"GeneVectors: genes must be a sequence of str, got the single string {genes!r}.")
+        names = list(genes)
+        if len(names) != V.shape[0]:
+            raise ValueError(
+                f"GeneVectors: got {len(names):,} gene names for {V.shape[0]:,} vectors; pass one name per row."
+            )
+        for i, g in enumerate(names):
+            if not isinstance(g, str):
+                raise TypeError(
+                    f"GeneVectors: gene names must be str, but name {i} is {g!r} ({type(g).__name__}). "
+                    "Convert them, e.g. [str(g) for g in genes]."
+                )
+            if not g:
+                raise ValueError(f"GeneVectors: gene name {i} is the empty string; every gene needs a symbol.")
+        names = [str(g) for g in names]  # np.str_ -> str
+        key_to_index = {g: i for i, g in enumerate(names)}
+        if len(key_to_index) != len(names):
+            seen: set[str] = set()
+            dups = [g for g in names if g in seen or seen.add(g)]
+            raise ValueError(
+                f"GeneVectors: {len(set(dups)):,} gene names occur more than once ({', '.join(map(repr, dups[:5]))}). "
+                "Make them unique, e.g. by merging duplicate symbols before training."
+            )
+        if metadata is None:
+            meta: dict[str, Any] = {}
+        elif isinstance(metadata, Mapping):
+            meta = dict(metadata)
+            bad = [k for k in meta if not isinstance(k, str)]
+            if bad:
+                raise TypeError(f"GeneVectors: metadata keys must be str (they go to JSON), got {bad[0]!r}.")
+        else:
+            raise TypeError(f"GeneVectors: metadata must be a dict or None, got {type(metadata).__name__}.")
+        V.setflags(write=False)
+        self.vectors = V
+        self.index_to_key = names
+        self.key_to_index = key_to_index
+        self.metadata = meta
+        self._normed: np.ndarray | None = None
+        self._lower: dict[str, list[str]] | None = None
+
+    # ------------------------------------------------------------------ container protocol
+    @property
+    def genes(self) -> list[str]:
+        """Gene symbols in row order (the same list as :attr:`index_to_key`)."""
+        return self.index_to_key
+
+    @property
+    def dim(self) -> int:
+        """Length of each vector."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def vector_size(self) -> int:
+        """Length of each vector (gensim's name for :attr:`dim`)."""
+        return self.dim
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, gene: object) -> bool:
+        return isinstance(gene, str) and gene in self.key_to_index
+
+    def __getitem__(self, genes: str | Sequence[str]) -> np.ndarray:
+        """The vector of a gene (shape ``(dim,)``), or of a list of genes (shape ``(len(genes), dim)``)."""
+        if isinstance(genes, str):
+            return self.vectors[self._index(genes)]
+        if isinstance(genes, (list, tuple, np.ndarray, pd.Index)):
+            return self.vectors[[self._index(g) for g in genes]].reshape(-1, self.dim)
+        raise TypeError(
+            f"GeneVectors: index with a gene symbol or a list of them, got {genes!r}. "
+            "For row i use .vectors[i]."
+        )
+
+    def __repr__(self) -> str:
+        keys = list(self.metadata)
+        shown = ", ".join(keys[:4]) + (f", ... ({len(keys)} keys)" if len(keys) > 4 else "")
+        meta = f", metadata: {shown}" if keys else ""
+        dims = "1 dim" if self.dim == 1 else f"{self.dim} dims"
+        return f"GeneVectors({_genes(len(self))} x {dims}, {self.vectors.dtype}{meta})"
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_normed"] = None
+        state["_lower"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.vectors = np.array(self.vectors, order="C", copy=True)
+        self.vectors.setflags(write=False)
+
+    def get_normed_vectors(self) -> np.ndarray:
+        """The vectors scaled to unit L2 norm, one row per gene; all-zero vectors stay zero.
+
+        Returns
+        -------
+        ndarray of shape (n_genes, dim)
+            Read-only, same dtype as :attr:`vectors`, computed once and cached.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> GeneVectors(np.array([[3.0, 4.0], [0.0, 0.0]]), ["A", "B"]).get_normed_vectors().round(6).tolist()
+        [[0.6, 0.8], [0.0, 0.0]]
+        """
+        if self._normed is None:
+            normed = _unit_rows(self.vectors)
+            normed.setflags(write=False)
+            self._normed = normed
+        return self._normed
+
+    # ------------------------------------------------------------------ gene lookup
+    def _index(self, gene: Any) -> int:
+        try:
+            return self.key_to_index[gene]
+        except (KeyError, TypeError):
+            pass
+        if not isinstance(gene, str):
+            raise TypeError(
+                f"Genes are looked up by symbol (str), got {gene!r} ({type(gene).__name__}). "
+                "For row i use .vectors[i] or .genes[i]."
+            )
+        raise GeneNotFoundError(self._not_found_message(gene))
+
+    def _not_found_message(self, gene: str) -> str:
+        if self._lower is None:
+            lower: dict[str, list[str]] = {}
+            for g in self.index_to_key:
+                lower.setdefault(g.lower(), []).append(g)
+            self._lower = lower
+        near = list(self._lower.get(gene.lower(), []))[:3]
+        if len(near) < 3:
+            near += [g for g in difflib.get_close_matches(gene, self.index_to_key, n=3) if g not in near]
+        near = near[:3]
+        hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+        return (
+            f"{gene!r} is not among the {len(self):,} genes of this model.{hint} "
+            "Genes are matched by symbol, case-sensitively; see .genes."
+        )
+
+    # ------------------------------------------------------------------ query terms
+    def _terms(self, values: Any, default_weight: float, caller: str, *, weights: bool = True) -> list:
+        """Parse gensim-style query terms into ``(unit vector float64, weight, row or None)``."""
+        if values is None:
+            return []
+        if isinstance(values, str) or (isinstance(values, np.ndarray) and values.ndim == 1):
+            items = [values]
+        elif isinstance(values, np.ndarray) and values.ndim == 2:
+            items = list(values)
+        elif (isinstance(values, tuple) and len(values) == 2 and isinstance(values[0], (str, np.ndarray))
+              and isinstance(values[1], numbers.Real) and not isinstance(values[1], bool)):
+            items = [values]  # a single (term, weight) pair
+        elif isinstance(values, Iterable) and not isinstance(values, (bytes, Mapping)):
+            items = list(values)
+        else:
+            raise TypeError(
+                f"{caller}: expected a gene, a vector or a list of them, got {values!r} ({type(values).__name__})."
+            )
+        normed = None
+        terms = []
+        for item in items:
+            weight = default_weight
+            if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], numbers.Real) \
+                    and not isinstance(item[1], bool) and isinstance(item[0], (str, np.ndarray)):
+                if not weights:
+                    raise TypeError(
+                        f"{caller}: takes no weights, got the pair {item!r}; pass the gene or vector alone."
+                    )
+                item, weight = item[0], float(item[1])
+            if isinstance(item, str):
+                row = self._index(item)
+                if normed is None:
+                    normed = self.get_normed_vectors()
+                terms.append((normed[row].astype(np.float64), weight, row))
+            elif isinstance(item, np.ndarray):
+                if item.ndim != 1 or item.shape[0] != self.dim or item.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"{caller}: a raw vector must be a 1-d numeric array of length dim={self.dim}, "
+                        f"got shape {item.shape} and dtype {item.dtype}."
+                    )
+                if not np.isfinite(item).all():
+                    raise ValueError(f"{caller}: the query vector has non-finite values; pass finite numbers.")
+                terms.append((_unit(item), weight, None))
+            else:
+                raise TypeError(
+                    f"{caller}: cannot use {item!r} ({type(item).__name__}) as a query term; pass a gene symbol "
+                    f"(str), a vector (ndarray of shape ({self.dim},)) or a (gene, weight) pair."
+                )
+        return terms
+
+    def _query(self, positive: Any, negative: Any, caller: str) -> tuple[np.ndarray, list[int]]:
+        """Unit-norm weighted mean of the terms (as gensim's get_mean_vector) and the rows to exclude."""
+        terms = self._terms(positive, 1.0, caller) + self._terms(negative, -1.0, caller)
+        if not terms:
+            raise ValueError(
+                f"{caller} needs at least one gene or vector in positive or negative; got none. "
+                f"Example: {caller}(positive=['EGFR'])."
+            )
+        mean = np.zeros(self.dim, dtype=np.float64)
+        total = 0.0
+        for unit, weight, _ in terms:
+            mean += weight * unit
+            total += abs(weight)
+        if total > 0:
+            mean /= total
+        exclude = sorted({row for _, _, row in terms if row is not None})
+        return _unit(mean), exclude
+
+    def _cosines(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every gene with a unit-norm (or zero) query, in the vectors' dtype, clipped to [-1, 1]."""
+        normed = self.get_normed_vectors()
+        with _one_blas_thread():
+            scores = normed @ query.astype(normed.dtype)
+        np.clip(scores, -1.0, 1.0, out=scores)
+        return scores
+
+    def _pairs(self, scores: np.ndarray, topn: int, exclude: Sequence[int]) -> list[tuple[str, float]]:
+        return [(self.index_to_key[i], float(scores[i])) for i in _top_indices(scores, topn, exclude)]
+
+    # ------------------------------------------------------------------ queries
+    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10
+                     ) -> list[tuple[str, float]] | np.ndarray:
+        """Genes whose vectors are closest by cosine to the mean of ``positive`` minus ``negative``.
+
+        gensim's ``KeyedVectors.most_similar``: each term is scaled to unit length, terms are
+        averaged with weight +1 (positive) and -1 (negative), the mean is scaled to unit length and
+        compared by cosine with every gene. The query genes themselves are left out.
+
+        Parameters
+        ----------
+        positive, negative : str, ndarray, (str or ndarray, float) pair, or a list of these, optional
+            Genes (symbols), raw vectors of length ``dim``, or ``(term, weight)`` pairs. As in gensim,
+            a pair's weight is used as given, in ``negative`` too (so pass ``("B", -2.0)`` there).
+            Raw vectors are scaled to unit length like genes (gensim adds them unscaled).
+        topn : int or None, default=10
+            How many genes to return. ``None`` returns the cosine of every gene (query genes
+            included) as an array in row order; ``topn < 1`` returns ``[]``.
+
+        Returns
+        -------
+        list of (str, float), or ndarray of shape (n_genes,)
+            ``(gene, cosine)`` best first; equal scores in row order.
+
+        Raises
+        ------
+        GeneNotFoundError
+            A query gene is not in the vocabulary (the message suggests close symbols).
+        ValueError
+            No terms at all, or a raw vector of the wrong length.
+
+        See Also
+        --------
+        most_similar_cosmul : 3CosMul, less dominated by one large similarity.
+        neighbors : The nearest genes of many genes as a table.
+
+        Notes
+        -----
+        One matrix-vector product over the unit vectors, O(n_genes x dim), then
+        ``np.argpartition`` for the top ``topn`` in O(n_genes). A zero query (terms that cancel)
+        scores 0 everywhere. See the class Notes for zero vectors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]]), ["A", "B", "C", "D"])
+        >>> gv.most_similar("A", topn=2)
+        [('B', 0.8), ('C', 0.0)]
+        >>> [g for g, _ in gv.most_similar(positive=["A", "C"], topn=1)]
+        ['B']
+        >>> gv.most_similar(np.array([0.0, 2.0]), topn=None).round(3).tolist()
+        [0.0, 0.6, 1.0, 0.0]
+        """
+        topn = _check_topn(topn, "most_similar")
+        if topn is not None and topn < 1:
+            return []
+        query, exclude = self._query(positive, negative, "most_similar")
+        scores = self._cosines(query)
+        if topn is None:
+            return scores
+        return self._pairs(scores, topn, exclude)
+
+    def most_similar_cosmul(self, positive: Any = None, negative: Any = None, topn: int | None = 10
+                            ) -> list[tuple[str, float]] | np.ndarray:
+        """Nearest genes by 3CosMul, the multiplicative analogy objective of Levy & Goldberg (2014).
+
+        Equation (4) of Levy & Goldberg, with cosines shifted to [0, 1] as their footnote 7 and
+        gensim do::
+
+            score(x) = prod_{p in positive} s(x, p) / (prod_{n in negative} s(x, n) + 1e-6),
+            s(x, y) = (1 + cos(x, y)) / 2
+
+        With ``positive=[a, c]`` and ``negative=[b]`` this is 3CosMul for ``a - b + c``. Unlike the
+        additive mean of :meth:`most_similar`, one large similarity cannot dominate the others.
+
+        Parameters
+        ----------
+        positive, negative : str, ndarray or list of these
+            Genes or raw vectors (scaled to unit length); no weights. ``positive`` must not be empty.
+        topn : int or None, default=10
+            How many genes to return; ``None`` returns every score as an array in row order.
+
+        Returns
+        -------
+        list of (str, float), or ndarray of shape (n_genes,)
+            ``(gene, score)`` best first, query genes left out; scores are >= 0, not cosines.
+
+        References
+        ----------
+        O. Levy and Y. Goldberg, "Linguistic Regularities in Sparse and Explicit Word
+        Representations", CoNLL 2014, eq. (4). https://aclanthology.org/W14-1618
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[1, 0], [0, 1], [1, 1], [1, -1]]), ["A", "B", "C", "D"])
+        >>> gv.most_similar_cosmul(positive=["A"], negative=["B"], topn=1)[0][0]
+        'D'
+        """
+        topn = _check_topn(topn, "most_similar_cosmul")
+        if topn is not None and topn < 1:
+            return []
+        pos = self._terms(positive, 1.0, "most_similar_cosmul", weights=False)
+        neg = self._terms(negative, -1.0, "most_similar_cosmul", weights=False)
+        if not pos:
+            raise ValueError(
+                "most_similar_cosmul needs at least one gene or vector in positive; got none. "
+                "Example: most_similar_cosmul(positive=['BRCA1', 'TP53'], negative=['BRCA2'])."
+            )
+        normed = self.get_normed_vectors()
+        num = np.ones(len(self), dtype=np.float64)
+        den = np.ones(len(self), dtype=np.float64)
+        for terms, prod in ((pos, num), (neg, den)):
+            for unit, _, _ in terms:
+                prod *= (1.0 + self._cosines(unit)) / 2.0
+        # With no negative term the denominator is prod([]) + eps = 1 + eps, as in gensim.
+        scores = num / (den + COSMUL_EPSILON)
+        if topn is None:
+            return scores
+        exclude = sorted({row for _, _, row in pos + neg if row is not None})
+        return self._pairs(scores, topn, exclude)
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two genes' vectors (0 if either vector is zero).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[1.0, 0.0], [0.6, 0.8]]), ["A", "B"])
+        >>> round(gv.similarity("A", "B"), 6)
+        0.6
+        """
+        normed = self.get_normed_vectors()
+        ua = normed[self._index(a)].astype(np.float64)
+        ub = normed[self._index(b)].astype(np.float64)
+        return float(min(1.0, max(-1.0, float(ua @ ub))))
+
+    def analogy(self, a: str, b: str, c: str, topn: int | None = 5, *, mode: str = "gensim"
+                ) -> list[tuple[str, float]] | np.ndarray:
+        """Solve "a - b = ? - c", i.e. the genes closest to ``a - b + c``.
+
+        The blog's "BRCA1 - BRCA2 = ? - TP53" is ``analogy("BRCA1", "BRCA2", "TP53")``.
+
+        Parameters
+        ----------
+        a, b, c : str
+            Gene symbols.
+        topn : int or None, default=5
+            How many genes to return; ``None`` returns every score as an array in row order.
+        mode : {"gensim", "original", "cosmul"}, default="gensim"
+            ``"gensim"``: 3CosAdd, ``most_similar(positive=[a, c], negative=[b])`` (unit vectors,
+            ``a``, ``b`` and ``c`` left out). ``"original"``: the exp2vec Shiny app: the raw vectors
+            ``a - b + c`` compared by cosine with every gene, ``a``, ``b`` and ``c`` kept in the
+            results. ``"cosmul"``: 3CosMul, ``most_similar_cosmul(positive=[a, c], negative=[b])``.
+
+        Returns
+        -------
+        list of (str, float), or ndarray of shape (n_genes,)
+            ``(gene, score)`` best first.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[2, 1], [1, 1], [1, 3], [2, 3]]), ["A", "B", "C", "D"])
+        >>> gv.analogy("A", "B", "C", topn=1)[0][0]
+        'D'
+        >>> [g for g, _ in gv.analogy("A", "B", "C", topn=2, mode="original")]  # B is kept
+        ['D', 'B']
+        """
+        if mode not in _ANALOGY_MODES:
+            raise ValueError(
+                f"analogy: mode must be one of {', '.join(map(repr, _ANALOGY_MODES))}, got {mode!r}. "
+                "'gensim' leaves the query genes out; 'original' reproduces the exp2vec app."
+            )
+        for name, gene in (("a", a), ("b", b), ("c", c)):
+            if not isinstance(gene, str):
+                raise TypeError(f"analogy: {name} must be a gene symbol (str), got {gene!r}.")
+        if mode == "gensim":
+            return self.most_similar(positive=[a, c], negative=[b], topn=topn)
+        if mode == "cosmul":
+            return self.most_similar_cosmul(positive=[a, c], negative=[b], topn=topn)
+        topn = _check_topn(topn, "analogy")
+        if topn is not None and topn < 1:
+            return []
+        V = self.vectors
+        target = (V[self._index(a)].astype(np.float64) - V[self._index(b)] + V[self._index(c)])
+        scores = self._cosines(_unit(target))
+        if topn is None:
+            return scores
+        return self._pairs(scores, topn, ())
+
+    def neighbors(self, genes: str | Sequence[str], topn: int = 5) -> pd.DataFrame:
+        """The study's neighbour table: one row per query gene, its nearest genes in columns n1..n{topn}.
+
+        Parameters
+        ----------
+        genes : str or sequence of str
+            Query genes; the row order follows it.
+        topn : int, default=5
+            Neighbours per gene (at most ``len(self) - 1``, the number of other genes).
+
+        Returns
+        -------
+        DataFrame of shape (len(genes), min(topn, n_genes - 1))
+            Index ``gene`` (the query genes); column ``nk`` holds the k-th nearest other gene by
+            cosine, as ``most_similar(gene)`` orders them.
+
+        Notes
+        -----
+        Queries run 256 at a time as one matrix product, so a score may differ from
+        ``most_similar``'s in the last bit; the genes agree unless two scores tie to ~1e-7.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[1, 0], [0.8, 0.6], [0, 1], [-1, 0]]), ["A", "B", "C", "D"])
+        >>> table = gv.neighbors(["A", "C"], topn=2)
+        >>> table.shape, table.index.tolist(), table.columns.tolist()
+        ((2, 2), ['A', 'C'], ['n1', 'n2'])
+        >>> table.loc["A"].tolist(), table.loc["C"].tolist()
+        (['B', 'C'], ['B', 'A'])
+        """
+        if isinstance(topn, bool) or not isinstance(topn, numbers.Integral) or topn < 1:
+            raise ValueError(f"neighbors: topn must be an int >= 1 (neighbours per gene), got {topn!r}.")
+        query = [genes] if isinstance(genes, str) else list(genes)
+        rows = np.array([self._index(g) for g in query], dtype=np.intp)
+        k = min(int(topn), len(self) - 1)
+        normed = self.get_normed_vectors()
+        table = np.empty((len(query), k), dtype=object)
+        for start in range(0, len(query), 256):
+            block = rows[start:start + 256]
+            with _one_blas_thread():
+                S = normed[block] @ normed.T
+            np.clip(S, -1.0, 1.0, out=S)
+            for j, row in enumerate(block):
+                table[start + j] = [self.index_to_key[i] for i in _top_indices(S[j], k, (int(row),))]
+        return pd.DataFrame(table, index=pd.Index(query, name="gene"),
+                            columns=[f"n{i + 1}" for i in range(k)])
+
+    def neighbor_table(self, gene: str, topn: int | None = None) -> pd.DataFrame:
+        """Every other gene with its cosine to ``gene``, best first: the app's table.
+
+        Parameters
+        ----------
+        gene : str
+            Query gene (left out of the table).
+        topn : int or None, default=None
+            Keep the first ``topn`` rows; ``None`` keeps all ``n_genes - 1``.
+
+        Returns
+        -------
+        DataFrame with columns ``Gene`` (str) and ``Similarity`` (float)
+            Sorted by decreasing similarity, ties in row order; index 0..n-1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.array([[1, 0], [0.8, 0.6], [0, 1]]), ["A", "B", "C"])
+        >>> gv.neighbor_table("A")
+          Gene  Similarity
+        0    B         0.8
+        1    C         0.0
+        """
+        if not isinstance(gene, str):
+            raise TypeError(f"neighbor_table: gene must be a gene symbol (str), got {gene!r}.")
+        topn = _check_topn(topn, "neighbor_table")
+        k = len(self) - 1 if topn is None else max(0, topn)
+        query, exclude = self._query([gene], None, "neighbor_table")
+        scores = self._cosines(query)
+        idx = _top_indices(scores, k, exclude)
+        return pd.DataFrame({"Gene": [self.index_to_key[i] for i in idx],
+                             "Similarity": scores[idx].astype(np.float64)})
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the vectors in word2vec text format, and the metadata to ``<path>.json``.
+
+        Line 1 is ``"n_genes dim"``, then one line per gene: the symbol and ``dim`` numbers,
+        separated by single spaces. Numbers are written with the fewest digits that read back to
+        the same bits (``%.9g`` for float32, ``%.17g`` for float64), so :func:`load_vectors`
+        round-trips exactly. A path ending in ``.gz`` is gzip-compressed.
+
+        The JSON sidecar ``<path>.json`` holds :attr:`metadata` and the dtype. It is written when
+        there is metadata or the dtype is float64 (word2vec readers assume float32); otherwise a
+        sidecar left at ``<path>.json`` by an earlier save is removed so it cannot be misattributed.
+        Both files are written atomically (:func:`genevec._atomic.atomic_write`), vectors first.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write (replaced if it exists).
+
+        Raises
+        ------
+        ValueError
+            A gene symbol contains whitespace, which word2vec text uses as its separator (nothing
+            is written; rename the gene first).
+        TypeError
+            The metadata cannot be written as JSON (nothing is written).
+
+        See Also
+        --------
+        load_vectors : Read the file back; gensim's ``KeyedVectors.load_word2vec_format`` reads it too.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from genevec import GeneVectors, load_vectors
+        >>> gv = GeneVectors(np.array([[0.5, -1.25], [3.0, 0.1]], dtype=np.float32), ["A", "B"],
+        ...                  metadata={"x_max": 100})
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.txt")
+        >>> gv.save(path)
+        >>> print(open(path).read(), end="")
+        2 2
+        A 0.5 -1.25
+        B 3 0.100000001
+        >>> back = load_vectors(path)
+        >>> np.array_equal(back.vectors, gv.vectors), back.metadata
+        (True, {'x_max': 100})
+        """
+        target = os.fspath(path)
+        for i, g in enumerate(self.index_to_key):
+            if any(ch.isspace() for ch in g):
+                raise ValueError(
+                    f"Cannot save gene {g!r} (row {i}) to {target}: word2vec text separates fields with "
+                    "whitespace, so gene symbols may not contain spaces, tabs or newlines. Nothing was written. "
+                    "Rename it first, e.g. GeneVectors(gv.vectors, [g.replace(' ', '_') for g in gv.genes], "
+                    "metadata=gv.metadata)."
+                )
+        dtype = self.vectors.dtype
+        sidecar = None
+        if self.metadata or dtype != np.float32:
+            sidecar = json.dumps(
+                {"format": _SIDECAR_FORMAT, "dtype": str(dtype), "n_genes": len(self), "dim": self.dim,
+                 "metadata": _jsonable(self.metadata, target)},
+                indent=2, sort_keys=False, allow_nan=True,
+            ) + "\n"
+        line_format = "%s" + (" " + _FLOAT_FORMAT[dtype]) * self.dim + "\n"
+        genes = self.index_to_key
+
+        def write(fh):
+            fh.write(f"{len(self)} {self.dim}\n")
+            for start in range(0, len(self), 1024):
+                rows = self.vectors[start:start + 1024].tolist()
+                fh.write("".join([line_format % (genes[start + j], *row) for j, row in enumerate(rows)]))
+
+        if target.endswith(".gz"):
+            import io
+
+            with atomic_write(target, "wb") as raw:
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+                    text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+                    write(text)
+                    text.flush()
+                    text.detach()  # leave closing to GzipFile and atomic_write
+        else:
+            with atomic_write(target, "w") as fh:
+                write(fh)
+        side = _sidecar_path(target)
+        if sidecar is not None:
+            with atomic_write(side, "w") as fh:
+                fh.write(sidecar)
+        elif os.path.exists(side) and _is_our_sidecar(side):
+            os.remove(side)
+        log.debug("saved %d genes x %d dims to %s", len(self), self.dim, target)
+
+
+def _jsonable(meta: Mapping[str, Any], target: str) -> dict:
+    """Metadata with NumPy scalars and arrays made JSON-native; anything else must already be."""
+
+    def convert(value: Any, key: str) -> Any:
+        if isinstance(value, (str, bool, int, float)) or value is None:
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, (list, tuple)):
+            return [convert(v, key) for v in value]
+        if isinstance(value, Mapping):
+            return {str(k): convert(v, key) for k, v in value.items()}
+        raise TypeError(
+            f"Cannot save metadata[{key!r}] = {value!r} ({type(value).__name__}) to {target}.json: it is not "
+            "JSON data. Nothing was written. Store it as a str, number, bool, list or dict, e.g. str(value)."
+        )
+
+    return {k: convert(v, k) for k, v in meta.items()}
+
+
+def _is_our_sidecar(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh).get("format") == _SIDECAR_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------- reading
+def _fail(path: str, line: int | None, message: str) -> FileFormatError:
+    where = f"{path}, line {line}" if line is not None else path
+    return FileFormatError(f"{where}: {message}")
+
+
+def _read_sidecar(path: str) -> dict | None:
+    side = _sidecar_path(path)
+    if not os.path.exists(side):
+        return None
+    try:
+        with open(side, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise _fail(side, exc.lineno, f"is not valid JSON ({exc.msg}, column {exc.colno}). Fix or delete it; "
+                    "it only holds the training parameters and the dtype.") from None
+    except UnicodeDecodeError:
+        raise _fail(side, None, "is not UTF-8 text. Delete it; it only holds the training parameters.") from None
+    if not isinstance(data, dict) or data.get("format") != _SIDECAR_FORMAT:
+        raise _fail(side, None, f"is not a genevec sidecar (expected a JSON object with \"format\": "
+                    f"\"{_SIDECAR_FORMAT}\"). Move it away or delete it.")
+    return data
+
+
+def load_vectors(path: str | os.PathLike, *, dtype: Any = None) -> GeneVectors:
+    """Read gene vectors from a word2vec text file (as written by :meth:`GeneVectors.save` or gensim).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; gzip-compressed if its name ends in ``.gz``. Its sidecar ``<path>.json``, if
+        present, gives the metadata and the dtype.
+    dtype : {None, "float32", "float64"}, default=None
+        Dtype of the vectors. ``None`` takes the sidecar's, else float32 (the word2vec default).
+
+    Returns
+    -------
+    GeneVectors
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    FileFormatError
+        The file is malformed: an empty file, a bad header, a line with the wrong number of
+        numbers, a value that is not a finite number, a duplicate gene, fewer or more gene lines
+        than the header declares, not gzip data (for ``.gz``), or a bad sidecar. The message names
+        the file, the 1-based line number, the gene, the value and the fix.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from genevec import load_vectors
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.txt")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("2 3\\nEGFR 1 0 0.5\\nTP53 0 1 -0.5\\n")
+    >>> gv = load_vectors(path)
+    >>> gv.genes, gv.vectors.dtype, gv["TP53"].tolist()
+    (['EGFR', 'TP53'], dtype('float32'), [0.0, 1.0, -0.5])
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"No vectors file {name!r}. Write one with GeneVectors.save(path) or `genevec train`.")
+    if os.path.isdir(name):
+        raise IsADirectoryError(f"{name!r} is a folder; give the vectors file inside it.")
+    side = _read_sidecar(name)
+    if dtype is None:
+        dtype = side.get("dtype", "float32") if side else "float32"
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"load_vectors: dtype must be float32 or float64, got {dtype!r}.")
+
+    is_gz = name.endswith(".gz")
+    fh = gzip.open(name, "rt", encoding="utf-8", newline="") if is_gz else open(name, encoding="utf-8", newline="")
+    try:
+        with fh:
+            genes, rows = _parse_word2vec(fh, name)
+    except UnicodeDecodeError as exc:
+        hint = ("a gzip file whose name does not end in .gz? Rename it to *.gz" if _looks_gzip(name) and not is_gz
+                else "a binary word2vec file? Convert it with gensim: KeyedVectors.load_word2vec_format(path, "
+                "binary=True).save_word2vec_format(out, binary=False)")
+        raise _fail(name, None, f"is not UTF-8 text (byte {exc.start} of a line: {exc.reason}); {hint}.") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise _fail(name, None, f"cannot be decompressed ({exc}); the name ends in .gz but the file is not "
+                    "complete gzip data. Re-save it, or drop the .gz from the name if it is plain text.") from None
+    if side is not None and (side.get("n_genes") != len(genes) or side.get("dim") != rows.shape[1]):
+        raise _fail(_sidecar_path(name), None,
+                    f"describes {side.get('n_genes')} genes x {side.get('dim')} dims, but {name} holds "
+                    f"{len(genes)} x {rows.shape[1]}: the sidecar belongs to another file. Delete it or save again.")
+    with np.errstate(over="ignore"):
+        vectors = rows.astype(dt)
+    if dt == np.float32:
+        too_big = np.isinf(vectors)  # the text values are finite, so inf means out of float32's range
+        if too_big.any():
+            r, c = (int(i[0]) for i in np.nonzero(too_big))
+            raise _fail(name, r + 2, f"gene {genes[r]!r}, value {c + 1} is {float(rows[r, c])!r}, beyond the "
+                        "float32 range. Load it with load_vectors(path, dtype='float64').")
+    meta = side.get("metadata") if side else None
+    return GeneVectors(vectors, genes, metadata=meta)
+
+
+def _genes(n: int) -> str:
+    return f"{n:,} gene" if n == 1 else f"{n:,} genes"
+
+
+def _looks_gzip(name: str) -> bool:
+    with open(name, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _parse_word2vec(fh, name: str) -> tuple[list[str], np.ndarray]:
+    header = fh.readline()
+    if not header:
+        raise _fail(name, None, "the file is empty; expected the word2vec header 'n_genes dim' on line 1 and "
+                    "one line per gene. Re-save the vectors with GeneVectors.save(path).")
+    fields = header.split()
+    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        shown = header.strip()[:60]
+        if len(fields) > 2:
+            fix = (f"this looks like a GloVe text file without the header: add the line '<number of genes> "
+                   f"{len(fields) - 1}' at the top")
+        else:
+            fix = "the first line must be two whole numbers, the gene count and the vector length, e.g. '25321 100'"
+        raise _fail(name, 1, f"expected the word2vec header 'n_genes dim', found {shown!r}; {fix}.")
+    n, dim = int(fields[0]), int(fields[1])
+    if n < 1 or dim < 1:
+        raise _fail(name, 1, f"the header declares {n} genes of length {dim}; both must be at least 1.")
+    genes: list[str] = []
+    seen: dict[str, int] = {}
+    rows = []
+    lineno = 1
+    for lineno, line in enumerate(fh, start=2):
+        parts = line.split()
+        if len(genes) == n:
+            if parts:
+                raise _fail(name, lineno, f"the header declares {_genes(n)} but gene {parts[0]!r} is number "
+                            f"{n + 1:,}. Fix the count on line 1 or remove the extra lines.")
+            continue
+        if not parts:
+            raise _fail(name, lineno, f"empty line where gene {len(genes) + 1:,} of {n:,} was expected. "
+                        "Remove blank lines.")
+        gene = parts[0]
+        if len(parts) - 1 != dim:
+            raise _fail(name, lineno, f"gene {gene!r} has {len(parts) - 1} values but the header declares dim "
+                        f"{dim}. Every line must be the gene and {dim} numbers separated by spaces (is a gene "
+                        "symbol split by a space, or the line cut short?).")
+        try:
+            values = [float(v) for v in parts[1:]]
+        except ValueError:
+            for col, v in enumerate(parts[1:], start=1):
+                try:
+                    float(v)
+                except ValueError:
+                    raise _fail(name, lineno, f"gene {gene!r}, value {col} is {v!r}, which is not a number. "
+                                "Values must be decimal numbers such as 0.25 or -1.5e-3.") from None
+            raise  # pragma: no cover
+        if not all(map(math.isfinite, values)):
+            col = next(i for i, v in enumerate(values, start=1) if not math.isfinite(v))
+            raise _fail(name, lineno, f"gene {gene!r}, value {col} is {parts[col]!r}; vectors must be finite. "
+                        "Retrain (with a lower learning_rate if training diverged).")
+        if gene in seen:
+            raise _fail(name, lineno, f"gene {gene!r} already appeared on line {seen[gene]}; each gene must "
+                        "appear once. Remove or rename one of the two lines.")
+        seen[gene] = lineno
+        genes.append(gene)
+        rows.append(values)
+    if len(genes) < n:
+        raise _fail(name, lineno, f"the file ends after {_genes(len(genes))} but the header declares {n:,}. "
+                    "The file is truncated (re-save it) or the count on line 1 is wrong.")
+    return genes, np.array(rows, dtype=np.float64).reshape(n, dim)
