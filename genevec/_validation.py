@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .exceptions import CountsError
+from .exceptions import CountsError, CountsTypeError
 
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state"]
 
@@ -148,7 +148,7 @@ def check_counts(
             try:
                 arr = arr.astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise CountsError(
+                raise (CountsTypeError if isinstance(exc, TypeError) else CountsError)(
                     f"{caller}: X holds non-numeric values ({exc}). Counts must be numbers; "
                     "check that the header row and annotation columns are not part of the matrix."
                 ) from None

@@ -550,10 +550,16 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             if shape is None:
                 X = np.asarray(X)
                 shape = X.shape
-            if len(shape) != 2 or shape[1] != self.n_features_in_:
+            if len(shape) != 2:
                 raise ValueError(
-                    f"GeneGloVe.{what}: X has {shape[-1] if len(shape) else 0} gene columns, but the model was "
-                    f"fitted on {self.n_features_in_}. Pass a DataFrame with gene columns, or the same columns as in fit."
+                    f"GeneGloVe.{what}: expected a 2-d samples x genes array, got shape {tuple(shape)}. "
+                    "Reshape your data, e.g. X.reshape(1, -1) for one sample."
+                )
+            if shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"GeneGloVe.{what}: X has {shape[1]} features, but GeneGloVe is expecting "
+                    f"{self.n_features_in_} features as input (gene columns). Pass a DataFrame with gene columns, "
+                    "or the same columns as in fit."
                 )
             names = list(getattr(self, "feature_names_in_", np.arange(self.n_features_in_).astype(str)))
         idx = [self._gene_index[g] for g in names if g in self._gene_index]

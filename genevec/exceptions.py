@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 __all__ = [
     "GeneVecError",
     "CountsError",
+    "CountsTypeError",
     "FileFormatError",
     "GeneNotFoundError",
     "NotFittedError",
@@ -26,6 +27,10 @@ class GeneVecError(Exception):
 
 class CountsError(GeneVecError, ValueError):
     """The count matrix is not usable: negative, non-finite or non-integer values, bad shape."""
+
+
+class CountsTypeError(CountsError, TypeError):
+    """The count matrix holds values that are not numbers at all (strings, dicts, ...)."""
 
 
 class FileFormatError(GeneVecError, ValueError):
