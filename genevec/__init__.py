@@ -27,6 +27,8 @@ _PUBLIC = {
     "gene_map": "plot",
     "plot_gene_map": "plot",
     "cluster_genes": "plot",
+    "save_gene_map": "plot",
+    "read_gene_map": "plot",
     "datasets": None,
     "exceptions": None,
 }

@@ -1,0 +1,117 @@
+"""genevec's interactive explorer: a Shiny for Python app over one or more vector files.
+
+Tabs: *Neighbours* (every other gene by cosine, filter, CSV download), *Analogy* ("A is to B
+as ? is to C", gensim or the original app's semantics), *Map* (t-SNE map coloured by k-means
+cluster: hover names a gene, the search box rings a gene and its neighbours, a click lists its
+neighbours), *Clusters* (each cluster's genes, downloads) and *About* (genes, dimension and
+training parameters of each model). Queries are answered by :class:`genevec.GeneVectors`.
+
+Needs the app extra: ``pip install "genevec[app]"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import shiny
+
+log = logging.getLogger(__name__)
+
+__all__ = ["create_app", "run_app"]
+
+
+def _require_shiny() -> None:
+    try:
+        import shiny  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "The genevec app needs Shiny for Python, which is not installed. "
+            'Install the app extra: pip install "genevec[app]"'
+        ) from exc
+
+
+def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> shiny.App:
+    """Build the Shiny app serving the given vector files.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        word2vec text files written by :meth:`genevec.GeneVectors.save` (each with its optional
+        ``.json`` sidecar). Several files give a model selector. They are loaded now, once per
+        process, so a bad file fails here rather than in a browser session.
+
+    Returns
+    -------
+    shiny.App
+        Serve it with :func:`run_app`, ``uvicorn`` or any ASGI server.
+
+    Raises
+    ------
+    ImportError
+        When shiny is not installed (the message gives the pip command).
+    FileNotFoundError, genevec.exceptions.FileFormatError
+        For a missing or malformed vectors file.
+
+    Notes
+    -----
+    The map of a model is computed on first use of the Map or Clusters tab (k-means and t-SNE:
+    2-3 minutes for 25,321 genes on 2 cores, see :func:`genevec.plot.gene_map`) and cached in
+    ``<vectors>.map.tsv`` beside the vectors; later sessions and restarts read it back.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from genevec import GeneVectors
+    >>> from genevec.app import create_app
+    >>> path = os.path.join(tempfile.mkdtemp(), "vectors.txt")
+    >>> GeneVectors(np.eye(3), ["KRAS", "NRAS", "TP53"]).save(path)
+    >>> type(create_app([path])).__name__
+    'App'
+    """
+    _require_shiny()
+    from ._data import load_models
+    from ._shiny import build_app
+
+    return build_app(load_models(paths))
+
+
+def run_app(
+    paths: Sequence[str | os.PathLike] | str | os.PathLike,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    launch_browser: bool = False,
+) -> None:
+    """Serve :func:`create_app` on ``http://host:port`` until interrupted (Ctrl-C).
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        Vector files, as for :func:`create_app`.
+    host : str, default="127.0.0.1"
+        Interface to listen on; ``"0.0.0.0"`` exposes the app to the network.
+    port : int, default=8000
+    launch_browser : bool, default=False
+        Open the app in the default web browser once it is up.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from genevec.app import run_app
+    >>> list(inspect.signature(run_app).parameters)  # run_(["vectors.txt"]) blocks while serving
+    ['paths', 'host', 'port', 'launch_browser']
+    """
+    import numbers
+
+    if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 < port < 65536:
+        raise ValueError(f"run_app: port must be an int in 1..65535, got {port!r}. Try port=8000.")
+    app = create_app(paths)
+    import shiny
+
+    log.info("serving genevec app on http://%s:%d", host, port)
+    shiny.run_app(app, host=host, port=int(port), launch_browser=launch_browser, dev_mode=False,
+                  log_level="warning")

@@ -1,0 +1,319 @@
+"""The Shiny UI and server; the content comes from :mod:`genevec.app._data`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+from shiny import App, Inputs, Outputs, Session, reactive, render, req, ui
+
+from . import _data as d
+
+log = logging.getLogger(__name__)
+
+_CSS = """
+.genemap-wrap { position: relative; width: 100%; max-width: 1000px; }
+.genemap-wrap svg { width: 100%; height: auto; display: block; }
+#genemap-overlay { position: absolute; top: 0; left: 0; width: 100%; height: auto; pointer-events: none; }
+#genemap-base { border: 1px solid #ddd; border-radius: 4px; background: #fff; }
+#genemap-base circle { cursor: pointer; }
+#genemap-base circle:hover { stroke: #000; stroke-width: 1.5; }
+.analogy-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
+.analogy-line .form-group { margin-bottom: 0; }
+.analogy-word { font-size: 1.15rem; padding-top: 1.4rem; }
+.about-table td, .about-table th { padding: .15rem .6rem; }
+"""
+
+# Event delegation: one listener for every circle of the (re-rendered) map; the gene name is read
+# from data-g (the browser unescapes it) and sent as plain data, never as HTML.
+_JS = """
+document.addEventListener('click', function (ev) {
+  var t = ev.target;
+  if (!t || !t.closest) { return; }
+  var c = t.closest('#genemap-base circle[data-g]');
+  if (c && window.Shiny) { Shiny.setInputValue('map_click', c.getAttribute('data-g'), {priority: 'event'}); }
+});
+"""
+
+
+def build_ui(models: Sequence[d.Model]) -> ui.Tag:
+    choices = {str(i): m.label for i, m in enumerate(models)}
+    empty: list[str] = []
+    sidebar = ui.sidebar(
+        ui.input_select("model", "Model", choices=choices, selected="0"),
+        ui.output_ui("model_info"),
+        width=270,
+    )
+    neighbours = ui.nav_panel(
+        "Neighbours",
+        ui.layout_columns(
+            ui.input_selectize("gene", "Gene", choices=empty, options={"placeholder": "type a gene symbol"}),
+            ui.input_text("nb_filter", "Filter the table", placeholder="part of a gene name, e.g. RAS"),
+            ui.div(ui.download_button("nb_download", "Download CSV"), class_="pt-4"),
+            col_widths=(4, 4, 4),
+        ),
+        ui.p(ui.output_text("nb_caption", inline=True), class_="text-muted"),
+        ui.output_data_frame("nb_table"),
+        value="neighbours",
+    )
+    analogy = ui.nav_panel(
+        "Analogy",
+        ui.div(
+            ui.input_selectize("an_a", "A", choices=empty, width="210px"),
+            ui.span("is to", class_="analogy-word"),
+            ui.input_selectize("an_b", "B", choices=empty, width="210px"),
+            ui.span("as ? is to", class_="analogy-word"),
+            ui.input_selectize("an_c", "C", choices=empty, width="210px"),
+            class_="analogy-line",
+        ),
+        ui.div(ui.input_switch("an_original", d.ANALOGY_MODES["original"].capitalize(), False, width="100%"), class_="mt-3"),
+        ui.p(ui.output_text("an_caption", inline=True), class_="text-muted"),
+        ui.output_data_frame("an_table"),
+        value="analogy",
+    )
+    gene_map = ui.nav_panel(
+        "Map",
+        ui.layout_columns(
+            ui.input_selectize("map_gene", "Find a gene on the map", choices=empty,
+                               options={"placeholder": "type a gene symbol"}),
+            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=100),
+            col_widths=(5, 3),
+        ),
+        ui.p(ui.output_text("map_status", inline=True), class_="text-muted"),
+        ui.div(ui.output_ui("map_base"), ui.output_ui("map_overlay"), class_="genemap-wrap"),
+        ui.h5(ui.output_text("map_click_caption", inline=True), class_="mt-3"),
+        ui.output_data_frame("map_click_table"),
+        value="map",
+    )
+    clusters = ui.nav_panel(
+        "Clusters",
+        ui.layout_columns(
+            ui.output_ui("cl_select"),
+            ui.div(ui.download_button("cl_download", "Download this cluster (CSV)"),
+                   ui.download_button("cl_download_all", "Download all clusters (TSV)"), class_="pt-4"),
+            col_widths=(4, 8),
+        ),
+        ui.output_data_frame("cl_table"),
+        ui.h5("All clusters", class_="mt-4"),
+        ui.output_data_frame("cl_summary"),
+        value="clusters",
+    )
+    about = ui.nav_panel("About", ui.output_ui("about"), value="about")
+    return ui.page_navbar(
+        neighbours, analogy, gene_map, clusters, about,
+        title="genevec explorer", id="nav", sidebar=sidebar, window_title="genevec explorer",
+        header=ui.head_content(ui.tags.style(_CSS), ui.tags.script(_JS)),
+    )
+
+
+def build_app(models: Sequence[d.Model]) -> App:
+    """The Shiny ``App`` for already loaded models (see :func:`genevec.app.create_app`)."""
+    models = list(models)
+    svg_cache: dict[tuple[str, int], str] = {}           # shared by every session of this process
+
+    def server(input: Inputs, output: Outputs, session: Session) -> None:
+        map_wanted = reactive.value(False)
+        map_focus: reactive.Value[str | None] = reactive.value(None)
+
+        @reactive.calc
+        def model() -> d.Model:
+            return models[int(input.model() or 0)]
+
+        # ---------------------------------------------------------------- choices per model
+        @reactive.effect
+        @reactive.event(input.model)
+        def _fill_choices():
+            gv = model().vectors
+            genes = gv.genes
+            ui.update_selectize("gene", choices=genes, selected=d.default_gene(gv), server=True)
+            for i, (iid, want) in enumerate(zip(("an_a", "an_b", "an_c"), d.DEFAULT_ANALOGY)):
+                pick = want if want in gv else genes[min(i, len(genes) - 1)]
+                ui.update_selectize(iid, choices=genes, selected=pick, server=True)
+            ui.update_selectize("map_gene", choices=genes, selected=d.default_gene(gv), server=True)
+
+        @render.ui
+        def model_info():
+            m = model()
+            return ui.p(f"{len(m.vectors):,} genes x {m.vectors.dim} dimensions", ui.br(),
+                        ui.tags.small(os.path.basename(m.path), class_="text-muted"))
+
+        # ---------------------------------------------------------------- neighbours
+        @reactive.calc
+        def nb() -> pd.DataFrame:
+            gv = model().vectors
+            gene = input.gene()
+            req(gene and gene in gv)
+            return d.neighbours(gv, gene, input.nb_filter())
+
+        @render.text
+        def nb_caption():
+            table = nb()
+            filt = (input.nb_filter() or "").strip()
+            extra = f" containing {filt!r}" if filt else ""
+            return (f"{len(table):,} genes{extra} by cosine similarity to {input.gene()} "
+                    f"(of {len(model().vectors) - 1:,} other genes)")
+
+        @render.data_frame
+        def nb_table():
+            return render.DataGrid(d.for_display(nb()), height="560px", width="100%")
+
+        @render.download_button(filename=lambda: d.safe_filename(input.gene() or "gene", "neighbours.csv"),
+                         media_type="text/csv")
+        def nb_download():
+            yield d.to_csv(nb())
+
+        # ---------------------------------------------------------------- analogy
+        @reactive.calc
+        def an_terms() -> tuple[str, str, str]:
+            gv = model().vectors
+            terms = (input.an_a(), input.an_b(), input.an_c())
+            req(all(t and t in gv for t in terms))
+            return terms
+
+        @reactive.calc
+        def an() -> pd.DataFrame:
+            a, b, c = an_terms()
+            mode = "original" if input.an_original() else "gensim"
+            return d.analogy(model().vectors, a, b, c, mode=mode)
+
+        @render.text
+        def an_caption():
+            a, b, c = an_terms()
+            mode = "original" if input.an_original() else "gensim"
+            return f"{a} is to {b} as ? is to {c}: genes closest to {a} - {b} + {c}. Semantics: {d.ANALOGY_MODES[mode]}."
+
+        @render.data_frame
+        def an_table():
+            return render.DataGrid(d.for_display(an()), width="100%")
+
+        # ---------------------------------------------------------------- map
+        @reactive.effect
+        def _want_map():
+            if input.nav() in ("map", "clusters"):
+                map_wanted.set(True)
+
+        @reactive.calc
+        async def gmap() -> pd.DataFrame:
+            req(map_wanted())
+            mdl = model()
+            cached = os.path.isfile(d.map_path(mdl.path))
+            note = None
+            if not cached:
+                note = ui.notification_show(
+                    f"Computing the t-SNE map of {len(mdl.vectors):,} genes (once; cached in "
+                    f"{os.path.basename(d.map_path(mdl.path))})...", duration=None, type="message")
+            try:
+                return await asyncio.to_thread(d.get_map, mdl)
+            finally:
+                if note is not None:
+                    ui.notification_remove(note)
+
+        @render.text
+        async def map_status():
+            m = await gmap()
+            return (f"{len(m):,} genes, {m['cluster'].nunique()} k-means clusters. Hover a point for its gene, "
+                    "click it for its neighbours.")
+
+        @render.ui
+        async def map_base():
+            m = await gmap()
+            mdl = model()
+            key = (mdl.path, os.stat(mdl.path).st_mtime_ns)
+            if key not in svg_cache:
+                svg_cache[key] = d.map_svg(m)
+            return ui.HTML(svg_cache[key])
+
+        @reactive.effect
+        @reactive.event(input.map_gene)
+        def _focus_from_search():
+            map_focus.set(input.map_gene() or None)
+
+        @reactive.effect
+        @reactive.event(input.map_click)
+        def _focus_from_click():
+            map_focus.set(input.map_click())
+
+        @render.ui
+        async def map_overlay():
+            m = await gmap()
+            gv = model().vectors
+            focus = map_focus()
+            if focus not in gv:
+                focus = None
+            topn = input.map_topn()
+            topn = int(topn) if isinstance(topn, (int, float)) and topn > 0 else 0
+            others = [g for g, _ in gv.most_similar(focus, topn=min(topn, len(gv) - 1))] if focus and topn else []
+            return ui.HTML(d.map_overlay_svg(m, focus, others))
+
+        @render.text
+        def map_click_caption():
+            g = input.map_click()
+            req(g in model().vectors)
+            return f"Nearest neighbours of {g} (clicked)"
+
+        @render.data_frame
+        def map_click_table():
+            g = input.map_click()
+            gv = model().vectors
+            req(g in gv)
+            return render.DataGrid(d.for_display(gv.neighbor_table(g, topn=20)), width="100%")
+
+        # ---------------------------------------------------------------- clusters
+        @render.ui
+        async def cl_select():
+            m = await gmap()
+            summary = d.cluster_summary(m)
+            choices = {str(r.Cluster): f"Cluster {r.Cluster} ({r.Genes:,} genes)" for r in summary.itertuples()}
+            return ui.input_select("cluster", "Cluster", choices=choices)
+
+        async def _cluster_pick() -> tuple[pd.DataFrame, int]:
+            m = await gmap()
+            k = input.cluster()
+            req(k)
+            k = int(k)
+            req(k in set(m["cluster"].tolist()))
+            return m, k
+
+        @render.data_frame
+        async def cl_table():
+            m, k = await _cluster_pick()
+            return render.DataGrid(d.cluster_table(m, k), height="420px", width="100%")
+
+        @render.data_frame
+        async def cl_summary():
+            return render.DataGrid(d.cluster_summary(await gmap()), width="100%")
+
+        @render.download_button(filename=lambda: d.safe_filename(f"cluster_{input.cluster()}", "genes.csv"),
+                         media_type="text/csv")
+        async def cl_download():
+            m, k = await _cluster_pick()
+            yield d.to_csv(d.cluster_table(m, k))
+
+        @render.download_button(filename=lambda: d.safe_filename(model().label, "clusters.tsv"),
+                         media_type="text/tab-separated-values")
+        async def cl_download_all():
+            m = await gmap()
+            yield m.loc[:, ["gene", "cluster"]].to_csv(sep="\t", index=False)
+
+        # ---------------------------------------------------------------- about
+        @render.ui
+        def about():
+            blocks = [ui.p("Gene vectors learned by GloVe on a gene co-occurrence matrix (genevec). "
+                           "Similarity is the cosine of two genes' vectors.")]
+            for info in d.about(models):
+                rows = [("File", info["path"]), ("Genes", f"{info['genes']:,}"),
+                        ("Dimension", str(info["dim"])), ("Storage", info["dtype"])]
+                rows += [(k, str(v)) for k, v in info["parameters"].items()]
+                blocks.append(ui.h5(info["label"], class_="mt-3"))
+                blocks.append(ui.tags.table(
+                    *[ui.tags.tr(ui.tags.th(k), ui.tags.td(v)) for k, v in rows],
+                    class_="about-table table table-sm w-auto"))
+                if not info["parameters"]:
+                    blocks.append(ui.p("No training parameters: the file has no .json sidecar.",
+                                       class_="text-muted"))
+            return ui.TagList(*blocks)
+
+    return App(build_ui(models), server)
