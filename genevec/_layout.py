@@ -42,7 +42,7 @@ def gene_groups(n_genes: int, group_size: int | None = None) -> np.ndarray:
     Examples
     --------
     >>> gene_groups(10, group_size=4).tolist()
-    [0, 4, 7, 10]
+    [0, 3, 7, 10]
     """
     if n_genes < 1:
         raise ValueError(f"need at least one gene, got {n_genes}")

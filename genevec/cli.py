@@ -1,35 +1,615 @@
 """The ``genevec`` command line: results on stdout, diagnostics on stderr.
 
-A user error prints one line starting with ``genevec: error:`` and exits with status 2.
+Subcommands::
+
+    genevec train COUNTS -o VECTORS      learn gene vectors from a count file
+    genevec similar VECTORS GENE...      the nearest genes of each query gene
+    genevec analogy VECTORS A B C        A - B + C ("A is to B as ? is to C")
+    genevec map VECTORS -o map.png       t-SNE map with k-means clusters (+ map.tsv)
+    genevec app VECTORS...               the interactive explorer in a browser
+    genevec demo                         the whole study on the embedded GTEx demo data
+
+A user error (a genevec error, a missing file, an unknown gene, a bad parameter) prints one line
+``genevec: error: <message>`` on stderr and exits with status 2; Ctrl-C prints one line and exits
+with 130. Set ``GENEVEC_DEBUG=1`` to see the full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import textwrap
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
 from ._version import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "format_table", "DEMO_GENES", "DEMO_ANALOGY", "DEMO_N_GENES"]
+
+log = logging.getLogger(__name__)
+
+#: The study's query genes (the exp2vec blog's neighbours table).
+DEMO_GENES = ("EGFR", "TP53", "PTEN", "KRAS")
+#: The study's analogy: BRCA1 - BRCA2 + TP53.
+DEMO_ANALOGY = ("BRCA1", "BRCA2", "TP53")
+#: Genes kept by ``genevec demo`` by default, so that the run takes well under 3 minutes on 2 cores.
+DEMO_N_GENES = 3000
+#: Where ``genevec demo`` writes the vectors unless told otherwise.
+DEMO_OUTPUT = "genevec_demo_vectors.txt"
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _CliError(Exception):
+    """A user error detected by the command line itself (printed as one line, exit status 2)."""
+
+
+# ---------------------------------------------------------------------------------------- output
+
+
+def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str], *, tsv: bool = False) -> str:
+    """Format rows as aligned text columns (or TSV), with a header line.
+
+    Numbers (floats) are written with 4 decimals and right-aligned; text is left-aligned.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        The table body, one sequence of cells per row.
+    header : sequence of str
+        Column names.
+    tsv : bool, default=False
+        Tab-separated values (no padding) instead of aligned columns.
+
+    Returns
+    -------
+    str
+        The table, one line per row, ending with a newline.
+
+    Examples
+    --------
+    >>> from genevec.cli import format_table
+    >>> print(format_table([("EGFR", 0.91234), ("ERBB2", 0.5)], ["gene", "similarity"]), end="")
+    gene   similarity
+    EGFR       0.9123
+    ERBB2      0.5000
+    >>> format_table([("EGFR", 0.5)], ["gene", "similarity"], tsv=True)
+    'gene\\tsimilarity\\nEGFR\\t0.5000\\n'
+    """
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return str(v)
+
+    body = [[cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[k], float) for row in rows) and len(rows) > 0 for k in range(len(header))]
+    if tsv:
+        lines = ["\t".join(header)] + ["\t".join(r) for r in body]
+        return "\n".join(lines) + "\n"
+    widths = [max([len(h)] + [len(r[k]) for r in body]) for k, h in enumerate(header)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(header)] + [line(r) for r in body]) + "\n"
+
+
+def _neighbors_rows(table) -> tuple[list[list[Any]], list[str]]:
+    """Rows and header of a ``GeneVectors.neighbors`` DataFrame (index = query gene, columns n1..nk)."""
+    header = [str(table.index.name or "gene")] + [str(c) for c in table.columns]
+    rows = [[str(gene)] + [str(v) for v in values] for gene, values in zip(table.index, table.to_numpy())]
+    return rows, header
+
+
+def _print_neighbors(vectors, genes: Sequence[str], topn: int, tsv: bool, out: TextIO) -> None:
+    table = vectors.neighbors(list(genes), topn=topn)
+    rows, header = _neighbors_rows(table)
+    out.write(format_table(rows, header, tsv=tsv))
+
+
+def _print_analogy(vectors, a: str, b: str, c: str, topn: int, mode: str, tsv: bool, out: TextIO) -> None:
+    result = vectors.analogy(a, b, c, topn=topn, mode=mode)
+    rows = [(k + 1, str(gene), float(score)) for k, (gene, score) in enumerate(result)]
+    out.write(format_table(rows, ["rank", "gene", "similarity"], tsv=tsv))
+
+
+def _say(message: str) -> None:
+    """A diagnostic line on stderr."""
+    print(f"genevec: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------- checks
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of threads (-1 for all cores, -2 for all but one), got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a number of threads; use -1 for all cores or N >= 1")
+    return value
+
+
+def _existing_file(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        hint = " Vectors files are written by: genevec train COUNTS -o VECTORS." if what == "vectors file" else ""
+        raise FileNotFoundError(f"{what} {path!s} does not exist (working directory: {os.getcwd()}).{hint}")
+    if p.is_dir():
+        raise _CliError(f"{what} {path!s} is a folder; give the path of a file.")
+    return p
+
+
+def _writable_target(path: str | os.PathLike, what: str) -> Path:
+    """Fail before minutes of work when the output cannot be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise _CliError(f"{what} {str(p)!r} is a folder; give a file name, e.g. {str(p / 'vectors.txt')!r}.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise _CliError(f"cannot write {what} {str(p)!r}: the folder {str(parent)!r} does not exist. "
+                        f"Create it first (mkdir -p {parent}).")
+    if not os.access(parent, os.W_OK):
+        raise _CliError(f"cannot write {what} {str(p)!r}: the folder {str(parent)!r} is not writable.")
+    return p
+
+
+# ---------------------------------------------------------------------------------------- commands
+
+
+def _load_vectors(path: str):
+    _existing_file(path, "vectors file")
+    from .similarity import load_vectors
+
+    return load_vectors(path)
+
+
+def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    import genevec
+
+    if (args.attributes is None) != (args.tissue is None):
+        given, missing = ("--attributes", "--tissue") if args.tissue is None else ("--tissue", "--attributes")
+        raise _CliError(f"{given} needs {missing}: select a tissue with both, e.g. "
+                        "--attributes GTEx_SampleAttributesDS.txt --tissue Pancreas.")
+    if args.resume and args.checkpoint is None:
+        raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
+    output = _writable_target(args.output, "vectors file")
+    _existing_file(args.counts, "counts file")
+    if args.attributes is not None:
+        _existing_file(args.attributes, "attributes file")
+
+    t0 = time.perf_counter()
+    try:
+        counts = genevec.read_counts(args.counts, attributes=args.attributes, tissue=args.tissue,
+                                     gene_names=args.gene_names, genes_as=args.genes_as, layer=args.layer,
+                                     allow_non_integer=args.allow_non_integer)
+    except ValueError as exc:
+        if "genes_as" in str(exc) and args.genes_as is None:  # name the flag, not the Python argument
+            raise _CliError(f"{_error_message(exc)} On the command line: --genes-as rows or --genes-as columns.") from exc
+        raise
+    if not args.quiet:
+        _say(f"read {counts.shape[0]:,} samples x {counts.shape[1]:,} genes from {args.counts} "
+             f"in {time.perf_counter() - t0:.1f} s")
+    limits = {k: v for k, v in (("min_samples", args.min_samples), ("min_counts", args.min_counts)) if v is not None}
+    if limits:
+        before = counts.shape[1]
+        counts = genevec.filter_genes(counts, **limits)
+        if not args.quiet:
+            _say(f"kept {counts.shape[1]:,} of {before:,} genes "
+                 f"({', '.join(f'{k}={v}' for k, v in limits.items())})")
+
+    model = genevec.GeneGloVe(
+        args.dim, x_max=args.x_max, learning_rate=args.learning_rate, max_iter=args.max_iter,
+        solver=args.solver, n_jobs=args.jobs, random_state=args.seed, verbose=0 if args.quiet else 2,
+        allow_non_integer=args.allow_non_integer,
+    )
+    fit_kw: dict[str, Any] = {}
+    if args.checkpoint is not None:
+        fit_kw.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
+    _fit(model, counts, fit_kw, checkpoint=args.checkpoint)
+    model.save(output)
+    print(f"{output}\t{len(model.genes_)} genes x {model.embedding_.shape[1]} dimensions", file=out)
+    return EXIT_OK
+
+
+def _fit(model, counts, fit_kw: dict, *, checkpoint: str | None, resumable: bool = True) -> None:
+    """Fit, turning an interrupted training into a KeyboardInterrupt (the vectors are then not saved)."""
+    from .exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(counts, **fit_kw)
+    interrupted = False
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning) and "interrupted" in str(w.message):
+            interrupted = True
+        else:
+            _show_warning(w.message, w.category, w.filename, w.lineno)
+    if interrupted:
+        if checkpoint is not None:
+            hint = f" Continue with the same command and --resume (checkpoint in {checkpoint})."
+        elif resumable:
+            hint = " Pass --checkpoint DIR to be able to resume an interrupted run."
+        else:
+            hint = ""
+        raise KeyboardInterrupt(f"training interrupted after epoch {model.n_iter_}; no vectors written.{hint}")
+
+
+def _cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
+    vectors = _load_vectors(args.vectors)
+    _print_neighbors(vectors, args.genes, args.topn, args.tsv, out)
+    return EXIT_OK
+
+
+def _cmd_analogy(args: argparse.Namespace, out: TextIO) -> int:
+    vectors = _load_vectors(args.vectors)
+    _print_analogy(vectors, args.a, args.b, args.c, args.topn, args.mode, args.tsv, out)
+    return EXIT_OK
+
+
+def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
+    png = _writable_target(args.output, "map image")
+    if png.suffix.lower() == ".tsv":
+        raise _CliError(f"the map image {str(png)!r} ends in .tsv, the name of the coordinates file written "
+                        "beside it; give an image name such as map.png.")
+    vectors = _load_vectors(args.vectors)
+    for gene in args.highlight or ():
+        vectors[gene]  # an unknown gene raises GeneNotFoundError (with close matches) before the t-SNE
+    from .plot import gene_map, save_gene_map
+
+    t0 = time.perf_counter()
+    coords = gene_map(vectors, n_clusters=args.clusters, perplexity=args.perplexity, random_state=args.seed,
+                      n_jobs=args.jobs)
+    _say(f"mapped {len(coords):,} genes in {time.perf_counter() - t0:.1f} s")
+    image, table = save_gene_map(coords, png, table=png.with_suffix(".tsv"), highlight=args.highlight or None)
+    print(image, file=out)
+    print(table, file=out)
+    return EXIT_OK
+
+
+def _cmd_app(args: argparse.Namespace, out: TextIO) -> int:
+    paths = [str(_existing_file(p, "vectors file")) for p in args.vectors]
+    from .app import run_app
+
+    _say(f"serving {len(paths)} model(s) on http://{args.host}:{args.port} (Ctrl-C stops)")
+    run_app(paths, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    import genevec
+    from genevec import datasets
+
+    output = _writable_target(args.output, "vectors file")
+    t_start = time.perf_counter()
+    counts = datasets.load_demo(n_genes=args.genes)
+    _say(f"demo data: {counts.shape[0]} GTEx samples x {counts.shape[1]:,} genes (embedded, see "
+         "genevec/datasets/PROVENANCE.md)")
+    model = genevec.GeneGloVe(100, x_max=100.0, learning_rate=0.05, max_iter=args.max_iter, n_jobs=args.jobs,
+                              random_state=0, verbose=2)
+    _fit(model, counts, {}, checkpoint=None, resumable=False)
+    vectors = model.vectors_
+
+    queries = [g for g in DEMO_GENES if g in vectors]
+    skipped = [g for g in DEMO_GENES if g not in vectors]
+    if skipped:
+        _say(f"skipping {', '.join(skipped)}: not among the {len(vectors):,} genes of the model")
+    print("Nearest genes (cosine similarity of GloVe vectors):", file=out)
+    if queries:
+        _print_neighbors(vectors, queries, 5, False, out)
+    a, b, c = DEMO_ANALOGY
+    print(f"\nAnalogy {a} - {b} + {c} ({a} is to {b} as ? is to {c}):", file=out)
+    _print_analogy(vectors, a, b, c, 5, "gensim", False, out)
+    model.save(output)
+    print(f"\nVectors written to {output} (word2vec text format; parameters in {output}.json).", file=out)
+    _say(f"demo done in {time.perf_counter() - t_start:.1f} s")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------- parser
+
+
+def _desc(text: str) -> str:
+    return textwrap.fill(" ".join(text.split()), width=88)
+
+
+def _epilog(text: str) -> str:
+    return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Return the ``genevec`` argument parser with all its subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from genevec.cli import build_parser
+    >>> args = build_parser().parse_args(["similar", "vectors.txt", "EGFR", "TP53", "--topn", "3"])
+    >>> args.command, args.genes, args.topn, args.tsv
+    ('similar', ['EGFR', 'TP53'], 3, False)
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="genevec",
-        description="Learn gene embeddings (GloVe) from an RNA-seq count matrix and query them.",
+        description=_desc("Learn gene embeddings (GloVe) from an RNA-seq count matrix and query them. "
+                    "Results go to stdout, progress and errors to stderr."),
+        epilog=_epilog("""
+            genevec demo                                   # the whole study on embedded GTEx data
+            genevec train counts.gct.gz -o vectors.txt     # learn vectors from your counts
+            genevec similar vectors.txt EGFR TP53          # nearest genes
+            genevec analogy vectors.txt BRCA1 BRCA2 TP53   # BRCA1 - BRCA2 + TP53
+            genevec <command> --help                       # options of a command
+        """),
+        formatter_class=fmt,
     )
     parser.add_argument("--version", action="version", version=f"genevec {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # train
+    p = sub.add_parser(
+        "train", help="learn gene vectors from a samples x genes count file", formatter_class=fmt,
+        description=_desc("Read a count file, build the gene co-occurrence matrix and train GloVe on it. "
+                    "Writes the vectors in word2vec text format (+ VECTORS.json with the parameters). "
+                    "Training is bit-identical for any --jobs; progress goes to stderr."),
+        epilog=_epilog("""
+            genevec train GTEx_gene_reads.gct.gz --attributes GTEx_SampleAttributesDS.txt \\
+                --tissue Pancreas --min-samples 10 -o pancreas.txt
+            genevec train counts.gct.gz --dim 50 --max-iter 20 --jobs 2 --seed 1 -o vectors.txt
+            genevec train counts.tsv --genes-as rows -o vectors.txt                   # a gene per line
+            genevec train counts.gct.gz --checkpoint ckpt/ -o vectors.txt            # after Ctrl-C:
+            genevec train counts.gct.gz --checkpoint ckpt/ --resume -o vectors.txt   # same bits as one run
+        """))
+    p.add_argument("counts", metavar="COUNTS",
+                   help="counts file: GCT (.gct/.gct.gz, as GTEx ships it), a TSV/CSV table (with --genes-as) "
+                        "or .h5ad")
+    p.add_argument("-o", "--output", required=True, metavar="VECTORS", help="where to write the vectors")
+    g = p.add_argument_group("samples and genes")
+    g.add_argument("--attributes", metavar="FILE", help="sample attributes file (GTEx SampleAttributesDS)")
+    g.add_argument("--tissue", metavar="NAME", help="keep the samples of this tissue (SMTS or SMTSD), e.g. Pancreas")
+    g.add_argument("--gene-names", choices=("symbol", "ensembl"), default="symbol",
+                   help="name genes by symbol (Description column) or Ensembl ID (default: %(default)s)")
+    g.add_argument("--genes-as", choices=("rows", "columns"),
+                   help="for a TSV/CSV table: a row per gene (rows) or a column per gene (columns)")
+    g.add_argument("--layer", metavar="NAME", help="for .h5ad: the layer holding raw counts (default: .X)")
+    g.add_argument("--allow-non-integer", action="store_true",
+                   help="accept values that are not whole numbers (normalised data; not what GloVe expects)")
+    g.add_argument("--min-samples", type=_non_negative_int, metavar="N",
+                   help="drop genes expressed (count > 0) in fewer than N samples")
+    g.add_argument("--min-counts", type=_non_negative_int, metavar="N",
+                   help="drop genes with fewer than N reads in total")
+    g = p.add_argument_group("model (defaults reproduce the exp2vec study)")
+    g.add_argument("--dim", type=_positive_int, default=100, help="vector length (default: %(default)s)")
+    g.add_argument("--max-iter", type=_non_negative_int, default=50, help="epochs (default: %(default)s)")
+    g.add_argument("--x-max", type=_positive_float, default=100.0, help="GloVe x_max (default: %(default)g)")
+    g.add_argument("--learning-rate", type=_positive_float, default=0.05, help="AdaGrad step (default: %(default)g)")
+    g.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: %(default)s)")
+    g.add_argument("--solver", choices=("sgd", "svd"), default="sgd",
+                   help="sgd: AdaGrad as text2vec; svd: closed form + ALS (default: %(default)s)")
+    g.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="threads (default: all cores); the vectors do not depend on it")
+    g = p.add_argument_group("checkpoints")
+    g.add_argument("--checkpoint", metavar="DIR", help="write the training state to DIR during training")
+    g.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                   help="epochs between checkpoints (default: %(default)s)")
+    g.add_argument("--resume", action="store_true", help="continue from the checkpoint in DIR")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_cmd_train)
+
+    # similar
+    p = sub.add_parser(
+        "similar", help="the nearest genes of each query gene", formatter_class=fmt,
+        description=_desc("Print one row per query gene with its nearest genes by cosine similarity (n1 is the "
+                    "closest), the exp2vec blog's neighbours table."),
+        epilog=_epilog("""
+            genevec similar vectors.txt EGFR TP53 PTEN KRAS
+            genevec similar vectors.txt EGFR --topn 10 --tsv > egfr.tsv
+        """))
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text, as written by train)")
+    p.add_argument("genes", metavar="GENE", nargs="+", help="query genes (symbols, case-sensitive)")
+    p.add_argument("--topn", type=_positive_int, default=5, help="neighbours per gene (default: %(default)s)")
+    p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
+    p.set_defaults(func=_cmd_similar)
+
+    # analogy
+    p = sub.add_parser(
+        "analogy", help="A - B + C: A is to B as ? is to C", formatter_class=fmt,
+        description=_desc("Print the genes closest to A - B + C. --mode gensim (default) normalises the vectors "
+                    "and leaves A, B and C out of the answers; --mode original adds the raw vectors and keeps "
+                    "them, as the original exp2vec Shiny app did."),
+        epilog=_epilog("""
+            genevec analogy vectors.txt BRCA1 BRCA2 TP53
+            genevec analogy vectors.txt BRCA1 BRCA2 TP53 --mode original --topn 10 --tsv
+        """))
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("c", metavar="C")
+    p.add_argument("--topn", type=_positive_int, default=5, help="answers (default: %(default)s)")
+    p.add_argument("--mode", choices=("gensim", "original"), default="gensim",
+                   help="gensim (normalised, inputs excluded) or original (raw, inputs kept) (default: %(default)s)")
+    p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
+    p.set_defaults(func=_cmd_analogy)
+
+    # map
+    p = sub.add_parser(
+        "map", help="t-SNE map of all genes coloured by k-means cluster", formatter_class=fmt,
+        description=_desc("Cluster the gene vectors with k-means and draw a 2-d t-SNE map. Writes the image and "
+                    "the coordinates (gene, x, y, cluster) as a TSV beside it (map.png -> map.tsv)."),
+        epilog=_epilog("""
+            genevec map vectors.txt -o map.png
+            genevec map vectors.txt -o map.png --clusters 20 --highlight EGFR KRAS
+        """))
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
+    p.add_argument("-o", "--output", required=True, metavar="IMAGE", help="image to write, e.g. map.png")
+    p.add_argument("--clusters", type=_positive_int, default=15, help="k-means clusters (default: %(default)s)")
+    p.add_argument("--perplexity", type=_positive_float, default=30.0, help="t-SNE perplexity (default: %(default)g)")
+    p.add_argument("--seed", type=_non_negative_int, default=42, help="random seed (default: %(default)s)")
+    p.add_argument("--highlight", nargs="+", metavar="GENE", help="genes to label on the map")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
+    p.set_defaults(func=_cmd_map)
+
+    # app
+    p = sub.add_parser(
+        "app", help="the interactive explorer (neighbours, analogies, map) in a browser", formatter_class=fmt,
+        description=_desc("Serve the Shiny app on HOST:PORT; several vector files give a model selector. "
+                          "Needs the app extra: pip install \"genevec[app]\"."),
+        epilog=_epilog("""
+            genevec app vectors.txt                      # then open http://127.0.0.1:8000
+            genevec app pancreas.txt blood.txt --port 8080
+        """))
+    p.add_argument("vectors", metavar="VECTORS", nargs="+", help="vectors file(s) (word2vec text)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=_positive_int, default=8000, help="port (default: %(default)s)")
+    p.set_defaults(func=_cmd_app)
+
+    # demo
+    p = sub.add_parser(
+        "demo", help="the whole study on the embedded GTEx demo data", formatter_class=fmt,
+        description=_desc("Fit GloVe with the study's parameters (dim 100, x_max 100, learning rate 0.05, 50 "
+                    "epochs, seed 0) on the real GTEx samples shipped with genevec, print the neighbours of "
+                    f"{', '.join(DEMO_GENES)} and the analogy {' - '.join(DEMO_ANALOGY[:2])} + "
+                    f"{DEMO_ANALOGY[2]}, and save the vectors."),
+        epilog=_epilog(f"""
+            genevec demo
+            genevec demo --jobs 2 --genes 1000 -o demo.txt
+            genevec map {DEMO_OUTPUT} -o demo_map.png      # then map the demo vectors
+        """))
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
+    p.add_argument("--genes", type=_positive_int, default=DEMO_N_GENES, metavar="N",
+                   help="keep the N most expressed genes (default: %(default)s)")
+    p.add_argument("--max-iter", type=_non_negative_int, default=50, help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="FILE",
+                   help="where to write the vectors (default: ./%(default)s)")
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+# ---------------------------------------------------------------------------------------- main
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from .exceptions import GeneVecWarning
+
+    text = str(message).strip()
+    if not issubclass(category, GeneVecWarning):
+        text = f"{category.__name__}: {text}"
+    print(f"genevec: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _error_message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and type(exc).__str__ is KeyError.__str__ and len(exc.args) == 1:
+        message = str(exc.args[0])  # KeyError('x') prints as "'x'"
+    else:
+        message = str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in message:
+        message = f"{message}: {exc.filename}"
+    if isinstance(exc, ImportError) and "pip install" not in message:
+        extra = {"matplotlib": "plot", "shiny": "app", "anndata": "anndata", "openTSNE": "plot"}.get(
+            (exc.name or "").split(".")[0])
+        if extra:
+            message += f'. Install the optional dependency with: pip install "genevec[{extra}]"'
+    return " ".join(message.split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``genevec`` command line and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a usage or user error (one line ``genevec: error: ...`` on stderr),
+        130 when interrupted with Ctrl-C.
+
+    Examples
+    --------
+    >>> from genevec.cli import main
+    >>> main(["similar", "no-such-vectors.txt", "EGFR"])  # the error line goes to stderr
+    2
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(None if argv is None else list(argv))
     if args.command is None:
         parser.print_help(sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+
+    from .exceptions import GeneVecError
+
+    debug = os.environ.get("GENEVEC_DEBUG", "") not in ("", "0")
+    expected = (GeneVecError, _CliError, FileNotFoundError, KeyError, ValueError, OSError, ImportError, MemoryError)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        try:
+            status = args.func(args, sys.stdout)
+            sys.stdout.flush()  # a closed pipe (`genevec similar ... | head -1`) shows up here
+            return status
+        except KeyboardInterrupt as exc:
+            if debug:
+                raise
+            detail = _error_message(exc) if exc.args else "interrupted"
+            print(f"genevec: {detail if detail != 'KeyboardInterrupt' else 'interrupted'}",
+                  file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader went away: not an error (Python docs, "Note on SIGPIPE")
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout has no file descriptor (captured)
+                pass
+            return EXIT_OK
+        except expected as exc:
+            if debug:
+                raise
+            print(f"genevec: error: {_error_message(exc)}", file=sys.stderr, flush=True)
+            return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover
