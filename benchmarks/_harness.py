@@ -1,0 +1,232 @@
+"""What every genevec benchmark shares: data loaded once, threads pinned, answers checked, rows written.
+
+A benchmark compares genevec (the *contender*) with a *peer* doing the same job in the same run:
+
+>>> from _harness import Bench                                               # doctest: +SKIP
+>>> bench = Bench("tcm")                                                      # doctest: +SKIP
+>>> bench.compare("dense", shape, threads=2, contender=f, peer=g, check=same)  # doctest: +SKIP
+>>> bench.save()                                                              # doctest: +SKIP
+
+``compare`` runs each side once (warm-up), checks that the answers agree (an ``AssertionError``
+stops the benchmark before anything is timed), then alternates contender and peer ``repeats``
+times and keeps each side's minimum. Rows go to ``benchmarks/results/<name>.json`` with the task,
+shape, threads, both times, ``ratio = peer / genevec`` (above 1: genevec is faster), versions,
+the CPU model and the git SHA.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+SEED = 0
+
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+
+@lru_cache(maxsize=8)
+def gtex_counts(n_samples: int, n_genes: int, seed: int = SEED) -> np.ndarray:
+    """GTEx-like counts (float64, C-contiguous, read-only), generated once per shape with a fixed seed."""
+    from _generate import gtex_like_counts
+
+    X = np.ascontiguousarray(gtex_like_counts(n_samples, n_genes, seed=seed), dtype=np.float64)
+    X.setflags(write=False)
+    return X
+
+
+@lru_cache(maxsize=8)
+def sparse_counts(n_samples: int, n_genes: int, density: float, seed: int = SEED):
+    """CSR counts with ``density`` nonzeros, Poisson-ish values >= 1 (1 + Poisson(2)), fixed seed."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    nnz_per_row = rng.binomial(n_genes, density, size=n_samples)
+    indptr = np.zeros(n_samples + 1, dtype=np.int64)
+    np.cumsum(nnz_per_row, out=indptr[1:])
+    indices = np.empty(indptr[-1], dtype=np.int32)
+    for s in range(n_samples):
+        indices[indptr[s]:indptr[s + 1]] = np.sort(rng.choice(n_genes, size=nnz_per_row[s], replace=False))
+    data = 1.0 + rng.poisson(2.0, size=indptr[-1]).astype(np.float64)
+    return sp.csr_matrix((data, indices, indptr), shape=(n_samples, n_genes))
+
+
+@contextmanager
+def blas_threads(n: int):
+    """Hold every BLAS library to ``n`` threads inside the block."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_sha() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def environment() -> dict:
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    import genevec
+
+    return {
+        "genevec": genevec.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+        "blas": sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info() if i["user_api"] == "blas"}),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "git": git_sha(),
+    }
+
+
+def _timed(fn):
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+class Bench:
+    """Collects comparison rows for one benchmark file and writes ``results/<name>.json``."""
+
+    def __init__(self, name: str, *, repeats: int = 3, quick: bool = False):
+        self.name = name
+        self.repeats = repeats
+        self.quick = quick
+        self.rows: list[dict] = []
+
+    def compare(self, task: str, shape, *, threads: int, contender, peer, check, repeats: int | None = None,
+                note: str = "") -> dict:
+        """Warm up, check the answers agree, then time contender and peer alternately; keep minima."""
+        repeats = self.repeats if repeats is None else repeats
+        _, mine = _timed(contender)
+        _, theirs = _timed(peer)
+        check(mine, theirs)                       # raises before anything is timed
+        del mine, theirs
+        t_mine, t_peer = [], []
+        for _ in range(repeats):
+            t, out = _timed(contender)
+            del out
+            t_mine.append(t)
+            t, out = _timed(peer)
+            del out
+            t_peer.append(t)
+        row = {
+            "task": task,
+            "shape": list(shape),
+            "threads": threads,
+            "genevec_s": min(t_mine),
+            "peer_s": min(t_peer),
+            "ratio": min(t_peer) / min(t_mine),
+            "repeats": repeats,
+            "note": note,
+            **environment(),
+        }
+        self.rows.append(row)
+        print(f"{task:<34} {str(tuple(shape)):<18} threads={threads}  genevec {row['genevec_s']:8.3f} s  "
+              f"peer {row['peer_s']:8.3f} s  ratio {row['ratio']:5.2f}", flush=True)
+        return row
+
+    def record(self, task: str, shape, **fields) -> dict:
+        """A row that is not a timing ratio (e.g. peak memory, a crash probe)."""
+        row = {"task": task, "shape": list(shape), **fields, **environment()}
+        self.rows.append(row)
+        print(f"{task:<34} {str(tuple(shape)):<18} " + "  ".join(f"{k}={v}" for k, v in fields.items()), flush=True)
+        return row
+
+    def save(self) -> Path:
+        """Write the rows; rows of an earlier run with another (task, shape, threads) are kept."""
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / (f"{self.name}_quick.json" if self.quick else f"{self.name}.json")
+        key = lambda r: (r.get("task"), tuple(r.get("shape", ())), r.get("threads"))  # noqa: E731
+        new = {key(r) for r in self.rows}
+        old = []
+        if path.exists():
+            try:
+                old = [r for r in json.loads(path.read_text()) if key(r) not in new]
+            except (ValueError, TypeError):
+                old = []
+        path.write_text(json.dumps(old + self.rows, indent=1) + "\n")
+        print(f"wrote {path.relative_to(REPO)}")
+        return path
+
+
+def run_python(code: str, *, env: dict | None = None, timeout: float = 1800) -> tuple[int, str, str]:
+    """Run ``code`` in a fresh interpreter (repo and benchmarks on sys.path); return (returncode, stdout, stderr).
+
+    A negative return code is the signal that killed it (-11: segmentation fault).
+    """
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), full_env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env,
+                          timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+PEAK_RSS_SNIPPET = (
+    "\nfrom _harness import self_peak_rss as _peak\n"
+    "print('PEAK_RSS_BYTES', _peak())\n"
+)
+
+
+def peak_rss(code: str, **kwargs) -> tuple[int, str]:
+    """Peak resident memory (bytes) of ``code`` run in a fresh subprocess, and its stdout."""
+    rc, out, err = run_python(code + PEAK_RSS_SNIPPET, **kwargs)
+    if rc != 0:
+        raise RuntimeError(f"subprocess failed with code {rc}:\n{err[-2000:]}")
+    for line in out.splitlines():
+        if line.startswith("PEAK_RSS_BYTES"):
+            return int(line.split()[1]), out
+    raise RuntimeError(f"no peak RSS in the subprocess output:\n{out[-2000:]}")
+
+
+def self_peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes (VmHWM).
+
+    Not ``getrusage(...).ru_maxrss``: on Linux it survives ``fork`` + ``exec``, so a fresh
+    subprocess started by a big parent reports the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
