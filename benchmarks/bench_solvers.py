@@ -1,0 +1,162 @@
+"""Loss against wall time: the closed-form low-rank solver (+ weighted ALS) vs AdaGrad SGD, in one run.
+
+Both solvers see the same tiles (``genevec.tcm.training_tiles`` of GTEx-like counts from
+``benchmarks/_generate.py``) and are scored by the same exact loss (``genevec.glove.glove_loss``),
+evaluated outside the timed region for SGD. ALS's times include the loss it computes after every sweep
+(it is part of its stopping rule). The peer is SGD: ``ratio = SGD seconds / svd seconds`` to reach the
+loss SGD has after all its epochs (``null`` when svd never gets there).
+
+Run::
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_solvers.py --genes 5000 --dim 100 --epochs 50 --sweeps 10
+
+and it prints a table and writes ``benchmarks/results/solvers.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _generate import gtex_like_counts  # noqa: E402
+
+import genevec  # noqa: E402
+from genevec import _layout, glove, lowrank, tcm  # noqa: E402
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run_sgd(tiles, dim, epochs, seed, threads, x_max, alpha, lr, checkpoints):
+    rng = np.random.default_rng(seed)
+    params = glove.init_params(tiles.n_genes, dim, tiles.values.dtype, rng)
+    rows = [("sgd", 0, 0.0, glove.glove_loss(tiles, params, x_max=x_max, alpha=alpha, n_threads=threads))]
+    spent = [0.0]                   # seconds spent scoring, taken off the clock
+    t0 = time.perf_counter()
+
+    def cb(epoch, _loss, p):
+        if epoch in checkpoints:
+            s = time.perf_counter()
+            elapsed = s - t0 - spent[0]
+            loss = glove.glove_loss(tiles, p, x_max=x_max, alpha=alpha, n_threads=threads)
+            spent[0] += time.perf_counter() - s
+            rows.append(("sgd", epoch, elapsed, loss))
+        return False
+
+    glove.fit_glove(tiles, params, x_max=x_max, alpha=alpha, learning_rate=lr, max_iter=epochs, rng=rng,
+                    n_threads=threads, callback=cb)
+    return rows
+
+
+def run_svd(tiles, dim, sweeps, seed, threads, x_max, alpha):
+    rows = []
+    t0 = time.perf_counter()
+    W, C, bw, bc = lowrank.svd_fit(tiles, dim, x_max=x_max, alpha=alpha, rng=seed, n_threads=threads)
+    t_svd = time.perf_counter() - t0
+    rows.append(("svd", 0, t_svd, lowrank._glove_loss(tiles, W, C, bw, bc, x_max=x_max, alpha=alpha,
+                                                     n_threads=threads)))
+    t1 = time.perf_counter()
+
+    def cb(sweep, loss):
+        rows.append(("svd", sweep, t_svd + time.perf_counter() - t1, loss))
+        return False
+
+    common = dict(x_max=x_max, alpha=alpha, n_threads=threads)
+    loss_fn = lambda *a: lowrank._glove_loss(tiles, *a, **common)  # noqa: E731
+    lowrank._sweeps(tiles, W, C, bw, bc, x_max, alpha, sweeps, threads, 1e-6, loss_fn, cb)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--genes", type=int, default=5000)
+    ap.add_argument("--samples", type=int, default=328)
+    ap.add_argument("--dim", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--sweeps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--out", default=str(HERE / "results" / "solvers.json"))
+    args = ap.parse_args(argv)
+    x_max, alpha, lr = 100.0, 0.75, 0.05
+    dtype = np.dtype(args.dtype)
+
+    X = gtex_like_counts(args.samples, args.genes, seed=args.seed).astype(np.float64)
+    X = X[:, X.sum(axis=0) > 0]
+    n = X.shape[1]
+    t0 = time.perf_counter()
+    tiles = tcm.training_tiles(X, _layout.gene_groups(n), dtype=dtype, n_jobs=args.threads)
+    t_tiles = time.perf_counter() - t0
+    fin = tiles.values[np.isfinite(tiles.values)]
+    below = float((fin < np.log(x_max)).mean())
+    print(f"{args.samples} samples x {n:,} genes, dim {args.dim}, {args.threads} thread(s), {dtype.name}; "
+          f"tiles {t_tiles:.1f} s, {tiles.n_entries / n ** 2:.4f} of pairs nonzero, "
+          f"{below:.3f} of them below x_max", flush=True)
+
+    # both solvers are scored by the same function: check it before timing anything
+    rng = np.random.default_rng(1)
+    Wt, Ct = rng.normal(size=(n, 4)) * 0.1, rng.normal(size=(n, 4)) * 0.1
+    a = lowrank.weighted_loss(tiles, Wt, Ct, np.zeros(n), np.zeros(n), x_max=x_max, alpha=alpha,
+                              n_threads=args.threads)
+    b = lowrank._glove_loss(tiles, Wt, Ct, np.zeros(n), np.zeros(n), x_max=x_max, alpha=alpha,
+                            n_threads=args.threads)
+    assert abs(a - b) <= 1e-5 * abs(b), (a, b)
+
+    svd_rows = run_svd(tiles, args.dim, args.sweeps, args.seed, args.threads, x_max, alpha)
+    checkpoints = {1, 2, 3, 5, 10, 20, 30, 40, args.epochs}
+    sgd_rows = run_sgd(tiles, args.dim, args.epochs, args.seed, args.threads, x_max, alpha, lr, checkpoints)
+
+    print(f"{'solver':<6} {'step':>5} {'seconds':>9} {'loss':>12}")
+    for solver, step, sec, loss in svd_rows + sgd_rows:
+        print(f"{solver:<6} {step:>5} {sec:>9.2f} {loss:>12.6g}")
+    sgd_final_t, sgd_final = sgd_rows[-1][2], sgd_rows[-1][3]
+    reach = next((sec for _, _, sec, loss in svd_rows if loss <= sgd_final), None)
+    ratio = sgd_final_t / reach if reach else None
+    svd_final = svd_rows[-1][3]
+    print(f"SGD {args.epochs} epochs: loss {sgd_final:.6g} in {sgd_final_t:.1f} s; svd reaches it in "
+          + (f"{reach:.1f} s (ratio SGD/svd {ratio:.1f}x)" if reach else "never")
+          + f"; svd final loss {svd_final:.6g} ({svd_final / sgd_final:.3f} of SGD's)")
+
+    row = dict(task="loss_vs_time", shape=[args.samples, n], dim=args.dim, threads=args.threads, dtype=dtype.name,
+               epochs=args.epochs, sweeps=args.sweeps, fraction_below_x_max=below,
+               sgd_seconds=sgd_final_t, sgd_loss=sgd_final, svd_seconds_to_sgd_loss=reach, ratio=ratio,
+               svd_final_loss=svd_final, svd_final_seconds=svd_rows[-1][2],
+               curve=[dict(solver=s, step=k, seconds=t, loss=l) for s, k, t, l in svd_rows + sgd_rows],
+               versions=dict(genevec=genevec.__version__, numpy=np.__version__, python=platform.python_version()),
+               cpu=_cpu(), omp_num_threads=os.environ.get("OMP_NUM_THREADS"), git_sha=_git_sha())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([row], indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Kernels of the low-rank GloVe solver (:mod:`genevec.lowrank`), on the tiles of :mod:`genevec._layout`.
+
+Every kernel runs ``prange`` over *row groups* ``g``: the thread that takes group ``g`` owns the
+output rows ``I_g`` and visits the tiles ``(g, 0), ..., (g, B - 1)`` in that order, so each output
+value is computed by one thread in an order fixed by the data. Results are bit-identical for any
+``n_threads``. Dense products go through BLAS (``scipy.linalg.cython_blas``) on a per-thread scratch
+copy of one tile; hold BLAS to one thread around these calls (``lowrank`` does).
+
+A tile entry ``L_ij = log T_ij`` is ``-inf`` when ``T_ij <= 0`` (weight 0): it contributes nothing.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.math cimport exp, sqrt, isinf, isfinite
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+from scipy.linalg.cython_blas cimport dgemm, dsyrk
+from scipy.linalg.cython_lapack cimport dposv
+
+#: Rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count).
+DEF CHUNK = 64
+
+
+cdef inline double _weight(double L, double log_xmax, double alpha) noexcept nogil:
+    """GloVe's f(T) from L = log T: (T / x_max)^alpha below x_max, 1 above, 0 for T <= 0."""
+    if isinf(L):
+        return 0.0
+    if L >= log_xmax:
+        return 1.0
+    return exp(alpha * (L - log_xmax))
+
+
+cdef inline const floating* _tile(const floating[::1] values, const int64_t[::1] tile_ptr,
+                                  Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noexcept nogil:
+    """Start of tile (min(g, h), max(g, h)) in the upper-triangle tile order."""
+    cdef Py_ssize_t lo = g if g <= h else h
+    cdef Py_ssize_t hi = h if g <= h else g
+    return &values[0] + tile_ptr[lo * (2 * B - lo + 1) // 2 + (hi - lo)]
+
+
+cdef inline void _fill_block(const floating* t, bint transposed, Py_ssize_t mg, Py_ssize_t mh,
+                             const double* rb, const double* cb, int weighted,
+                             double log_xmax, double alpha, double* S) noexcept nogil:
+    """S (mg x mh, row-major) = transform of L[I_g, I_h], read from tile t (transposed when g > h).
+
+    weighted == 0: S_ab = L_ab - rb_a - cb_b where finite, else 0 (the centred matrix).
+    weighted == 1: S_ab = f(L_ab) * (L_ab - rb_a - cb_b), 0 where L = -inf (the ALS right-hand side).
+    """
+    cdef Py_ssize_t a, b
+    cdef double L
+    for a in range(mg):
+        for b in range(mh):
+            L = t[b * mg + a] if transposed else t[a * mh + b]
+            if isinf(L):
+                S[a * mh + b] = 0.0
+            elif weighted:
+                S[a * mh + b] = _weight(L, log_xmax, alpha) * (L - rb[a] - cb[b])
+            else:
+                S[a * mh + b] = L - rb[a] - cb[b]
+
+
+cdef void _block_matmat(const floating[::1] values, const int64_t[::1] tile_ptr,
+                        const int64_t[::1] bounds, Py_ssize_t g,
+                        const double* rb_g, const double* cb, int weighted, double log_xmax, double alpha,
+                        double* Q, int k, double* out_g, double* S) noexcept nogil:
+    """out_g (|I_g| x k) = sum_h S_gh @ Q[I_h, :k], h = 0 .. B - 1 in order (S_gh from _fill_block).
+
+    ``rb_g`` and ``out_g`` point at the rows of group g; ``cb`` and ``Q`` at row 0.
+    """
+    cdef Py_ssize_t B = bounds.shape[0] - 1
+    cdef Py_ssize_t h, bg = bounds[g], bh
+    cdef int mg = <int>(bounds[g + 1] - bg), mh
+    cdef double one = 1.0, zero = 0.0, beta
+    cdef char* nn = b"N"
+    for h in range(B):
+        bh = bounds[h]
+        mh = <int>(bounds[h + 1] - bh)
+        _fill_block(_tile(values, tile_ptr, g, h, B), g > h, mg, mh, rb_g, cb + bh,
+                    weighted, log_xmax, alpha, S)
+        beta = zero if h == 0 else one
+        # row-major out_g (mg x k) += S (mg x mh) @ Q_h (mh x k)  <=>  col-major out^T += Q_h^T S^T
+        dgemm(nn, nn, &k, &mg, &mh, &one, Q + bh * k, &k, S, &mh, &beta, out_g, &k)
+
+
+def _max_group(const int64_t[::1] bounds):
+    cdef Py_ssize_t g, m = 1
+    for g in range(bounds.shape[0] - 1):
+        if bounds[g + 1] - bounds[g] > m:
+            m = bounds[g + 1] - bounds[g]
+    return m
+
+
+def tiles_row_sums(const floating[::1] values,      # IN    tile values (log T, -inf where T <= 0)
+                   const int64_t[::1] tile_ptr,     # IN    (n_tiles + 1,)
+                   const int64_t[::1] bounds,       # IN    (B + 1,) group bounds
+                   double[::1] sums,                # OUT   (n,) sum of the finite L_ij over j
+                   int64_t[::1] counts,             # OUT   (n,) number of finite L_ij over j
+                   int n_threads):
+    """Row sums and counts of the finite entries of the full symmetric ``L`` (both triangles)."""
+    cdef Py_ssize_t B = bounds.shape[0] - 1
+    cdef Py_ssize_t g, h, a, b, mg, mh
+    cdef const floating* t
+    cdef double s, L
+    cdef int64_t c
+    for g in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        mg = bounds[g + 1] - bounds[g]
+        for a in range(mg):
+            s = 0.0
+            c = 0
+            for h in range(B):
+                mh = bounds[h + 1] - bounds[h]
+                t = _tile(values, tile_ptr, g, h, B)
+                for b in range(mh):
+                    L = t[b * mg + a] if g > h else t[a * mh + b]
+                    if not isinf(L):
+                        s = s + L
+                        c = c + 1
+            sums[bounds[g] + a] = s
+            counts[bounds[g] + a] = c
+
+
+def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, -inf where T <= 0)
+                 const int64_t[::1] tile_ptr,       # IN    (n_tiles + 1,)
+                 const int64_t[::1] bounds,         # IN    (B + 1,) group bounds
+                 const double[::1] row_bias,        # IN    (n,) rb
+                 const double[::1] col_bias,        # IN    (n,) cb
+                 const double[:, ::1] Q,            # IN    (n, k)
+                 double[:, ::1] out,                # OUT   (n, k) M @ Q
+                 int n_threads):
+    """``out = M @ Q`` with ``M_ij = L_ij - rb_i - cb_j`` where ``L_ij`` is finite, else 0.
+
+    ``M`` is never formed: each thread copies one tile at a time into its own scratch, centred.
+    """
+    cdef Py_ssize_t B = bounds.shape[0] - 1
+    cdef Py_ssize_t g, mx = _max_group(bounds)
+    cdef int k = <int>Q.shape[1]
+    cdef double* S
+    if B == 0 or k == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        S = <double*>malloc(mx * mx * sizeof(double))
+        for g in prange(B, schedule="dynamic"):
+            _block_matmat(values, tile_ptr, bounds, g, &row_bias[bounds[g]], &col_bias[0], 0, 0.0, 0.0,
+                          <double*>&Q[0, 0], k, &out[bounds[g], 0], S)
+        free(S)
+
+
+def tiles_loss(const floating[::1] values,          # IN    tile values
+               const int64_t[::1] tile_ptr,         # IN    (n_tiles + 1,)
+               const int64_t[::1] bounds,           # IN    (B + 1,)
+               const double[:, ::1] W,              # IN    (n, d) word vectors
+               const double[:, ::1] C,              # IN    (n, d) context vectors
+               const double[::1] bw,                # IN    (n,) word biases
+               const double[::1] bc,                # IN    (n,) context biases
+               double log_xmax, double alpha,
+               double[::1] group_loss,              # OUT   (B,) sum of f * residual^2 over rows I_g
+               int n_threads):
+    """Exact weighted loss ``sum f(T_ij) (w_i.c_j + b_i + bc_j - L_ij)^2``, one partial sum per row group."""
+    cdef Py_ssize_t B = bounds.shape[0] - 1
+    cdef Py_ssize_t g, h, a, b, mx = _max_group(bounds)
+    cdef int d = <int>W.shape[1], mg, mh
+    cdef double* P
+    cdef const floating* t
+    cdef double s, L, r, one = 1.0, zero = 0.0
+    cdef char* tr = b"T"
+    cdef char* nn = b"N"
+    if B == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        P = <double*>malloc(mx * mx * sizeof(double))
+        for g in prange(B, schedule="dynamic"):
+            mg = <int>(bounds[g + 1] - bounds[g])
+            s = 0.0
+            for h in range(B):
+                mh = <int>(bounds[h + 1] - bounds[h])
+                # row-major P (mg x mh) = W_g @ C_h^T  <=>  col-major P^T = C_h W_g^T
+                if d > 0:
+                    dgemm(tr, nn, &mh, &mg, &d, &one, <double*>&C[bounds[h], 0], &d,
+                          <double*>&W[bounds[g], 0], &d, &zero, P, &mh)
+                else:
+                    for a in range(mg * mh):
+                        P[a] = 0.0
+                t = _tile(values, tile_ptr, g, h, B)
+                for a in range(mg):
+                    for b in range(mh):
+                        L = t[b * mg + a] if g > h else t[a * mh + b]
+                        if not isinf(L):
+                            r = P[a * mh + b] + bw[bounds[g] + a] + bc[bounds[h] + b] - L
+                            s = s + _weight(L, log_xmax, alpha) * r * r
+            group_loss[g] = s
+        free(P)
+
+
+cdef int _spd_solve(double* G, double* x, int p) noexcept nogil:
+    """Solve G x = rhs in place (x holds rhs) by LAPACK's Cholesky (dposv) on G's BLAS-upper triangle.
+
+    Returns 0, or non-zero when G is not positive definite or the solution is not finite (NaN in G
+    or rhs; some LAPACKs do not flag a NaN pivot), x then undefined.
+    """
+    cdef char* up = b"U"
+    cdef int one = 1, info = 0, q
+    dposv(up, &p, &one, G, &p, x, &p, &info)
+    if info != 0:
+        return info
+    for q in range(p):
+        if not isfinite(x[q]):
+            return -1
+    return 0
+
+
+cdef void _flush(double* Z, int rows, int p, double sign, double* G) noexcept nogil:
+    """G += sign * Z^T Z for the first ``rows`` rows of Z (rows x p, row-major); upper triangle in BLAS terms."""
+    cdef char* up = b"U"
+    cdef char* nn = b"N"
+    cdef double one = 1.0
+    if rows > 0:
+        # col-major view of Z is Z^T (p x rows): C = alpha A A^T = Z^T Z
+        dsyrk(up, nn, &p, &rows, &sign, Z, &p, &one, G, &p)
+
+
+def als_half_sweep(const floating[::1] values,      # IN    tile values
+                   const int64_t[::1] tile_ptr,     # IN    (n_tiles + 1,)
+                   const int64_t[::1] bounds,       # IN    (B + 1,)
+                   const double[:, ::1] F,          # IN    (n, p) fixed side [C, 1] (or [W, 1])
+                   const double[::1] offset,        # IN    (n,) fixed side's bias bc (or bw)
+                   const double[:, ::1] G_full,     # IN    (p, p) F^T F
+                   double[:, ::1] theta,            # INOUT (n, p) [w_i, b_i]: old values in, minimisers out
+                   double log_xmax, double alpha, double reg,
+                   int64_t[::1] failed,             # OUT   (n,) 1 where the Cholesky failed (theta_i kept)
+                   int n_threads):
+    """One block of weighted ALS: every ``theta_i`` minimises its exact weighted least squares (LAPACK dposv).
+
+    For gene ``i``: ``min_t sum_j f_ij (t . F_j - (L_ij - offset_j))^2 + lam_i ||t - theta_i||^2``, the
+    proximal ridge ``lam_i = reg * max(1, trace(G_i) / p)`` toward the current value, so the loss
+    cannot increase. ``G_i = sum_j f_ij F_j F_j^T`` is built from the rows with ``0 < f`` or, when
+    fewer rows have ``f < 1``, as ``G_full - sum_{f_ij < 1} (1 - f_ij) F_j F_j^T``.
+    """
+    cdef Py_ssize_t n = F.shape[0], B = bounds.shape[0] - 1
+    cdef int p = <int>F.shape[1]
+    cdef Py_ssize_t g, h, a, b, i, j, q, q0, mg, mh, bg, mx = _max_group(bounds)
+    cdef int rows, n_pos, n_low, use_full
+    cdef const floating* t
+    cdef double* S
+    cdef double* R
+    cdef double* G
+    cdef double* Z
+    cdef double* x
+    cdef double* zero_bias
+    cdef double L, w, lam, tr
+    if B == 0 or p == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        S = <double*>malloc(mx * mx * sizeof(double))
+        R = <double*>malloc(mx * p * sizeof(double))
+        G = <double*>malloc(p * p * sizeof(double))
+        Z = <double*>malloc(CHUNK * p * sizeof(double))
+        x = <double*>malloc(p * sizeof(double))
+        zero_bias = <double*>malloc(mx * sizeof(double))
+        for q0 in range(mx):
+            zero_bias[q0] = 0.0
+        for g in prange(B, schedule="dynamic"):
+            bg = bounds[g]
+            mg = bounds[g + 1] - bg
+            # right-hand sides of the whole group: R = sum_h (f * (L - offset))_gh @ F_h
+            _block_matmat(values, tile_ptr, bounds, g, zero_bias, &offset[0], 1, log_xmax, alpha,
+                          <double*>&F[0, 0], p, R, S)
+            for a in range(mg):
+                i = bg + a
+                # pass 1: how many weights are positive, how many below 1
+                n_pos = 0
+                n_low = 0
+                for h in range(B):
+                    mh = bounds[h + 1] - bounds[h]
+                    t = _tile(values, tile_ptr, g, h, B)
+                    for b in range(mh):
+                        L = t[b * mg + a] if g > h else t[a * mh + b]
+                        if not isinf(L):
+                            n_pos = n_pos + 1
+                        if isinf(L) or L < log_xmax:
+                            n_low = n_low + 1
+                use_full = n_low < n_pos
+                for q in range(p * p):
+                    G[q] = G_full[q // p, q % p] if use_full else 0.0
+                # pass 2: gather sqrt-weighted rows of F, CHUNK at a time, into the Gram matrix
+                rows = 0
+                for h in range(B):
+                    mh = bounds[h + 1] - bounds[h]
+                    t = _tile(values, tile_ptr, g, h, B)
+                    for b in range(mh):
+                        L = t[b * mg + a] if g > h else t[a * mh + b]
+                        w = _weight(L, log_xmax, alpha)
+                        if use_full:
+                            w = 1.0 - w
+                        if w > 0.0:
+                            j = bounds[h] + b
+                            w = sqrt(w)
+                            for q in range(p):
+                                Z[rows * p + q] = w * F[j, q]
+                            rows = rows + 1
+                            if rows == CHUNK:
+                                _flush(Z, rows, p, -1.0 if use_full else 1.0, G)
+                                rows = 0
+                _flush(Z, rows, p, -1.0 if use_full else 1.0, G)
+                # dsyrk updated the BLAS-upper triangle, the one dposv reads (G is symmetric)
+                tr = 0.0
+                for q in range(p):
+                    tr = tr + G[q * p + q]
+                lam = tr / p
+                if lam < 1.0:
+                    lam = 1.0
+                lam = reg * lam
+                for q in range(p):
+                    G[q * p + q] = G[q * p + q] + lam
+                    x[q] = R[a * p + q] + lam * theta[i, q]
+                if _spd_solve(G, x, p) == 0:
+                    failed[i] = 0
+                    for q in range(p):
+                        theta[i, q] = x[q]
+                else:
+                    failed[i] = 1
+        free(S)
+        free(R)
+        free(G)
+        free(Z)
+        free(x)
+        free(zero_bias)
