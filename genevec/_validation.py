@@ -214,6 +214,14 @@ def check_counts(
             f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
             "Pass counts before log or z-score normalisation, e.g. read_counts('gtex.gct')."
         )
+    huge = data >= 2.0**53
+    if huge.any():
+        row, col, val = _first(huge)
+        raise CountsError(
+            f"{caller}: X has {int(huge.sum()):,} value(s) of 2**53 or more; the first is {val:.6g} at "
+            f"{_describe_position(X, row, col, genes, samples)}. Such values cannot be held exactly in float64 "
+            "and are not read counts; check the input (a sum of many rows, an overflow upstream)."
+        )
     if not allow_non_integer:
         frac = data != np.floor(data)
         if frac.any():

@@ -818,8 +818,11 @@ def _read_sidecar(path: str) -> dict | None:
     side = _sidecar_path(path)
     if not os.path.exists(side):
         return None
+    if not os.path.isfile(side):
+        raise _fail(side, None, "is a folder where the vectors' JSON sidecar belongs. Move it away; the sidecar "
+                    "only holds the training parameters and the dtype.")
     try:
-        with open(side, encoding="utf-8") as fh:
+        with open(side, encoding="utf-8-sig") as fh:
             data = json.load(fh)
     except json.JSONDecodeError as exc:
         raise _fail(side, exc.lineno, f"is not valid JSON ({exc.msg}, column {exc.colno}). Fix or delete it; "
@@ -829,7 +832,19 @@ def _read_sidecar(path: str) -> dict | None:
     if not isinstance(data, dict) or data.get("format") != _SIDECAR_FORMAT:
         raise _fail(side, None, f"is not a genevec sidecar (expected a JSON object with \"format\": "
                     f"\"{_SIDECAR_FORMAT}\"). Move it away or delete it.")
+    if data.get("dtype", "float32") not in ("float32", "float64"):
+        raise _fail(side, None, f"gives the dtype {data.get('dtype')!r}; a genevec sidecar says \"float32\" or "
+                    "\"float64\". Fix it, delete it, or save the vectors again.")
+    meta = data.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        raise _fail(side, None, f"holds metadata of type {type(meta).__name__} ({_short(meta)}); it must be a "
+                    "JSON object (a dict) or absent. Fix it, delete it, or save the vectors again.")
     return data
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def load_vectors(path: str | os.PathLike, *, dtype: Any = None) -> GeneVectors:
@@ -876,12 +891,17 @@ def load_vectors(path: str | os.PathLike, *, dtype: Any = None) -> GeneVectors:
     side = _read_sidecar(name)
     if dtype is None:
         dtype = side.get("dtype", "float32") if side else "float32"
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"load_vectors: dtype must be float32 or float64, got {dtype!r}.")
+        raise ValueError(f"load_vectors({name!r}): dtype must be float32 or float64, got {dtype!r}.")
 
     is_gz = name.endswith(".gz")
-    fh = gzip.open(name, "rt", encoding="utf-8", newline="") if is_gz else open(name, encoding="utf-8", newline="")
+    # utf-8-sig: a byte-order mark (left by some Windows editors) is skipped, not read as part of line 1
+    fh = (gzip.open(name, "rt", encoding="utf-8-sig", newline="") if is_gz
+          else open(name, encoding="utf-8-sig", newline=""))
     try:
         with fh:
             genes, rows = _parse_word2vec(fh, name)
@@ -924,7 +944,7 @@ def _parse_word2vec(fh, name: str) -> tuple[list[str], np.ndarray]:
         raise _fail(name, None, "the file is empty; expected the word2vec header 'n_genes dim' on line 1 and "
                     "one line per gene. Re-save the vectors with GeneVectors.save(path).")
     fields = header.split()
-    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+    if len(fields) != 2 or not all(f.isascii() and f.isdigit() for f in fields):  # not '²' or '٣'
         shown = header.strip()[:60]
         if len(fields) > 2:
             fix = (f"this looks like a GloVe text file without the header: add the line '<number of genes> "
@@ -956,9 +976,14 @@ def _parse_word2vec(fh, name: str) -> tuple[list[str], np.ndarray]:
                         "symbol split by a space, or the line cut short?).")
         try:
             values = [float(v) for v in parts[1:]]
+            # float() reads '١' or '１' as 1; only ASCII numbers are word2vec numbers (gene symbols may be any text)
+            if not line.isascii() and not all(v.isascii() for v in parts[1:]):
+                raise ValueError
         except ValueError:
             for col, v in enumerate(parts[1:], start=1):
                 try:
+                    if not v.isascii():
+                        raise ValueError
                     float(v)
                 except ValueError:
                     raise _fail(name, lineno, f"gene {gene!r}, value {col} is {v!r}, which is not a number. "

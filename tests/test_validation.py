@@ -78,3 +78,9 @@ def test_random_state_types_are_reproducible(rs):
 def test_random_state_rejects_junk():
     with pytest.raises(ValueError, match="random_state must be None, an int"):
         check_random_state("seed")
+
+
+def test_counts_beyond_float64_exactness_are_refused():
+    X = np.array([[1, 2**53 + 2]], dtype=np.int64)
+    with pytest.raises(CountsError, match=r"2\*\*53 or more.*sample row 0, gene 1"):
+        check_counts(X)

@@ -228,6 +228,13 @@ def read_gct(
                 )
             name = decode(fields[0], p, line_no).strip()
             desc = decode(fields[1], p, line_no).strip()
+            if not name:
+                symbol = f" (symbol {desc!r})" if desc else ""
+                raise FileFormatError(
+                    f"{p}, line {line_no}: the Name field (column 1) is empty{symbol}. Every gene line starts "
+                    "with the gene's ID, e.g. 'ENSG00000141510.11<TAB>TP53<TAB>counts...'. Fill it in or "
+                    "remove the line."
+                )
             if take_all:
                 values = fields[2:]
             else:

@@ -165,6 +165,15 @@ def resolve_duplicates(
     if how == "sum":
         if out.dtype.kind in "biu":
             out = out.astype(np.int64, copy=False)
+            # a sum of int64 counts wraps around silently: refuse sums that could pass 2**63 - 1
+            group_sizes = np.bincount(codes)
+            largest_group = int(group_sizes.max())
+            if values.size and int(values.max()) > np.iinfo(np.int64).max // largest_group:
+                raise CountsError(
+                    f"{source}: summing the {largest_group:,} genes named {str(uniques[group_sizes.argmax()])!r} "
+                    f"could exceed the int64 range (largest count {int(values.max()):,}). Keep the first with "
+                    "duplicates='first', or use gene_names='ensembl' (unique IDs)."
+                )
         for pos in dup_pos:
             out[:, codes[pos]] += values[:, pos]
     log.info(

@@ -35,6 +35,9 @@ __all__ = ["read_table", "check_file", "open_binary", "reading_errors", "parse_c
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
 _MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "-"}
+#: Counts must be below 2**53: float64 (the parser's type) holds every whole number up to it, and from
+#: 2**53 on two written numbers can read as the same value (9007199254740993 reads as 2**53).
+MAX_COUNT = 2 ** 53
 
 
 def check_file(path: str | os.PathLike, what: str = "file") -> Path:
@@ -129,7 +132,11 @@ def decode(raw: bytes, path: Path, line_no: int) -> str:
 
 
 def _bad_value_message(text: str) -> str:
-    return "missing" if text.strip().lower() in _MISSING_TOKENS else "not a number"
+    if text.strip().lower() in _MISSING_TOKENS:
+        return "missing"
+    if not text.isascii():
+        return "not a number (counts are written with the ASCII digits 0-9)"
+    return "not a number"
 
 
 def parse_counts(
@@ -178,18 +185,17 @@ def parse_counts(
     try:
         values = np.array(fields, dtype=np.float64)
     except ValueError:
-        for j, text in enumerate(fields):
-            if isinstance(text, bytes):
-                text = text.decode("utf-8", errors="replace")
-            try:
-                float(text)
+        for j, field in enumerate(fields):
+            try:  # the parser that failed on the whole line, so it fails on the same field
+                np.array([field], dtype=np.float64)
             except ValueError:
+                text = field.decode("utf-8", errors="replace") if isinstance(field, bytes) else field
                 raise FileFormatError(
                     f"{where(j)}: the count {text!r} is {_bad_value_message(text)}. Counts must be "
                     "non-negative whole numbers; fill missing counts with 0, or remove annotation "
                     "columns from the table."
                 ) from None
-        raise  # pragma: no cover - numpy and float() agree on what parses
+        raise  # pragma: no cover - a line that fails as a whole fails in one of its fields
     _check_values(values[None, :], lambda i, j: where(j), allow_non_integer)
     return values
 
@@ -215,6 +221,14 @@ def _check_values(values: np.ndarray, where: Callable[[int, int], str], allow_no
         raise CountsError(
             f"{where(i, j)}: the count {values[i, j]:.6g} is negative. Raw read counts are >= 0: pass counts "
             "before any log or z-score transformation (e.g. the GTEx gene_reads GCT, not gene_tpm)."
+        )
+    too_big = values >= MAX_COUNT
+    if too_big.any():
+        i, j = _first(too_big)
+        raise CountsError(
+            f"{where(i, j)}: the count {values[i, j]:.6g} is 2**53 ({MAX_COUNT:,}) or more, too large to be "
+            "read exactly; no sequencing run gives that many reads. Is this an ID or a coordinate column? "
+            "Remove it, or fix the value."
         )
     if not allow_non_integer:
         frac = values != np.floor(values)
