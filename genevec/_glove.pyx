@@ -1,0 +1,138 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""GloVe kernels: one DSGD stratum of AdaGrad updates, and the exact loss of fixed parameters.
+
+Each block ``(g, (g + shift) % B)`` of a stratum runs serially in C (``src/glove_block.c``); the blocks
+of a stratum share no word and no context row, so threads write disjoint memory. Per-block loss and
+count go to one slot per block and are summed in Python in block order: the result does not depend on
+the number of threads or on which thread ran which block.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t, uint32_t
+
+import numpy as np
+
+cdef extern from "glove_block.h" nogil:
+    int64_t glove_order_at(int64_t m, const uint32_t *keys, int64_t k)
+    void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
+                         float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw,
+                         float *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
+                         double *loss_out, int64_t *count_out)
+    void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
+                         double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
+                         double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
+                         double *loss_out, int64_t *count_out)
+    double glove_block_loss_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
+                                const float *W, const float *C, const float *bw, const float *bc, int dim,
+                                double log_xmax, double alpha, double log_shift, int64_t *count_out)
+    double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
+                                const double *W, const double *C, const double *bw, const double *bc, int dim,
+                                double log_xmax, double alpha, double log_shift, int64_t *count_out)
+    int glove_isa()
+    int glove_set_isa(int isa)
+
+
+cdef inline Py_ssize_t _tile_index(Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noexcept nogil:
+    cdef Py_ssize_t t
+    if g > h:
+        t = g
+        g = h
+        h = t
+    return g * (2 * B - g + 1) // 2 + (h - g)
+
+
+def sgd_stratum(const floating[::1] values,          # IN    log T tiles (TrainingTiles.values)
+                const int64_t[::1] tile_ptr,         # IN    (B * (B + 1) / 2 + 1,) tile offsets
+                const int64_t[::1] group_bounds,     # IN    (B + 1,) first gene of each group
+                Py_ssize_t shift,                    # IN    stratum: blocks (g, (g + shift) % B)
+                const uint32_t[:, ::1] keys,         # IN    (B, 4) visiting-order keys, row g for block g
+                floating[:, ::1] W,                  # INOUT (n_genes, dim) word vectors
+                floating[:, ::1] C,                  # INOUT (n_genes, dim) context vectors
+                floating[::1] bw,                    # INOUT (n_genes,) word biases
+                floating[::1] bc,                    # INOUT (n_genes,) context biases
+                floating[:, ::1] gW,                 # INOUT AdaGrad sums of W
+                floating[:, ::1] gC,                 # INOUT AdaGrad sums of C
+                floating[::1] gbw,                   # INOUT AdaGrad sums of bw
+                floating[::1] gbc,                   # INOUT AdaGrad sums of bc
+                double log_xmax, double alpha, double lr, double clip,
+                double[::1] block_loss,              # OUT   (B,) sum of f * diff^2 per block (not halved)
+                int64_t[::1] block_count,            # OUT   (B,) entries visited per block
+                int n_threads):
+    """Run the ``B`` blocks of one stratum, one thread per block (``schedule="dynamic"``)."""
+    cdef Py_ssize_t B = group_bounds.shape[0] - 1
+    cdef int dim = <int> W.shape[1]
+    cdef Py_ssize_t g, h, t, r0, c0, rows, cols
+    for g in prange(B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
+        h = (g + shift) % B
+        t = _tile_index(g, h, B)
+        r0 = group_bounds[g]
+        rows = group_bounds[g + 1] - r0
+        c0 = group_bounds[h]
+        cols = group_bounds[h + 1] - c0
+        if floating is float:
+            glove_block_f32(&values[tile_ptr[t]], g > h, rows, cols, &keys[g, 0],
+                            &W[r0, 0], &C[c0, 0], &bw[r0], &bc[c0], &gW[r0, 0], &gC[c0, 0], &gbw[r0], &gbc[c0],
+                            dim, log_xmax, alpha, lr, clip, &block_loss[g], &block_count[g])
+        else:
+            glove_block_f64(&values[tile_ptr[t]], g > h, rows, cols, &keys[g, 0],
+                            &W[r0, 0], &C[c0, 0], &bw[r0], &bc[c0], &gW[r0, 0], &gC[c0, 0], &gbw[r0], &gbc[c0],
+                            dim, log_xmax, alpha, lr, clip, &block_loss[g], &block_count[g])
+
+
+def loss_tiles(const floating[::1] values,           # IN    log T tiles
+               const int64_t[::1] tile_ptr,          # IN    tile offsets
+               const int64_t[::1] group_bounds,      # IN    (B + 1,)
+               const floating[:, ::1] W,             # IN    word vectors
+               const floating[:, ::1] C,             # IN    context vectors
+               const floating[::1] bw,               # IN    word biases
+               const floating[::1] bc,               # IN    context biases
+               double log_xmax, double alpha, double log_shift,
+               double[::1] block_loss,               # OUT   (B * B,) sum of f * diff^2 of block g * B + h
+               int64_t[::1] block_count,             # OUT   (B * B,) finite entries of each block
+               int n_threads):
+    """Exact weighted loss of every block ``(g, h)``, no updates, one slot per block."""
+    cdef Py_ssize_t B = group_bounds.shape[0] - 1
+    cdef int dim = <int> W.shape[1]
+    cdef Py_ssize_t b, g, h, t, r0, c0, rows, cols
+    for b in prange(B * B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
+        g = b // B
+        h = b % B
+        t = _tile_index(g, h, B)
+        r0 = group_bounds[g]
+        rows = group_bounds[g + 1] - r0
+        c0 = group_bounds[h]
+        cols = group_bounds[h + 1] - c0
+        if floating is float:
+            block_loss[b] = glove_block_loss_f32(&values[tile_ptr[t]], g > h, rows, cols, &W[r0, 0], &C[c0, 0],
+                                                 &bw[r0], &bc[c0], dim, log_xmax, alpha, log_shift,
+                                                 &block_count[b])
+        else:
+            block_loss[b] = glove_block_loss_f64(&values[tile_ptr[t]], g > h, rows, cols, &W[r0, 0], &C[c0, 0],
+                                                 &bw[r0], &bc[c0], dim, log_xmax, alpha, log_shift,
+                                                 &block_count[b])
+
+
+def block_order(int64_t m, const uint32_t[::1] keys):
+    """The C visiting order of a block of ``m`` entries (for tests against ``_layout.block_order``)."""
+    if keys.shape[0] != 4:
+        raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
+    cdef int64_t[::1] out = np.empty(max(m, 0), dtype=np.int64)
+    cdef int64_t k
+    with nogil:
+        for k in range(m):
+            out[k] = glove_order_at(m, &keys[0], k)
+    return np.asarray(out)
+
+
+def isa():
+    """The SIMD path in use: ``"avx2+fma"`` or ``"generic"``."""
+    return "avx2+fma" if glove_isa() == 1 else "generic"
+
+
+def set_isa(name):
+    """Force ``"generic"`` or restore the automatic choice with ``"auto"``; return the path in use."""
+    if name not in ("generic", "auto"):
+        raise ValueError(f"set_isa: name must be 'generic' or 'auto', got {name!r}.")
+    glove_set_isa(0 if name == "generic" else -1)
+    return isa()

@@ -1,0 +1,41 @@
+/* GloVe AdaGrad SGD over one DSGD block; see glove_block.c and genevec/_layout.py. */
+#ifndef GENEVEC_GLOVE_BLOCK_H
+#define GENEVEC_GLOVE_BLOCK_H
+
+#include <stdint.h>
+
+/* The visiting order of a block of m entries: k-th visited position (0 <= k < m). */
+int64_t glove_order_at(int64_t m, const uint32_t *keys, int64_t k);
+
+/* One whole block, serially, in block_order(rows * cols, keys).
+ *   tile        IN     log T of the block: (rows, cols) row-major, or (cols, rows) when transposed
+ *   W, gW       INOUT  (rows, dim) word vectors / AdaGrad sums of the word group (first row of the group)
+ *   C, gC       INOUT  (cols, dim) context vectors / sums of the context group
+ *   bw, gbw     INOUT  (rows,)  word biases / sums;  bc, gbc INOUT (cols,) context biases / sums
+ *   loss_out    OUT    sum of f * clip(diff)^2 over the visited entries (before their update), not halved
+ *   count_out   OUT    number of visited (finite) entries
+ */
+void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
+                     float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw, float *gbc,
+                     int dim, double log_xmax, double alpha, double lr, double clip,
+                     double *loss_out, int64_t *count_out);
+void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
+                     double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
+                     double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
+                     double *loss_out, int64_t *count_out);
+
+/* Exact weighted loss sum of f(x) * (w.c + bw + bc - x)^2 with x = log T + log_shift over a block (no
+ * clipping, no updates, row-major order): the loss of fixed parameters on T * exp(log_shift). */
+double glove_block_loss_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
+                            const float *W, const float *C, const float *bw, const float *bc, int dim,
+                            double log_xmax, double alpha, double log_shift, int64_t *count_out);
+double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
+                            const double *W, const double *C, const double *bw, const double *bc, int dim,
+                            double log_xmax, double alpha, double log_shift, int64_t *count_out);
+
+/* SIMD path in use: 0 = generic C, 1 = AVX2+FMA. glove_set_isa(0) forces the generic path (tests);
+ * glove_set_isa(-1) restores the automatic choice. Returns the path now in use. */
+int glove_isa(void);
+int glove_set_isa(int isa);
+
+#endif
