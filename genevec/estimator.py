@@ -109,7 +109,8 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     max_iter : int, default=50
         Epochs of SGD, or sweeps of weighted ALS for ``solver="svd"``.
     tol : float, default=0.0
-        Stop when the relative change of the epoch loss falls below ``tol`` (0 runs every epoch).
+        Stop after an epoch whose relative improvement ``loss_prev / loss - 1`` is below ``tol``
+        (text2vec's ``convergence_tol``); 0 runs every epoch.
     vectors : {"sum", "word"}, default="sum"
         The gene vectors: ``W + C`` (as the study and Stanford GloVe's default) or ``W``.
     dtype : {"float32", "float64"}, default="float32"
@@ -406,7 +407,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return X, np.asarray(genes[keep], dtype=object)
 
     def _check_memory(self, n_genes, dtype):
-        need = _training_bytes(n_genes, dtype) + 6 * n_genes * int(self.dim) * dtype.itemsize
+        from .tcm import estimate_training_bytes
+
+        # tiles + the TCM's work buffer, then W, C, their AdaGrad sums and the per-epoch safety copy
+        need = estimate_training_bytes(n_genes, dtype) + 8 * n_genes * int(self.dim) * dtype.itemsize
         avail = available_memory_bytes()
         if avail is not None and need > avail:
             raise InsufficientMemoryError(
@@ -423,45 +427,34 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return training_tiles(X, group_bounds, dtype=dtype, n_jobs=n_threads)
 
     def _sgd_epochs(self, tiles, params, rng, n_threads, curve, start_epoch, callback, ckpt_path, every, data_hash):
-        """The epoch loop: progress, tol, callback, checkpoints, divergence and Ctrl-C."""
+        """Run the remaining epochs with glove.fit_glove; add checkpoints and Ctrl-C handling.
+
+        Returns ``(n_iter, interrupted)``; ``curve`` is extended in place.
+        """
         from . import glove
 
         max_iter = int(self.max_iter)
-        epoch = start_epoch
-        for epoch in range(start_epoch, max_iter):
-            t0 = time.perf_counter()
-            safe = _copy_params(params)
-            rng_state = rng.bit_generator.state
-            try:
-                loss = glove.run_epoch(tiles, params, x_max=float(self.x_max), alpha=float(self.alpha),
-                                       learning_rate=float(self.learning_rate), rng=rng, n_threads=n_threads)
-            except KeyboardInterrupt:
-                # The kernel finished its stratum; the vectors are consistent but the epoch is partial.
-                return epoch, True
-            if not np.isfinite(loss):
-                _restore_params(params, safe)
-                rng.bit_generator.state = rng_state
-                self._set_fitted(self._fit_genes, params, curve, epoch, self._fit_samples)
-                raise TrainingDivergedError(
-                    f"GeneGloVe: the loss became {loss} in epoch {epoch + 1} (learning_rate={self.learning_rate}). "
-                    f"The model keeps the vectors from the end of epoch {epoch}. "
-                    f"Try a smaller learning rate, e.g. GeneGloVe(learning_rate={self.learning_rate / 10:g})."
-                )
-            curve.append(float(loss))
-            self._say(2, f"epoch {epoch + 1}/{max_iter}  loss {loss:.6g}  {time.perf_counter() - t0:.1f} s")
-            if ckpt_path is not None and ((epoch + 1) % every == 0 or epoch + 1 == max_iter):
-                self._save_checkpoint(ckpt_path, params, epoch + 1, curve, rng, data_hash)
+
+        def after_epoch(epoch, loss, _params):
+            if ckpt_path is not None and (epoch % every == 0 or epoch == max_iter):
+                self._save_checkpoint(ckpt_path, params, epoch, curve, rng, data_hash)
             if callback is not None:
-                self._set_fitted(self._fit_genes, params, curve, epoch + 1, self._fit_samples)
-                if callback(epoch + 1, float(loss), self):
-                    self._say(1, f"callback stopped training after epoch {epoch + 1}")
-                    return epoch + 1, False
-            if self.tol > 0 and len(curve) >= 2:
-                change = abs(curve[-2] - curve[-1]) / max(abs(curve[-2]), np.finfo(float).tiny)
-                if change < self.tol:
-                    self._say(1, f"converged: relative loss change {change:.3g} < tol={self.tol:g}")
-                    return epoch + 1, False
-        return max(epoch + 1, start_epoch) if max_iter > start_epoch else start_epoch, False
+                self._set_fitted(self._fit_genes, params, curve, epoch, self._fit_samples)
+                return bool(callback(epoch, loss, self))
+            return False
+
+        try:
+            glove.fit_glove(tiles, params, x_max=float(self.x_max), alpha=float(self.alpha),
+                            learning_rate=float(self.learning_rate), max_iter=max_iter, tol=float(self.tol),
+                            rng=rng, n_threads=n_threads, verbose=int(self.verbose >= 2), callback=after_epoch,
+                            first_epoch=start_epoch + 1, curve=curve)
+        except KeyboardInterrupt:
+            # The kernel finished its stratum: the vectors are consistent, the last epoch is partial.
+            return len(curve), True
+        except TrainingDivergedError:
+            self._set_fitted(self._fit_genes, params, curve, len(curve), self._fit_samples)
+            raise
+        return len(curve), False
 
     # ------------------------------------------------------------------ checkpoints
     def _checkpoint_meta(self, data_hash):
@@ -650,18 +643,17 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         self._check_fitted("score")
         idx = self._genes_of(X, "score")
+        if len(idx) != len(self.genes_):
+            raise ValueError(
+                f"GeneGloVe.score: X holds {len(idx):,} of the model's {len(self.genes_):,} genes; it needs all of "
+                "them (see .genes_), as the loss is summed over every pair of the model's genes."
+            )
         dtype, n_threads, _ = self._check_params()
         gene_names = None if self._has_names(X) else getattr(self, "feature_names_in_", None)
-        counts = check_counts(X, gene_names=gene_names, allow_non_integer=self.allow_non_integer, caller="GeneGloVe.score")
-        col = {g: k for k, g in enumerate(counts.genes)}
-        cols = np.asarray([col[g] for g in self.genes_[idx]], dtype=np.intp) if len(counts.genes) != len(idx) or \
-            not np.array_equal(counts.genes[:len(idx)], self.genes_[idx]) else slice(None)
-        Xs = counts.X[:, cols]
-        if len(idx) != len(self.genes_):
-            raise ValueError("GeneGloVe.score: X must hold every gene of the model (see .genes_).")
-        order = np.argsort(idx)
-        if not np.array_equal(order, np.arange(len(idx))):
-            Xs = Xs[:, order]
+        counts = check_counts(X, gene_names=gene_names, allow_non_integer=self.allow_non_integer,
+                              caller="GeneGloVe.score")
+        column = {g: k for k, g in enumerate(counts.genes)}
+        Xs = counts.X[:, np.asarray([column[g] for g in self.genes_], dtype=np.intp)]
         tiles = self._training_tiles(Xs, _layout.gene_groups(len(self.genes_)), dtype, n_threads)
         shift = float(np.log(self.n_samples_fit_ / Xs.shape[0]))
         loss = glove.glove_loss(tiles, self._params, x_max=float(self.x_max), alpha=float(self.alpha),
@@ -717,23 +709,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return tags
 
 
-def _training_bytes(n_genes, dtype):
-    b = _layout.gene_groups(n_genes)
-    return int(_layout.tile_sizes(b)[-1]) * np.dtype(dtype).itemsize
-
-
 def _params_from_vectors(W, C, bw, bc, dtype):
     """GloVe parameters from given vectors, with fresh AdaGrad sums (all ones)."""
     from .glove import GloVeParams
 
     arr = [np.ascontiguousarray(a, dtype=dtype) for a in (W, C, bw, bc)]
     return GloVeParams(*arr, *(np.ones_like(a) for a in arr))
-
-
-def _copy_params(params):
-    return type(params)(**{f.name: getattr(params, f.name).copy() for f in dataclasses.fields(params)})
-
-
-def _restore_params(params, saved):
-    for f in dataclasses.fields(params):
-        getattr(params, f.name)[...] = getattr(saved, f.name)

@@ -354,8 +354,9 @@ def glove_loss(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.
 def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0, alpha: float = 0.75,
               learning_rate: float = 0.05, max_iter: int = 50, tol: float = 0.0, clip: float = 100.0,
               rng: np.random.Generator, n_threads: int = 1, verbose: int = 0,
-              callback: Callable[[int, float, GloVeParams], bool | None] | None = None) -> list[float]:
-    """Run up to ``max_iter`` epochs of :func:`run_epoch`; return the loss of each epoch.
+              callback: Callable[[int, float, GloVeParams], bool | None] | None = None,
+              first_epoch: int = 1, curve: list[float] | None = None) -> list[float]:
+    """Run epochs ``first_epoch .. max_iter`` of :func:`run_epoch`; return the loss of each epoch.
 
     Parameters
     ----------
@@ -375,6 +376,12 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
         >= 1 prints ``epoch 10/50  loss 0.0123  3.2 s`` to stderr after each epoch.
     callback : callable, optional
         ``callback(epoch, loss, params)`` after each epoch (``epoch`` counts from 1); returning True stops.
+    first_epoch : int, default=1
+        Number of the first epoch to run, to continue a run that stopped after ``first_epoch - 1``
+        epochs (with the ``rng`` state it had then).
+    curve : list of float, optional
+        Losses of earlier epochs; new ones are appended to it in place, so they survive an exception
+        (``KeyboardInterrupt`` between strata, divergence).
 
     Returns
     -------
@@ -403,9 +410,9 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"fit_glove: tol must be >= 0 (0 runs every epoch), got {tol!r}.")
     _check_inputs(tiles, params, "fit_glove")
-    curve: list[float] = []
+    curve = [] if curve is None else curve
     n_epochs = int(max_iter)
-    for epoch in range(1, n_epochs + 1):
+    for epoch in range(int(first_epoch), n_epochs + 1):
         t0 = time.perf_counter()
         safe = params.copy()
         loss = run_epoch(tiles, params, x_max=x_max, alpha=alpha, learning_rate=learning_rate, clip=clip,
