@@ -373,7 +373,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 tiles, params, rng, n_threads, curve, start_epoch, callback, ckpt_path, checkpoint_every, data_hash)
 
         self._set_fitted(genes, params, curve, n_iter, Xk.shape[0])
-        self.loss_ = float(glove.glove_loss(tiles, params, n_threads=n_threads, **common))
+        if self.solver == "svd" and curve:
+            self.loss_ = float(curve[-1])  # the low-rank solver's curve is already the exact loss
+        else:
+            self.loss_ = float(glove.glove_loss(tiles, params, n_threads=n_threads, **common))
         self._say(1, f"done: {self.n_iter_} epoch(s), loss {self.loss_:.6g}, {time.perf_counter() - t_start:.1f} s")
         if interrupted:
             warnings.warn(
