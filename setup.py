@@ -107,8 +107,6 @@ def extensions():
     for name, extra in EXTENSIONS.items():
         if only and name not in only:
             continue
-        if not os.path.exists(f"genevec/{name}.pyx"):
-            continue
         exts.append(
             Extension(
                 f"genevec.{name}",
