@@ -39,6 +39,20 @@ document.addEventListener('click', function (ev) {
 """
 
 
+def _text(value: object) -> str:
+    """A text input's value, stripped; anything else a client can send (null, numbers, lists) reads as ''."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _model_index(value: object, n: int) -> int | None:
+    """The model selector's value as an index into the models, or None when it names no model."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < n:
+        return int(value)
+    return None
+
+
 def build_ui(models: Sequence[d.Model]) -> ui.Tag:
     choices = {str(i): m.label for i, m in enumerate(models)}
     empty: list[str] = []
@@ -120,7 +134,9 @@ def build_app(models: Sequence[d.Model]) -> App:
 
         @reactive.calc
         def model() -> d.Model:
-            return models[int(input.model() or 0)]
+            i = _model_index(input.model(), len(models))
+            req(i is not None)                 # a value no select box sends: show nothing, raise nothing
+            return models[i]
 
         # ---------------------------------------------------------------- choices per model
         @reactive.effect
@@ -146,12 +162,12 @@ def build_app(models: Sequence[d.Model]) -> App:
             gv = model().vectors
             gene = input.gene()
             req(gene and gene in gv)
-            return d.neighbours(gv, gene, input.nb_filter())
+            return d.neighbours(gv, gene, _text(input.nb_filter()))
 
         @render.text
         def nb_caption():
             table = nb()
-            filt = (input.nb_filter() or "").strip()
+            filt = _text(input.nb_filter())
             extra = f" containing {filt!r}" if filt else ""
             return (f"{len(table):,} genes{extra} by cosine similarity to {input.gene()} "
                     f"(of {len(model().vectors) - 1:,} other genes)")
@@ -160,7 +176,7 @@ def build_app(models: Sequence[d.Model]) -> App:
         def nb_table():
             return render.DataGrid(d.for_display(nb()), height="560px", width="100%")
 
-        @render.download_button(filename=lambda: d.safe_filename(input.gene() or "gene", "neighbours.csv"),
+        @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene", "neighbours.csv"),
                          media_type="text/csv")
         def nb_download():
             yield d.to_csv(nb())
@@ -244,8 +260,9 @@ def build_app(models: Sequence[d.Model]) -> App:
             if focus not in gv:
                 focus = None
             topn = input.map_topn()
-            topn = int(topn) if isinstance(topn, (int, float)) and topn > 0 else 0
-            others = [g for g, _ in gv.most_similar(focus, topn=min(topn, len(gv) - 1))] if focus and topn else []
+            # NaN and Infinity arrive as floats from JSON: only a finite positive number rings genes
+            topn = int(min(topn, len(gv) - 1)) if isinstance(topn, (int, float)) and 0 < topn < float("inf") else 0
+            others = [g for g, _ in gv.most_similar(focus, topn=topn)] if focus and topn else []
             return ui.HTML(d.map_overlay_svg(m, focus, others))
 
         @render.text
