@@ -380,3 +380,44 @@ def test_sigkill_mid_run_then_resume_is_bit_identical(modules, tmp_path):
     resumed = load_vectors(tmp_path / "out.txt")
     ref = GeneGloVe(dim=8, max_iter=8, random_state=0, n_jobs=1).fit(modules)
     np.testing.assert_array_equal(resumed.vectors, ref.embedding_)
+
+
+def test_real_ctrl_c_stops_between_strata_and_keeps_the_model(tmp_path):
+    """SIGINT a real fitting process: fit returns a usable model with n_iter_ set, and warns."""
+    marker = tmp_path / "started"
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, pandas as pd, pathlib, warnings
+        from genevec import GeneGloVe
+        rng = np.random.default_rng(0)
+        X = pd.DataFrame(rng.poisson(rng.gamma(1.0, 30.0, size=300), size=(40, 300)),
+                         columns=[f"G{{i}}" for i in range(300)])
+        def cb(epoch, loss, model):
+            if epoch == 2:
+                pathlib.Path({str(marker)!r}).write_text("go")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            m = GeneGloVe(dim=16, max_iter=100000, random_state=0, n_jobs=2).fit(X, callback=cb)
+        print("n_iter", m.n_iter_, len(m.most_similar("G1", topn=3)))
+        print("warned", any("interrupted" in str(w.message) for w in caught))
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):
+            if marker.exists() or proc.poll() is not None:
+                break
+            import time
+
+            time.sleep(0.1)
+        assert marker.exists(), proc.communicate(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
+    n_iter, n_similar = map(int, lines["n_iter"].split())
+    assert 2 <= n_iter < 100000 and n_similar == 3
+    assert lines["warned"] == "True"
