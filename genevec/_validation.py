@@ -187,6 +187,14 @@ def check_counts(
     genes = check_gene_names(names, n_genes, caller=caller)
     if samples is not None:
         samples = np.array([str(s) for s in samples], dtype=object)
+        uniq, counts_ = np.unique(samples, return_counts=True)
+        if (counts_ > 1).any():
+            dup = uniq[counts_ > 1]
+            raise CountsError(
+                f"{caller}: {dup.size:,} sample ID(s) occur more than once ({', '.join(map(repr, dup[:5]))}); "
+                "a sample counted twice doubles its co-occurrences. Drop the repeats, e.g. "
+                "df[~df.index.duplicated()], or give each sample its own ID."
+            )
 
     def _first(mask_flat):
         k = int(np.flatnonzero(mask_flat)[0])

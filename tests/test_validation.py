@@ -84,3 +84,9 @@ def test_counts_beyond_float64_exactness_are_refused():
     X = np.array([[1, 2**53 + 2]], dtype=np.int64)
     with pytest.raises(CountsError, match=r"2\*\*53 or more.*sample row 0, gene 1"):
         check_counts(X)
+
+
+def test_duplicated_sample_ids_are_refused():
+    df = pd.DataFrame([[1, 2], [3, 4]], index=["s1", "s1"], columns=["A", "B"])
+    with pytest.raises(CountsError, match=r"1 sample ID\(s\) occur more than once \('s1'\).*index.duplicated"):
+        check_counts(df)
