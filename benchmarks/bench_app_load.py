@@ -8,7 +8,8 @@ The harness is tests/test_app_load.py (serve, write_model, run_load): the app ru
 fifth query). The peer, measured in the same run against the same server, is ONE session alone:
 ``ratio = p50(1 session) / p50(N sessions)`` says how much slower an answer gets under load, and
 ``throughput_ratio`` how many more queries per second the server answers in total. Rows go to
-benchmarks/results/app_load.json (app_load_quick.json with --quick).
+benchmarks/results/app_load.json (app_load_quick.json with --quick). What a pick costs in a real browser
+(rendering included) is measured by benchmarks/bench_app_browser.py.
 """
 
 from __future__ import annotations

@@ -67,6 +67,35 @@ def test_neighbours_table_is_genevectors(vec_path):
     assert d.default_gene(GeneVectors(np.eye(2), ["X", "Y"])) == "X"
 
 
+def genes_of(gv):
+    return list(gv.genes)
+
+
+def test_search_genes_is_what_a_picker_lists(vec_path):
+    gv = load_vectors(vec_path)
+    genes = gv.genes
+    assert d.search_genes(gv, "") == genes                                    # every gene, in model order
+    assert d.search_genes(gv, " G1 ") == [g for g in genes if "g1" in g.lower()]
+    assert d.search_genes(gv, "g1", limit=3, selected=["KRAS"]) == ["G1", "G10", "G11", "KRAS"]
+    assert d.search_genes(gv, "g1", selected=["G1", "NOPE", 7]) == [g for g in genes if "g1" in g.lower()][1:] + ["G1"]
+    assert d.search_genes(gv, "brca 2") == ["BRCA2"]                          # every word
+    assert d.search_genes(gv, "brca 2", any_word=True) == [g for g in genes if "brca" in g.lower() or "2" in g]
+    assert d.search_genes(gv, "[", limit=0) == []                             # literal, not a regex
+    assert d._index_of(gv) is d._index_of(gv)                                 # one index per model, shared
+    odd = GeneVectors(np.eye(5), ["aXa", "a\x00b", "AAA", "b", "xa"])          # the separator in a name
+    assert d.search_genes(odd, "a") == ["aXa", "a\x00b", "AAA", "xa"] and d.search_genes(odd, "aa") == ["AAA"]
+    assert d.search_genes(odd, "a\x00b") == ["a\x00b"] and d.search_genes(odd, "ab") == []
+    plain = GeneVectors(np.eye(4), ["aaa", "xaa", "ab", "b"])
+    assert d.search_genes(plain, "aa") == ["aaa", "xaa"] and d.search_genes(plain, "b") == ["ab", "b"]
+    assert d.search_genes(plain, "aa b") == [] and d.search_genes(plain, "xa aa b", any_word=True) == genes_of(plain)
+
+
+def test_rows_note():
+    assert d.rows_note(200, 25_320) == "showing 200 of 25,320; filter or download for the rest"
+    assert d.rows_note(200, 1_688, rest="download for the rest") == "showing 200 of 1,688; download for the rest"
+    assert d.rows_note(200, 200) == "" and d.rows_note(150, 150) == ""
+
+
 def test_analogy_modes(vec_path):
     gv = load_vectors(vec_path)
     g = d.analogy(gv, "BRCA1", "BRCA2", "TP53")

@@ -158,11 +158,34 @@ def test_neighbours_pick_filter_download(page, server):
     with page.expect_download() as dl:
         page.click("#nb_download")
     assert dl.value.suggested_filename == "TP53_neighbours.csv"
+    assert len(want) < 200 and "showing" not in page.inner_text("#nb_caption")         # all fit: no note
     got = pd.read_csv(dl.value.path())
     assert list(got.columns) == ["Gene", "Similarity"]
     assert got["Gene"].tolist() == want
     np.testing.assert_allclose(got["Similarity"], expected.set_index("Gene").loc[want, "Similarity"], rtol=1e-5)
     page.fill("#nb_filter", "")
+
+
+def test_big_table_shows_a_page_and_more_on_request(page, server):
+    """239 other genes: the grid shows 200 and says so; "Show 200 more" shows the rest; a new gene, 200 again."""
+    gv = load_vectors(server["a"])
+    _pick(page, "gene", "BRCA2")
+    _wait_text(page, "#nb_caption", "similarity to BRCA2 (of 239 other genes); showing 200 of 239; "
+                                    "filter or download for the rest")
+    order = gv.neighbor_table("BRCA2")["Gene"].tolist()
+    _wait_first(page, "nb_table", order[0])
+    page.click("#nb_more")
+    _wait_text(page, "#nb_caption", "similarity to BRCA2 (of 239 other genes)")
+    page.wait_for_function("() => !document.querySelector('#nb_caption').textContent.includes('showing')")
+    # The grid draws only the rows in view: scroll to its end, where the 239th gene must be.
+    page.evaluate("() => { const g = document.querySelector('#nb_table .shiny-data-grid'); g.scrollTop = g.scrollHeight; }")
+    page.wait_for_function("g => [...document.querySelectorAll('#nb_table tbody tr td:first-child')]"
+                           ".some(td => td.textContent === g)", arg=order[-1])
+    _pick(page, "gene", "TP53")
+    _wait_text(page, "#nb_caption", "similarity to TP53 (of 239 other genes); showing 200 of 239")
+    with page.expect_download() as dl:
+        page.click("#nb_download")
+    assert pd.read_csv(dl.value.path())["Gene"].tolist() == gv.neighbor_table("TP53")["Gene"].tolist()
 
 
 def test_user_text_is_escaped(page, server):

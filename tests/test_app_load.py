@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -73,6 +74,7 @@ EXPECT = {"gene": ["nb_caption", "nb_table"], "nb_filter": ["nb_caption", "nb_ta
           "an_original": ["an_caption", "an_table"], "map_gene": ["map_overlay"], "map_topn": ["map_overlay"],
           "model": SHOWN}
 MAP_TOPN = 10
+PAGE_ROWS = 200                          # rows the neighbours grid sends before "show more"
 
 
 # --------------------------------------------------------------------------- model and server
@@ -242,7 +244,8 @@ class Session:
     def problem(self, text: str) -> None:
         self.stats.problems.append(f"{self.name}: {text}")
 
-    async def open(self) -> None:
+    async def open(self, nav: str = "map") -> None:
+        """Connect and send ``init`` as a browser tab on tab ``nav`` does (Map: every picker is filled)."""
         from websockets.asyncio.client import connect
 
         self.ws = await connect(self.server.ws_url, max_size=2**25, open_timeout=QUERY_TIMEOUT_S,
@@ -250,7 +253,7 @@ class Session:
         config = _loads(await asyncio.wait_for(self.ws.recv(), QUERY_TIMEOUT_S))
         self.session_id = config["config"]["sessionId"]
         data = {"model": "0", "gene": self.state["gene"], "nb_filter": "", "an_a": "BRCA1", "an_b": "BRCA2",
-                "an_c": "TP53", "an_original": False, "nav": "map", "map_gene": "", "map_topn": MAP_TOPN,
+                "an_c": "TP53", "an_original": False, "nav": nav, "map_gene": "", "map_topn": MAP_TOPN,
                 **{f".clientdata_output_{o}_hidden": False for o in SHOWN}}
         await self._exchange("init", {"method": "init", "data": data}, SHOWN)
 
@@ -367,10 +370,15 @@ class Session:
                 want = o.neighbours(s["gene"], text)
                 rows = got["nb_table"]["payload"]["data"] if got["nb_table"] else None
                 cap = got["nb_caption"] or ""
-                if rows is None or [r[0] for r in rows[:5]] != want[:5] or len(rows) != len(want):
+                # The grid gets the first PAGE_ROWS rows only (the caption counts them all).
+                shown = min(len(want), PAGE_ROWS)
+                if rows is None or [r[0] for r in rows] != want[:shown]:
                     self.problem(f"{_short(sent)}: neighbours of {_short(s['gene'])} filtered by {_short(text)} "
-                                 f"wrong: {_short(rows and rows[:5])} vs {want[:5]} ({len(want)} rows)")
-                if not cap.startswith(f"{len(want):,} genes") or f"similarity to {s['gene']} (of" not in cap:
+                                 f"wrong: {_short(rows and rows[:5])} vs {want[:5]} ({len(want)} rows, "
+                                 f"{shown} shown)")
+                note = f"; showing {shown:,} of {len(want):,}; filter or download for the rest"
+                if (not cap.startswith(f"{len(want):,} genes") or f"similarity to {s['gene']} (of" not in cap
+                        or cap.endswith(note) != (shown < len(want))):
                     self.problem(f"{_short(sent)}: neighbour caption {_short(cap)}")
         if "an_table" in got:
             terms = (s["an_a"], s["an_b"], s["an_c"])
@@ -433,11 +441,12 @@ def _short(value: Any, width: int = 160) -> str:
     return text if len(text) <= width else f"{text[:width]}... ({len(text):,} chars)"
 
 
-async def _selectize_search(server: Server, session_id: str, query: str) -> list[str]:
-    """The HTTP request a server-side selectize sends while the user types in the Gene box."""
+async def _selectize_search(server: Server, session_id: str, query: str, picker: str = "gene",
+                            maxop: str = "1000", conju: str = "and") -> list[str]:
+    """The HTTP request a server-side selectize sends while the user types in a gene picker."""
     params = urllib.parse.urlencode({"query": query, "field": '["label"]', "value": "value",
-                                     "conju": "and", "maxop": "1000"})
-    url = f"{server.url}/session/{session_id}/dynamic_route/update_selectize_gene?{params}"
+                                     "conju": conju, "maxop": maxop})
+    url = f"{server.url}/session/{session_id}/dynamic_route/update_selectize_{picker}?{params}"
 
     def get() -> list[str]:
         with urllib.request.urlopen(url, timeout=QUERY_TIMEOUT_S) as resp:
@@ -545,3 +554,90 @@ def test_twenty_sessions_for_thirty_seconds(app, capsys):
     assert urllib.request.urlopen(server.url, timeout=10).status == 200
     log = server.log_text()
     assert "Traceback" not in log and "Error" not in log, log[-3000:]
+
+
+async def _input_messages(session: Session, ids: set[str], timeout: float = QUERY_TIMEOUT_S) -> dict[str, Any]:
+    """Read messages until the server has sent an input message to each of ``ids``; return them by id."""
+    got: dict[str, Any] = {}
+    deadline = time.perf_counter() + timeout
+    while not ids <= set(got):
+        msg = _loads(await asyncio.wait_for(session.ws.recv(), max(deadline - time.perf_counter(), 0.01)))
+        for m in msg.get("inputMessages") or []:
+            got[m["id"]] = m["message"]
+    return got
+
+
+def test_pickers_filled_per_tab_from_one_shared_index(app):
+    """An idle session on the Neighbours tab has one picker; a tab's pickers come when it is shown."""
+    server, oracle = app
+    stats = Stats()
+    session = Session(0, server, oracle, stats, seed=3)
+    genes = oracle.gv.genes
+
+    async def scenario():
+        await session.open(nav="neighbours")
+        sid = session.session_id
+        try:
+            want = [g for g in genes if "g12" in g.lower() and g != "KRAS"]
+            assert await _selectize_search(server, sid, "G12") == want + ["KRAS"]
+            assert await _selectize_search(server, sid, "", maxop="5") == genes[1:6] + ["KRAS"]
+            assert await _selectize_search(server, sid, "", maxop="many") == genes[1:1001] + ["KRAS"]
+            assert await _selectize_search(server, sid, "tp53 brca1", conju="or") == ["BRCA1", "TP53", "KRAS"]
+            assert await _selectize_search(server, sid, "tp53 brca1") == ["KRAS"]
+            for picker in ("an_a", "map_gene"):                 # tabs not shown yet: no route at all
+                with pytest.raises(urllib.error.HTTPError, match="400"):
+                    await _selectize_search(server, sid, "", picker=picker)
+            await session.ws.send(json.dumps({"method": "update", "data": {"nav": "analogy"}}))
+            msgs = await _input_messages(session, {"an_a", "an_b", "an_c"})
+            assert [msgs[i]["value"] for i in ("an_a", "an_b", "an_c")] == [["BRCA1"], ["BRCA2"], ["TP53"]]
+            assert await _selectize_search(server, sid, "brca", picker="an_a") == ["BRCA2", "BRCA1"]
+            with pytest.raises(urllib.error.HTTPError, match="400"):
+                await _selectize_search(server, sid, "", picker="map_gene")
+            await session.ws.send(json.dumps({"method": "update", "data": {"nav": "map"}}))
+            assert (await _input_messages(session, {"map_gene"}))["map_gene"]["value"] == ["KRAS"]
+            assert await _selectize_search(server, sid, SCRIPT_GENE, picker="map_gene") == [SCRIPT_GENE, "KRAS"]
+        finally:
+            await session.ws.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert stats.problems == [], "\n".join(stats.problems)
+
+
+def test_neighbours_grid_sends_a_page_and_download_holds_all(app):
+    """The grid gets 200 rows (more on request, back to 200 for a new query); the CSV has every gene."""
+    server, oracle = app
+    stats = Stats()
+    session = Session(0, server, oracle, stats, seed=4)
+    n_other = len(oracle.gv) - 1
+
+    def rows(got):
+        return [r[0] for r in got["nb_table"]["payload"]["data"]]
+
+    async def more(clicks: int) -> dict[str, Any]:
+        return await session._exchange("more", {"method": "update", "data": {"nb_more:shiny.action": clicks}},
+                                       ["nb_caption", "nb_table"])
+
+    async def scenario():
+        await session.open(nav="neighbours")
+        try:
+            got = await more(1)
+            assert rows(got) == oracle.neighbours("KRAS", "")[:400]
+            assert got["nb_caption"].endswith(f"; showing 400 of {n_other:,}; filter or download for the rest")
+            got = await more(2)
+            assert len(rows(got)) == 600
+            await session.update("gene", "gene", "TP53")              # checked: 200 rows again
+            got = await more(3)
+            assert rows(got) == oracle.neighbours("TP53", "")[:400]
+            await session.update("filter", "nb_filter", "G2")         # checked: 200 of the filtered rows
+            url = f"{server.url}/session/{session.session_id}/download/nb_download?w="
+            csv = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=QUERY_TIMEOUT_S).read())
+            assert csv.decode().splitlines()[1:] and [line.split(",")[0] for line in csv.decode().splitlines()[1:]] \
+                == oracle.neighbours("TP53", "G2")
+            await session.update("filter", "nb_filter", "")
+            csv = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=QUERY_TIMEOUT_S).read())
+            assert len(csv.decode().splitlines()) == 1 + n_other
+        finally:
+            await session.ws.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert stats.problems == [], "\n".join(stats.problems)

@@ -6,6 +6,11 @@ cluster: hover names a gene, the search box rings a gene and its neighbours, a c
 neighbours), *Clusters* (each cluster's genes, downloads) and *About* (genes, dimension and
 training parameters of each model). Queries are answered by :class:`genevec.GeneVectors`.
 
+Big tables (a gene's neighbours, a cluster's genes) send their first 200 rows to the browser, with
+a "Show 200 more" button; the filter box searches every gene on the server and the CSV download
+holds every row. Gene pickers are filled when their tab is first shown and searched on the server
+in one index per model shared by every session, so an idle session costs little memory.
+
 Needs the app extra: ``pip install "genevec[app]"``.
 """
 

@@ -28,11 +28,14 @@ DEFAULT_ANALOGY = ("BRCA1", "BRCA2", "TP53")
 ANALOGY_MODES = {"gensim": "gensim (unit vectors, inputs excluded)",
                  "original": "original app (raw sum, inputs kept)"}
 MAP_WIDTH, MAP_HEIGHT, MAP_PAD = 1000, 760, 24
+PAGE_ROWS = 200                      # rows a big table sends to the browser at first, and per "show more"
+MAX_OPTIONS = 1000                   # genes a picker's search answers with at most (selectize's maxOptions)
 
 _lock = threading.Lock()
 _models: dict[str, tuple[tuple[int, int], Any]] = {}
 _maps: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
 _map_locks: dict[str, threading.Lock] = {}
+_search_index: dict[int, tuple[Any, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,96 @@ def filter_genes(table: pd.DataFrame, text: str | None, column: str = "Gene") ->
         return table
     keep = table[column].astype(str).str.contains(text, case=False, regex=False)
     return table.loc[keep].reset_index(drop=True)
+
+
+class _GeneIndex:
+    """A model's genes, lower-cased and joined into one string, for substring search in C speed."""
+
+    SEP = "\x00"
+
+    def __init__(self, genes: Sequence[str]):
+        self.genes = [str(g) for g in genes]
+        lower = [g.lower() for g in self.genes]
+        self.joined = self.SEP.join(lower)
+        self.starts = np.cumsum([0] + [len(g) + 1 for g in lower[:-1]]) if lower else np.zeros(0, int)
+        self.usable = not any(self.SEP in g for g in lower)      # else contains() falls back to a loop
+        self.lower = lower
+
+    def contains(self, word: str) -> np.ndarray:
+        """Sorted indices of the genes whose lower-case name contains ``word`` (lower-case, non-empty)."""
+        if not self.usable or self.SEP in word:
+            return np.array([i for i, g in enumerate(self.lower) if word in g], dtype=np.intp)
+        # Matches never span two genes (the separator is in no word), so every gene holding the word
+        # has at least one of these leftmost, non-overlapping matches.
+        hits = np.fromiter((m.start() for m in re.finditer(re.escape(word), self.joined)), dtype=np.intp)
+        return np.unique(np.searchsorted(self.starts, hits, side="right") - 1)
+
+
+def _index_of(gv: Any) -> _GeneIndex:
+    """The model's gene index, built once per model and shared by every session."""
+    key = id(gv)
+    with _lock:
+        hit = _search_index.get(key)
+        if hit is not None and hit[0] is gv:
+            return hit[1]
+    index = _GeneIndex(gv.genes)
+    with _lock:
+        _search_index[key] = (gv, index)                    # keeps gv alive, so its id is not reused
+    return index
+
+
+def search_genes(gv: Any, query: str | None, *, limit: int = MAX_OPTIONS, selected: Sequence[str] = (),
+                 any_word: bool = False) -> list[str]:
+    """Genes whose name contains every word of ``query`` (case-insensitive, literal), in model order.
+
+    What a gene picker's dropdown lists while the user types: at most ``limit`` genes, then the
+    ``selected`` ones (always listed, so the picker can show them; never twice). One index of the
+    model's genes serves every session, so a picker costs a session nothing but this call.
+    ``any_word=True`` lists the genes that contain any of the words instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from genevec import GeneVectors
+    >>> from genevec.app._data import search_genes
+    >>> gv = GeneVectors(np.eye(4), ["KRAS", "HRAS", "NRAS", "TP53"])
+    >>> search_genes(gv, "ras"), search_genes(gv, "ras", limit=1, selected=["TP53"])
+    (['KRAS', 'HRAS', 'NRAS'], ['KRAS', 'TP53'])
+    >>> search_genes(gv, "k ras"), search_genes(gv, "k tp", any_word=True)
+    (['KRAS'], ['KRAS', 'TP53'])
+    """
+    index = _index_of(gv)
+    words = list(dict.fromkeys(w for w in (query or "").lower().split() if w))
+    chosen = [g for g in dict.fromkeys(selected) if isinstance(g, str) and g in gv]
+    skip = set(chosen)
+    limit = max(int(limit), 0)
+    if not words:
+        hits: Any = range(len(index.genes))
+    else:
+        found = [index.contains(w) for w in words]
+        hits = found[0]
+        for more in found[1:]:
+            hits = np.union1d(hits, more) if any_word else np.intersect1d(hits, more, assume_unique=True)
+    out: list[str] = []
+    for i in hits:
+        if len(out) >= limit:
+            break
+        g = index.genes[i]
+        if g not in skip:
+            out.append(g)
+    return out + chosen
+
+
+def rows_note(shown: int, total: int, *, rest: str = "filter or download for the rest") -> str:
+    """The caption's note when a table shows only its first ``shown`` of ``total`` rows ('' when all).
+
+    Examples
+    --------
+    >>> from genevec.app._data import rows_note
+    >>> rows_note(200, 25320), rows_note(200, 150)
+    ('showing 200 of 25,320; filter or download for the rest', '')
+    """
+    return f"showing {shown:,} of {total:,}; {rest}" if shown < total else ""
 
 
 def neighbours(gv: Any, gene: str, text: str | None = None) -> pd.DataFrame:

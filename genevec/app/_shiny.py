@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 from shiny import App, Inputs, Outputs, Session, reactive, render, req, ui
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from . import _data as d
 
@@ -25,7 +27,13 @@ _CSS = """
 .analogy-line .form-group { margin-bottom: 0; }
 .analogy-word { font-size: 1.15rem; padding-top: 1.4rem; }
 .about-table td, .about-table th { padding: .15rem .6rem; }
+.rows-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin-bottom: .5rem; }
+.rows-line p { margin-bottom: 0; }
 """
+
+# The gene pickers of each tab, filled when the tab is first shown (Neighbours at once: it is the
+# landing tab). Clusters and About have none.
+PICKERS = {"neighbours": ("gene",), "analogy": ("an_a", "an_b", "an_c"), "map": ("map_gene",)}
 
 # Event delegation: one listener for every circle of the (re-rendered) map; the gene name is read
 # from data-g (the browser unescapes it) and sent as plain data, never as HTML.
@@ -69,7 +77,9 @@ def build_ui(models: Sequence[d.Model]) -> ui.Tag:
             ui.div(ui.download_button("nb_download", "Download CSV"), class_="pt-4"),
             col_widths=(4, 4, 4),
         ),
-        ui.p(ui.output_text("nb_caption", inline=True), class_="text-muted"),
+        ui.div(ui.p(ui.output_text("nb_caption", inline=True), class_="text-muted"),
+               ui.input_action_button("nb_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary"),
+               class_="rows-line"),
         ui.output_data_frame("nb_table"),
         value="neighbours",
     )
@@ -110,6 +120,9 @@ def build_ui(models: Sequence[d.Model]) -> ui.Tag:
                    ui.download_button("cl_download_all", "Download all clusters (TSV)"), class_="pt-4"),
             col_widths=(4, 8),
         ),
+        ui.div(ui.p(ui.output_text("cl_caption", inline=True), class_="text-muted"),
+               ui.input_action_button("cl_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary"),
+               class_="rows-line"),
         ui.output_data_frame("cl_table"),
         ui.h5("All clusters", class_="mt-4"),
         ui.output_data_frame("cl_summary"),
@@ -138,17 +151,74 @@ def build_app(models: Sequence[d.Model]) -> App:
             req(i is not None)                 # a value no select box sends: show nothing, raise nothing
             return models[i]
 
-        # ---------------------------------------------------------------- choices per model
+        # ---------------------------------------------------------------- pickers, per tab and model
+        # A picker is served by the model's one shared gene index (d.search_genes): the session keeps
+        # no copy of the 25k choices. Same route name and protocol as ui.update_selectize(server=True).
+        filled: dict[str, int] = {}                      # tab -> model index its pickers were filled for
+
+        def _fill(iid: str, gv, selected: str) -> None:
+            def choices_json(request: Request) -> JSONResponse:
+                q = request.query_params
+                try:
+                    limit = min(max(int(q.get("maxop", d.MAX_OPTIONS)), 1), d.MAX_OPTIONS)
+                except ValueError:
+                    limit = d.MAX_OPTIONS
+                genes = d.search_genes(gv, q.get("query", ""), limit=limit, selected=[selected],
+                                       any_word=q.get("conju") == "or")
+                return JSONResponse([{"label": g, "value": g} for g in genes])
+
+            url = session.dynamic_route(f"update_selectize_{iid}", choices_json)
+            session.send_input_message(iid, {"value": [selected], "url": url})
+
         @reactive.effect
-        @reactive.event(input.model)
-        def _fill_choices():
-            gv = model().vectors
+        def _fill_pickers():
+            i = _model_index(input.model(), len(models))
+            if i is None:
+                return
+            gv = models[i].vectors
             genes = gv.genes
-            ui.update_selectize("gene", choices=genes, selected=d.default_gene(gv), server=True)
-            for i, (iid, want) in enumerate(zip(("an_a", "an_b", "an_c"), d.DEFAULT_ANALOGY)):
-                pick = want if want in gv else genes[min(i, len(genes) - 1)]
-                ui.update_selectize(iid, choices=genes, selected=pick, server=True)
-            ui.update_selectize("map_gene", choices=genes, selected=d.default_gene(gv), server=True)
+            if filled.get("neighbours") != i:
+                filled["neighbours"] = i
+                _fill("gene", gv, d.default_gene(gv))
+            tab = input.nav()                    # read after the landing tab's fill: a client may omit it
+            if tab not in ("analogy", "map") or filled.get(tab) == i:
+                return
+            filled[tab] = i
+            if tab == "analogy":
+                for k, (iid, want) in enumerate(zip(PICKERS[tab], d.DEFAULT_ANALOGY)):
+                    _fill(iid, gv, want if want in gv else genes[min(k, len(genes) - 1)])
+            else:
+                _fill("map_gene", gv, d.default_gene(gv))
+
+        def _paged(key, button) -> reactive.Calc_:
+            """Rows a big table shows: PAGE_ROWS, plus PAGE_ROWS per click of ``button`` while ``key()`` stays.
+
+            Any change of ``key()`` (the gene, the filter, the model...) starts again at PAGE_ROWS, also
+            when it comes back to an earlier key.
+            """
+            state: reactive.Value[tuple[object, int]] = reactive.value((None, d.PAGE_ROWS))
+
+            @reactive.effect(priority=100)                    # before the outputs that read rows()
+            def _reset():
+                now = key()
+                with reactive.isolate():
+                    k, _ = state()
+                if k != now:
+                    state.set((now, d.PAGE_ROWS))
+
+            @reactive.effect
+            @reactive.event(button)
+            def _more():
+                k, n = state.get()
+                now = key()
+                state.set((now, (n if k == now else d.PAGE_ROWS) + d.PAGE_ROWS))
+
+            @reactive.calc
+            def rows() -> int:
+                k, n = state()
+                return n if k == key() else d.PAGE_ROWS
+
+            return rows
 
         @render.ui
         def model_info():
@@ -158,23 +228,46 @@ def build_app(models: Sequence[d.Model]) -> App:
 
         # ---------------------------------------------------------------- neighbours
         @reactive.calc
-        def nb() -> pd.DataFrame:
+        def nb_all() -> pd.DataFrame:
             gv = model().vectors
             gene = input.gene()
-            req(gene and gene in gv)
-            return d.neighbours(gv, gene, _text(input.nb_filter()))
+            req(isinstance(gene, str) and gene and gene in gv)
+            return d.neighbours(gv, gene)
+
+        @reactive.calc
+        def nb() -> pd.DataFrame:
+            """Every other gene (filtered server-side over all of them): the caption's count and the CSV."""
+            return d.filter_genes(nb_all(), _text(input.nb_filter()))
+
+        nb_rows = _paged(lambda: (input.model(), input.gene(), _text(input.nb_filter())), input.nb_more)
+
+        @reactive.calc
+        def nb_page() -> tuple[pd.DataFrame, int]:
+            """The rows the grid shows, and how many the whole (filtered) table has.
+
+            Unfiltered, only the first rows are ranked (GeneVectors' top-n: ~13x less work than
+            ranking all 25k genes); a filter ranks every gene once, then filters.
+            """
+            gv = model().vectors
+            gene = input.gene()
+            req(isinstance(gene, str) and gene and gene in gv)
+            if _text(input.nb_filter()):
+                table = nb()
+                return table.iloc[:nb_rows()], len(table)
+            return gv.neighbor_table(gene, topn=nb_rows()), len(gv) - 1
 
         @render.text
         def nb_caption():
-            table = nb()
+            shown, total = nb_page()
             filt = _text(input.nb_filter())
             extra = f" containing {filt!r}" if filt else ""
-            return (f"{len(table):,} genes{extra} by cosine similarity to {input.gene()} "
-                    f"(of {len(model().vectors) - 1:,} other genes)")
+            note = d.rows_note(len(shown), total)
+            return (f"{total:,} genes{extra} by cosine similarity to {input.gene()} "
+                    f"(of {len(model().vectors) - 1:,} other genes)" + (f"; {note}" if note else ""))
 
         @render.data_frame
         def nb_table():
-            return render.DataGrid(d.for_display(nb()), height="560px", width="100%")
+            return render.DataGrid(d.for_display(nb_page()[0]), height="560px", width="100%")
 
         @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene", "neighbours.csv"),
                          media_type="text/csv")
@@ -294,10 +387,19 @@ def build_app(models: Sequence[d.Model]) -> App:
             req(k in set(m["cluster"].tolist()))
             return m, k
 
+        cl_rows = _paged(lambda: (input.model(), input.cluster()), input.cl_more)
+
+        @render.text
+        async def cl_caption():
+            m, k = await _cluster_pick()
+            n = int((m["cluster"] == k).sum())
+            note = d.rows_note(min(cl_rows(), n), n, rest="download for the rest")
+            return f"Cluster {k}: {n:,} genes" + (f"; {note}" if note else "")
+
         @render.data_frame
         async def cl_table():
             m, k = await _cluster_pick()
-            return render.DataGrid(d.cluster_table(m, k), height="420px", width="100%")
+            return render.DataGrid(d.cluster_table(m, k).iloc[:cl_rows()], height="420px", width="100%")
 
         @render.data_frame
         async def cl_summary():
