@@ -9,6 +9,7 @@ loss SGD has after all its epochs (``null`` when svd never gets there).
 Run::
 
     OMP_NUM_THREADS=2 python benchmarks/bench_solvers.py --genes 5000 --dim 100 --epochs 50 --sweeps 10
+    OMP_NUM_THREADS=2 python benchmarks/bench_solvers.py --demo --genes 3000 --epochs 50 --sweeps 10
 
 and it prints a table and writes ``benchmarks/results/solvers.json``.
 """
@@ -104,12 +105,20 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    ap.add_argument("--out", default=str(HERE / "results" / "solvers.json"))
+    ap.add_argument("--demo", action="store_true",
+                    help="the embedded GTEx demo (31 samples) with --genes genes instead of GTEx-like counts")
+    ap.add_argument("--out", default=None, help="default results/solvers.json (solvers_demo.json with --demo)")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(HERE / "results" / ("solvers_demo.json" if args.demo else "solvers.json"))
     x_max, alpha, lr = 100.0, 0.75, 0.05
     dtype = np.dtype(args.dtype)
 
-    X = gtex_like_counts(args.samples, args.genes, seed=args.seed).astype(np.float64)
+    if args.demo:
+        X = genevec.datasets.load_demo(n_genes=args.genes).to_numpy(dtype=np.float64)
+        args.samples = X.shape[0]
+    else:
+        X = gtex_like_counts(args.samples, args.genes, seed=args.seed).astype(np.float64)
     X = X[:, X.sum(axis=0) > 0]
     n = X.shape[1]
     t0 = time.perf_counter()
