@@ -1,5 +1,6 @@
 """Shared fixtures: tiny count matrices and the paths of the real datasets in ../shared/data."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,11 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The tests exercise the *installed* genevec (its compiled kernels live there). Subprocesses started
+# with `python -m genevec` or `python -c` would otherwise put their working directory, often this
+# source tree without compiled kernels, first on sys.path (Python >= 3.11 honours this variable).
+os.environ["PYTHONSAFEPATH"] = "1"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

@@ -402,7 +402,10 @@ def test_real_ctrl_c_stops_between_strata_and_keeps_the_model(tmp_path):
         print("warned", any("interrupted" in str(w.message) for w in caught))
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # cwd=tmp_path: `python -c` puts the working directory first on sys.path, and the source tree has no
+    # compiled kernels; the test must import the installed genevec.
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
     try:
         for _ in range(600):
             if marker.exists() or proc.poll() is not None:
