@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _harness import cpu_model, git_sha  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
@@ -149,23 +150,8 @@ def run_worker(which: str, gct: Path, attrs: Path) -> dict:
 
 # --- main ------------------------------------------------------------------------------------
 
-def _git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE.parent, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv=None) -> int:
@@ -216,7 +202,7 @@ def main(argv=None) -> int:
         "ratio_rss_increase": sp_["rss_increase_mb"] / max(sg["rss_increase_mb"], 1.0),
         "versions": {"genevec": genevec.__version__, "pandas": pd.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
-        "cpu": _cpu(), "git_sha": _git_sha(),
+        "cpu": cpu_model(), "git_sha": git_sha(),
     }
     print(f"\n{row['task']}  ({row['file_mb']} MB gz, result {row['result_shape'][0]} x {row['result_shape'][1]}, "
           f"answers agree)")

@@ -18,13 +18,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import cpu_model, git_sha  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 import threadpoolctl
 
 HERE = Path(__file__).resolve().parent
@@ -39,23 +39,8 @@ from genevec import GeneVectors, load_vectors  # noqa: E402
 N_GENES, DIM = 25321, 100
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
-def git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def make_queries(genes: list[str], n: int, rng: np.random.Generator) -> list[dict]:
@@ -141,7 +126,7 @@ def main(argv=None) -> int:
     common = dict(shape=[N_GENES, DIM], dtype="float32", topn=args.topn, blas_threads_default=blas_threads,
                   versions=dict(genevec=genevec.__version__, gensim=gensim.__version__, numpy=np.__version__,
                                 python=platform.python_version()),
-                  cpu=cpu_name(), cores=os.cpu_count(), load_average=list(os.getloadavg()), git_sha=git_sha())
+                  cpu=cpu_model(), cores=os.cpu_count(), load_average=list(os.getloadavg()), git_sha=git_sha())
     rows = []
     for peer in ("gensim", "gensim_blas1"):
         rows.append(dict(task="most_similar", peer=peer, queries=len(queries),

@@ -20,12 +20,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _harness import cpu_model, git_sha  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -36,23 +36,8 @@ import genevec  # noqa: E402
 from genevec import _layout, glove, lowrank, tcm  # noqa: E402
 
 
-def _git_sha() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run_sgd(tiles, dim, epochs, seed, threads, x_max, alpha, lr, checkpoints):
@@ -160,7 +145,7 @@ def main(argv=None):
                svd_final_loss=svd_final, svd_final_seconds=svd_rows[-1][2],
                curve=[dict(solver=s, step=k, seconds=t, loss=l) for s, k, t, l in svd_rows + sgd_rows],
                versions=dict(genevec=genevec.__version__, numpy=np.__version__, python=platform.python_version()),
-               cpu=_cpu(), omp_num_threads=os.environ.get("OMP_NUM_THREADS"), git_sha=_git_sha())
+               cpu=cpu_model(), omp_num_threads=os.environ.get("OMP_NUM_THREADS"), git_sha=git_sha())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps([row], indent=1) + "\n")

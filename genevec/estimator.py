@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import logging
 import numbers
-import os
 import sys
 import time
 import warnings

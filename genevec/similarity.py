@@ -515,7 +515,6 @@ class GeneVectors:
                 "most_similar_cosmul needs at least one gene or vector in positive; got none. "
                 "Example: most_similar_cosmul(positive=['BRCA1', 'TP53'], negative=['BRCA2'])."
             )
-        normed = self.get_normed_vectors()
         num = np.ones(len(self), dtype=np.float64)
         den = np.ones(len(self), dtype=np.float64)
         for terms, prod in ((pos, num), (neg, den)):

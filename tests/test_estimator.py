@@ -1,6 +1,5 @@
 """GeneGloVe: the estimator contract, determinism, queries, faults."""
 
-import os
 import pickle
 import signal
 import subprocess
