@@ -14,7 +14,7 @@ from libc.stdint cimport int64_t, uint32_t
 import numpy as np
 
 cdef extern from "glove_block.h" nogil:
-    int64_t glove_order_at(int64_t m, const uint32_t *keys, int64_t k)
+    int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out)
     void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
                          float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw,
                          float *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
@@ -117,12 +117,11 @@ def block_order(int64_t m, const uint32_t[::1] keys):
     """The C visiting order of a block of ``m`` entries (for tests against ``_layout.block_order``)."""
     if keys.shape[0] != 4:
         raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
-    cdef int64_t[::1] out = np.empty(max(m, 0), dtype=np.int64)
-    cdef int64_t k
+    cdef int64_t[::1] out = np.empty(max(m, 1), dtype=np.int64)
+    cdef int64_t n
     with nogil:
-        for k in range(m):
-            out[k] = glove_order_at(m, &keys[0], k)
-    return np.asarray(out)
+        n = glove_block_order(m, &keys[0], &out[0])
+    return np.asarray(out)[:n].copy()
 
 
 def isa():

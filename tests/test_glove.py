@@ -71,7 +71,7 @@ def test_epoch_matches_reference(dtype, dim, isa):
 
 
 def test_large_blocks_match_reference():
-    """Blocks of 65 x 65 genes (m = 4225 in a 2^14 domain): cycle walking and the 8-lane order."""
+    """Blocks of 65 x 65 genes (m = 4225 in a 2^14 domain): the filtered 8-lane order."""
     T = small_tcm(130, seed=5)
     tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(130, 65), dtype=np.float32)
     assert tiles.n_groups == 2

@@ -16,9 +16,15 @@
  * bits on every run; the two paths differ in the last bits.
  *
  * Speed (float32, dim 100, AVX2 path; measured on a Zen 3 VM, CPU time of one 128 x 128 block in L2):
- *   - the visiting order is computed 256 positions at a time before the updates, 32 at once in four
- *     8-lane vectors (the scalar cycle walk exits on unpredictable branches, and one vector alone is
- *     latency-bound): 5,000 genes (79-gene groups, m = 6241 in a 2^14 domain) went from 7.5 to 14;
+ *   - the visiting order is computed ~256 positions at a time before the updates, 32 domain indices at
+ *     once in four 8-lane vectors, and the Feistel values >= m are filtered out branch-free. Cycle
+ *     walking (the earlier order) made every lane of a vector wait for the slowest walk: at 5,000 genes
+ *     (79-gene groups, m = 6241 in a 2^14 domain) the 32 lanes needed ~8 rounds of the network for each
+ *     position, filtering needs 2.6; one block went from 211 to 187 cycles per entry;
+ *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): at 25,321
+ *     genes the 1.3 GB of tiles and the 40 MB of parameters do not fit the L3, and the random first
+ *     touches each waited for memory. A sequential pass is streamed by the hardware prefetcher: 12.8 to
+ *     14.6 M entries/s on one thread at 25,321 genes;
  *   - two consecutive entries that share no row are run together (dot products in one loop, updates
  *     in one loop): each sees exactly the operations it would see alone, so no bit changes, but their
  *     latency chains overlap (one entry is ~500 instructions, more than the reorder window);
@@ -28,7 +34,7 @@
  *     the exact division); software prefetching of the next rows was slower and is not used.
  *
  * The visiting order is genevec._layout.block_order: a 4-round Feistel network on 2*half bits with
- * MurmurHash3's fmix32 as round function, made a bijection of [0, m) by cycle walking.
+ * MurmurHash3's fmix32 as round function, applied to 0, 1, 2, ... with the values >= m left out.
  */
 #include "glove_block.h"
 
@@ -50,6 +56,7 @@
 
 typedef struct {
     uint64_t m;
+    uint64_t domain; /* 2^(2 * half) >= m: the Feistel network permutes [0, domain) */
     uint64_t mask;
     int half;
     uint32_t key[4];
@@ -75,6 +82,7 @@ static inline void order_init(order_t *o, int64_t m, const uint32_t *keys) {
     o->half = (bits + 1) / 2;
     if (o->half < 1) o->half = 1;
     o->mask = (((uint64_t)1) << o->half) - 1;
+    o->domain = ((uint64_t)1) << (2 * o->half);
     o->m = (uint64_t)m;
     for (int r = 0; r < 4; r++) o->key[r] = keys[r];
 }
@@ -90,39 +98,50 @@ static inline uint64_t feistel(uint64_t x, const order_t *o) {
     return (left << o->half) | right;
 }
 
-static inline uint64_t order_next(const order_t *o, uint64_t k) {
-    uint64_t x = feistel(k, o);
-    while (x >= o->m) x = feistel(x, o);
-    return x;
+/* Positions of the order from domain index *kd on, at most GLOVE_CHUNK of them (generic C). */
+#define GLOVE_CHUNK 256
+#define GLOVE_CHUNK_MAX (GLOVE_CHUNK + 32) /* a vector step may overshoot GLOVE_CHUNK by 31 */
+static inline int order_chunk(const order_t *o, uint64_t *kd, int32_t *pos) {
+    int n = 0;
+    uint64_t k = *kd;
+    for (; k < o->domain && n < GLOVE_CHUNK; k++) {
+        const uint64_t x = feistel(k, o);
+        pos[n] = (int32_t)x;
+        n += (x < o->m);
+    }
+    *kd = k;
+    return n;
 }
 
-int64_t glove_order_at(int64_t m, const uint32_t *keys, int64_t k) {
+int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out) {
     order_t o;
-    if (m <= 0 || k < 0 || k >= m) return -1;
+    if (m <= 0) return 0;
     order_init(&o, m, keys);
-    return (int64_t)order_next(&o, (uint64_t)k);
+    int64_t n = 0;
+    for (uint64_t k = 0; k < o.domain; k++) {
+        const uint64_t x = feistel(k, &o);
+        if (x < o.m) out[n++] = (int64_t)x;
+    }
+    return n;
 }
 
 /* ------------------------------------------------------------------ entry buffer */
 
-/* The next GLOVE_CHUNK positions of the visiting order, with the -inf entries dropped, are computed in
- * a tight loop before the updates: keeps the unpredictable cycle-walking branch and the hash chain out
- * of the update loop (software prefetching of the next rows was tried: slower, the rows sit in L2). */
-#define GLOVE_CHUNK 256
-
+/* The next positions of the visiting order, with the -inf entries dropped, are computed in a tight loop
+ * before the updates: keeps the hash chain and the unpredictable filtering out of the update loop
+ * (software prefetching of the next rows was tried: slower, the rows sit in L2). */
 typedef struct {
     int32_t r, c;
     double logx;
 } entry_t;
 
 #define DEFINE_FILL(T, SUF)                                                                                 \
-static inline int fill_chunk_##SUF(const order_t *o, int64_t k0, int64_t m, const T *tile, int transposed, \
-                                   int64_t rows, int64_t cols, entry_t *buf) {                              \
+static inline int fill_entries_##SUF(const int32_t *pos, int n_pos, const T *tile, int transposed,          \
+                                     int64_t rows, int64_t cols, entry_t *buf) {                            \
     int n = 0;                                                                                              \
-    const int64_t k1 = k0 + GLOVE_CHUNK < m ? k0 + GLOVE_CHUNK : m;                                         \
-    for (int64_t k = k0; k < k1; k++) {                                                                     \
-        const uint64_t p = order_next(o, (uint64_t)k);                                                      \
-        const int64_t r = (int64_t)((uint32_t)p / (uint32_t)cols), c = (int64_t)p - r * cols;              \
+    for (int j = 0; j < n_pos; j++) {                                                                       \
+        const uint32_t p = (uint32_t)pos[j];                                                                \
+        const int64_t r = (int64_t)(p / (uint32_t)cols), c = (int64_t)p - r * cols;                       \
         const T logx = transposed ? tile[c * rows + r] : tile[p];                                           \
         buf[n].r = (int32_t)r;                                                                              \
         buf[n].c = (int32_t)c;                                                                              \
@@ -190,8 +209,9 @@ static void block_generic_##SUF(const T *tile, int transposed, int64_t rows, int
     int64_t count = 0;                                                                                      \
     order_t o;                                                                                              \
     order_init(&o, m, keys);                                                                                \
-    for (int64_t k = 0; k < m; k++) {                                                                       \
-        const uint64_t p = order_next(&o, (uint64_t)k);                                                     \
+    for (uint64_t k = 0; k < o.domain; k++) {                                                               \
+        const uint64_t p = feistel(k, &o);                                                                  \
+        if (p >= o.m) continue;                                                                             \
         const int64_t r = (int64_t)(p / (uint64_t)cols), c = (int64_t)p - r * cols;                        \
         const T logx = transposed ? tile[c * rows + r] : tile[p];                                           \
         if (!(logx > -INFINITY)) continue;                                                                  \
@@ -405,9 +425,8 @@ AVX2 static inline void update_avx2_f64(double *w, double *v, double *gw, double
     }
 }
 
-/* The visiting order, 8 positions at a time: the same Feistel network and cycle walking as order_next,
- * in 32-bit lanes (used when 2 * half <= 30, so every value fits a signed 32-bit lane). The cycle walk
- * of the slowest lane sets the pace; the exits of the scalar walk were unpredictable branches. */
+/* The visiting order, 8 domain indices at a time: the same Feistel network as feistel() in 32-bit lanes
+ * (used when 2 * half <= 30, so every value fits a signed 32-bit lane). */
 AVX2 static inline __m256i fmix32_x8(__m256i h) {
     h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
     h = _mm256_mullo_epi32(h, _mm256_set1_epi32((int)0x85EBCA6Bu));
@@ -429,47 +448,32 @@ AVX2 static inline __m256i feistel_x8(__m256i x, const order_t *o) {
     return _mm256_or_si256(_mm256_sll_epi32(left, sh), right);
 }
 
-/* Positions k .. k + 8 * NV - 1 of the order: NV independent 8-lane vectors walk together, so their
- * dependency chains (4 rounds of multiplies per walk step) overlap instead of running one after another. */
+/* Feistel images of domain indices k .. k + 8 * NV - 1: NV independent 8-lane vectors, so that their
+ * dependency chains (4 rounds of multiplies) overlap. */
 #define ORDER_NV 4
-AVX2 static inline void order_x8n(const order_t *o, int64_t k, int32_t *out) {
-    const __m256i m = _mm256_set1_epi32((int)o->m), ones = _mm256_set1_epi32(-1);
-    __m256i x[ORDER_NV], todo[ORDER_NV];
+AVX2 static inline void feistel_x8n(const order_t *o, uint64_t k, int32_t *out) {
     for (int v = 0; v < ORDER_NV; v++) {
-        x[v] = feistel_x8(_mm256_add_epi32(_mm256_set1_epi32((int)(k + 8 * v)),
-                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), o);
-        todo[v] = _mm256_andnot_si256(_mm256_cmpgt_epi32(m, x[v]), ones);   /* lanes with x >= m */
+        const __m256i x = feistel_x8(_mm256_add_epi32(_mm256_set1_epi32((int)(k + 8 * v)),
+                                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), o);
+        _mm256_storeu_si256((__m256i *)(out + 8 * v), x);
     }
-    for (;;) {
-        __m256i any = todo[0];
-        for (int v = 1; v < ORDER_NV; v++) any = _mm256_or_si256(any, todo[v]);
-        if (_mm256_testz_si256(any, any)) break;
-        for (int v = 0; v < ORDER_NV; v++) {
-            x[v] = _mm256_blendv_epi8(x[v], feistel_x8(x[v], o), todo[v]);
-            todo[v] = _mm256_andnot_si256(_mm256_cmpgt_epi32(m, x[v]), ones);
-        }
-    }
-    for (int v = 0; v < ORDER_NV; v++) _mm256_storeu_si256((__m256i *)(out + 8 * v), x[v]);
 }
 
-AVX2 static int fill_chunk_avx2_f32(const order_t *o, int64_t k0, int64_t m, const float *tile, int transposed,
-                                    int64_t rows, int64_t cols, entry_t *buf) {
-    if (2 * o->half > 30) return fill_chunk_f32(o, k0, m, tile, transposed, rows, cols, buf);
-    int32_t pos[GLOVE_CHUNK];
-    const int64_t k1 = k0 + GLOVE_CHUNK < m ? k0 + GLOVE_CHUNK : m;
-    int64_t k = k0;
-    for (; k + 8 * ORDER_NV <= k1; k += 8 * ORDER_NV) order_x8n(o, k, pos + (k - k0));
-    for (; k < k1; k++) pos[k - k0] = (int32_t)order_next(o, (uint64_t)k);
+/* order_chunk, 32 domain indices at a time (the domain is a power of two, so a multiple of 32 here). */
+AVX2 static int order_chunk_avx2(const order_t *o, uint64_t *kd, int32_t *pos) {
+    if (2 * o->half > 30 || o->domain < 8 * ORDER_NV) return order_chunk(o, kd, pos);
+    const int32_t m = (int32_t)o->m;
+    int32_t x[8 * ORDER_NV];
+    uint64_t k = *kd;
     int n = 0;
-    for (int64_t j = 0; j < k1 - k0; j++) {
-        const uint32_t p = (uint32_t)pos[j];
-        const int64_t r = (int64_t)(p / (uint32_t)cols), c = (int64_t)p - r * cols;
-        const float logx = transposed ? tile[c * rows + r] : tile[p];
-        buf[n].r = (int32_t)r;
-        buf[n].c = (int32_t)c;
-        buf[n].logx = (double)logx;
-        n += (logx > -INFINITY);
+    for (; k < o->domain && n < GLOVE_CHUNK; k += 8 * ORDER_NV) {
+        feistel_x8n(o, k, x);
+        for (int j = 0; j < 8 * ORDER_NV; j++) {
+            pos[n] = x[j];
+            n += (x[j] < m);
+        }
     }
+    *kd = k;
     return n;
 }
 
@@ -551,6 +555,15 @@ AVX2 static inline void update2_avx2_f32(float *w0, float *v0, float *gw0, float
         gbc[c] += fd * fd;                                                                                  \
     } while (0)
 
+/* Read n floats once, front to back, before they are used in random order: a sequential pass is streamed
+ * by the hardware prefetcher, whereas random first touches of memory that is not in cache (every tile and
+ * parameter row at 25,321 genes) each wait for memory. Reads only: no value or bit changes. */
+AVX2 static inline void warm_f32(const float *p, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t k = 0; k + 16 <= n; k += 16) acc = _mm256_or_ps(acc, _mm256_loadu_ps(p + k));
+    __asm__ volatile("" : : "x"(acc));
+}
+
 AVX2 static void block_avx2_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
                                 const uint32_t *keys, float *W, float *C, float *bw, float *bc, float *gW,
                                 float *gC, float *gbw, float *gbc, int dim, double log_xmax, double alpha,
@@ -559,11 +572,18 @@ AVX2 static void block_avx2_f32(const float *tile, int transposed, int64_t rows,
     const int64_t m = rows * cols;
     double loss = 0.0;
     int64_t count = 0;
-    entry_t buf[GLOVE_CHUNK + 1];
+    int32_t pos[GLOVE_CHUNK_MAX];
+    entry_t buf[GLOVE_CHUNK_MAX];
     order_t o;
     order_init(&o, m, keys);
-    for (int64_t k0 = 0; k0 < m; k0 += GLOVE_CHUNK) {
-        const int n_ok = fill_chunk_avx2_f32(&o, k0, m, tile, transposed, rows, cols, buf);
+    warm_f32(tile, m);
+    warm_f32(W, rows * dim);
+    warm_f32(gW, rows * dim);
+    warm_f32(C, cols * dim);
+    warm_f32(gC, cols * dim);
+    for (uint64_t kd = 0; kd < o.domain;) {
+        const int n_pos = order_chunk_avx2(&o, &kd, pos);
+        const int n_ok = fill_entries_f32(pos, n_pos, tile, transposed, rows, cols, buf);
         int e = 0;
         while (e < n_ok) {
             const int64_t r0 = buf[e].r, c0 = buf[e].c;
@@ -602,11 +622,19 @@ AVX2 __attribute__((unused)) static void block1_avx2_##SUF(const T *tile, int tr
     const int64_t m = rows * cols;                                                                          \
     double loss = 0.0;                                                                                      \
     int64_t count = 0;                                                                                      \
-    entry_t buf[GLOVE_CHUNK];                                                                               \
+    int32_t pos[GLOVE_CHUNK_MAX];                                                                           \
+    entry_t buf[GLOVE_CHUNK_MAX];                                                                           \
     order_t o;                                                                                              \
     order_init(&o, m, keys);                                                                                \
-    for (int64_t k0 = 0; k0 < m; k0 += GLOVE_CHUNK) {                                                       \
-      const int n_ok = fill_chunk_##SUF(&o, k0, m, tile, transposed, rows, cols, buf);                     \
+    const int64_t per_ = (int64_t)(sizeof(T) / sizeof(float));                                              \
+    warm_f32((const float *)tile, m * per_);                                                                \
+    warm_f32((const float *)W, rows * dim * per_);                                                          \
+    warm_f32((const float *)gW, rows * dim * per_);                                                         \
+    warm_f32((const float *)C, cols * dim * per_);                                                          \
+    warm_f32((const float *)gC, cols * dim * per_);                                                         \
+    for (uint64_t kd = 0; kd < o.domain;) {                                                                 \
+      const int n_pos = order_chunk_avx2(&o, &kd, pos);                                                     \
+      const int n_ok = fill_entries_##SUF(pos, n_pos, tile, transposed, rows, cols, buf);                  \
       for (int e = 0; e < n_ok; e++) {                                                                      \
         const int64_t r = buf[e].r, c = buf[e].c;                                                           \
         const T logx = (T)buf[e].logx;                                                                      \

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-/* The visiting order of a block of m entries: k-th visited position (0 <= k < m). */
-int64_t glove_order_at(int64_t m, const uint32_t *keys, int64_t k);
+/* The visiting order of a block of m entries: writes the m positions, in order, to out; returns m. */
+int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out);
 
 /* One whole block, serially, in block_order(rows * cols, keys).
  *   tile        IN     log T of the block: (rows, cols) row-major, or (cols, rows) when transposed
