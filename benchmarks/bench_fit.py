@@ -124,16 +124,12 @@ def embedding_hash(p: glove.GloVeParams) -> str:
 def run_strata(tiles, params, strata, keys, n_strata, n_threads):
     """genevec's kernel on the first ``n_strata`` strata of a plan (the NumPy peer's workload)."""
     B = tiles.n_groups
-    loss, count = np.zeros(B), np.zeros(B, dtype=np.int64)
-    total, n = 0.0, 0
+    loss, count = np.zeros((n_strata, B)), np.zeros((n_strata, B), dtype=np.int64)
     p = params
-    for k in range(n_strata):
-        _glove.sgd_stratum(tiles.values, tiles.tile_ptr, tiles.group_bounds, int(strata[k]), keys[k],
-                           p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, float(np.log(KW["x_max"])),
-                           KW["alpha"], KW["learning_rate"], KW["clip"], loss, count, n_threads)
-        total += float(loss.sum())
-        n += int(count.sum())
-    return 0.5 * total, n
+    _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, np.asarray(strata[:n_strata], np.int64),
+                      keys[:n_strata], p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, float(np.log(KW["x_max"])),
+                      KW["alpha"], KW["learning_rate"], KW["clip"], loss, count, n_threads)
+    return 0.5 * float(loss.sum()), int(count.sum())
 
 
 def main() -> None:

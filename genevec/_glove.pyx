@@ -1,8 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""GloVe kernels: one DSGD stratum of AdaGrad updates, and the exact loss of fixed parameters.
+"""GloVe kernels: DSGD strata of AdaGrad updates, and the exact loss of fixed parameters.
 
 Each block ``(g, (g + shift) % B)`` of a stratum runs serially in C (``src/glove_block.c``); the blocks
-of a stratum share no word and no context row, so threads write disjoint memory. Per-block loss and
+of a stratum share no word and no context row, so threads write disjoint memory, and a block of the
+next stratum waits only for the two blocks it depends on (no barrier between strata). Per-block loss and
 count go to one slot per block and are summed in Python in block order: the result does not depend on
 the number of threads or on which thread ran which block.
 """
@@ -29,6 +30,16 @@ cdef extern from "glove_block.h" nogil:
     double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
                                 const double *W, const double *C, const double *bw, const double *bc, int dim,
                                 double log_xmax, double alpha, double log_shift, int64_t *count_out)
+    void glove_strata_f32(const float *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
+                          int64_t S, const int64_t *shifts, const uint32_t *keys, float *W, float *C, float *bw,
+                          float *bc, float *gW, float *gC, float *gbw, float *gbc, int dim, double log_xmax,
+                          double alpha, double lr, double clip, double *block_loss, int64_t *block_count,
+                          int64_t *done, int n_threads)
+    void glove_strata_f64(const double *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
+                          int64_t S, const int64_t *shifts, const uint32_t *keys, double *W, double *C,
+                          double *bw, double *bc, double *gW, double *gC, double *gbw, double *gbc, int dim,
+                          double log_xmax, double alpha, double lr, double clip, double *block_loss,
+                          int64_t *block_count, int64_t *done, int n_threads)
     int glove_isa()
     int glove_set_isa(int isa)
 
@@ -42,42 +53,56 @@ cdef inline Py_ssize_t _tile_index(Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noe
     return g * (2 * B - g + 1) // 2 + (h - g)
 
 
-def sgd_stratum(const floating[::1] values,          # IN    log T tiles (TrainingTiles.values)
-                const int64_t[::1] tile_ptr,         # IN    (B * (B + 1) / 2 + 1,) tile offsets
-                const int64_t[::1] group_bounds,     # IN    (B + 1,) first gene of each group
-                Py_ssize_t shift,                    # IN    stratum: blocks (g, (g + shift) % B)
-                const uint32_t[:, ::1] keys,         # IN    (B, 4) visiting-order keys, row g for block g
-                floating[:, ::1] W,                  # INOUT (n_genes, dim) word vectors
-                floating[:, ::1] C,                  # INOUT (n_genes, dim) context vectors
-                floating[::1] bw,                    # INOUT (n_genes,) word biases
-                floating[::1] bc,                    # INOUT (n_genes,) context biases
-                floating[:, ::1] gW,                 # INOUT AdaGrad sums of W
-                floating[:, ::1] gC,                 # INOUT AdaGrad sums of C
-                floating[::1] gbw,                   # INOUT AdaGrad sums of bw
-                floating[::1] gbc,                   # INOUT AdaGrad sums of bc
-                double log_xmax, double alpha, double lr, double clip,
-                double[::1] block_loss,              # OUT   (B,) sum of f * diff^2 per block (not halved)
-                int64_t[::1] block_count,            # OUT   (B,) entries visited per block
-                int n_threads):
-    """Run the ``B`` blocks of one stratum, one thread per block (``schedule="dynamic"``)."""
+def sgd_strata(const floating[::1] values,           # IN    log T tiles (TrainingTiles.values)
+               const int64_t[::1] tile_ptr,          # IN    (B * (B + 1) / 2 + 1,) tile offsets
+               const int64_t[::1] group_bounds,      # IN    (B + 1,) first gene of each group
+               const int64_t[::1] shifts,            # IN    (S,) stratum k: blocks (g, (g + shifts[k]) % B)
+               const uint32_t[:, :, ::1] keys,       # IN    (S, B, 4) visiting-order keys of block (k, g)
+               floating[:, ::1] W,                   # INOUT (n_genes, dim) word vectors
+               floating[:, ::1] C,                   # INOUT (n_genes, dim) context vectors
+               floating[::1] bw,                     # INOUT (n_genes,) word biases
+               floating[::1] bc,                     # INOUT (n_genes,) context biases
+               floating[:, ::1] gW,                  # INOUT AdaGrad sums of W
+               floating[:, ::1] gC,                  # INOUT AdaGrad sums of C
+               floating[::1] gbw,                    # INOUT AdaGrad sums of bw
+               floating[::1] gbc,                    # INOUT AdaGrad sums of bc
+               double log_xmax, double alpha, double lr, double clip,
+               double[:, ::1] block_loss,            # OUT   (S, B) sum of f * diff^2 per block (not halved)
+               int64_t[:, ::1] block_count,          # OUT   (S, B) entries visited per block
+               int n_threads):
+    """Run ``S`` consecutive strata, each block once, with no barrier between strata.
+
+    A block starts as soon as the previous blocks on its word group and on its context group are done
+    (``glove_strata_*`` in ``src/glove_block.c``), so every group sees the same sequence of updates as
+    with one stratum at a time and a barrier after each: the bits do not depend on ``n_threads``.
+    """
     cdef Py_ssize_t B = group_bounds.shape[0] - 1
+    cdef Py_ssize_t S = shifts.shape[0]
+    cdef Py_ssize_t k
     cdef int dim = <int> W.shape[1]
-    cdef Py_ssize_t g, h, t, r0, c0, rows, cols
-    for g in prange(B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
-        h = (g + shift) % B
-        t = _tile_index(g, h, B)
-        r0 = group_bounds[g]
-        rows = group_bounds[g + 1] - r0
-        c0 = group_bounds[h]
-        cols = group_bounds[h + 1] - c0
+    if keys.shape[0] != S or keys.shape[1] != B or keys.shape[2] != 4:
+        raise ValueError(f"sgd_strata: keys must have shape ({S}, {B}, 4), "
+                         f"got ({keys.shape[0]}, {keys.shape[1]}, {keys.shape[2]}).")
+    if (block_loss.shape[0] != S or block_loss.shape[1] != B
+            or block_count.shape[0] != S or block_count.shape[1] != B):
+        raise ValueError(f"sgd_strata: block_loss and block_count must have shape ({S}, {B}).")
+    for k in range(S):
+        if shifts[k] < 0 or shifts[k] >= B:
+            raise ValueError(f"sgd_strata: shifts must lie in [0, {B}), got {shifts[k]}.")
+    if S == 0 or B == 0:
+        return
+    cdef int64_t[::1] done = np.empty(2 * B, dtype=np.int64)
+    with nogil:
         if floating is float:
-            glove_block_f32(&values[tile_ptr[t]], g > h, rows, cols, &keys[g, 0],
-                            &W[r0, 0], &C[c0, 0], &bw[r0], &bc[c0], &gW[r0, 0], &gC[c0, 0], &gbw[r0], &gbc[c0],
-                            dim, log_xmax, alpha, lr, clip, &block_loss[g], &block_count[g])
+            glove_strata_f32(&values[0], &tile_ptr[0], &group_bounds[0], B, S, &shifts[0], &keys[0, 0, 0],
+                             &W[0, 0], &C[0, 0], &bw[0], &bc[0], &gW[0, 0], &gC[0, 0], &gbw[0], &gbc[0],
+                             dim, log_xmax, alpha, lr, clip, &block_loss[0, 0], &block_count[0, 0], &done[0],
+                             n_threads)
         else:
-            glove_block_f64(&values[tile_ptr[t]], g > h, rows, cols, &keys[g, 0],
-                            &W[r0, 0], &C[c0, 0], &bw[r0], &bc[c0], &gW[r0, 0], &gC[c0, 0], &gbw[r0], &gbc[c0],
-                            dim, log_xmax, alpha, lr, clip, &block_loss[g], &block_count[g])
+            glove_strata_f64(&values[0], &tile_ptr[0], &group_bounds[0], B, S, &shifts[0], &keys[0, 0, 0],
+                             &W[0, 0], &C[0, 0], &bw[0], &bc[0], &gW[0, 0], &gC[0, 0], &gbw[0], &gbc[0],
+                             dim, log_xmax, alpha, lr, clip, &block_loss[0, 0], &block_count[0, 0], &done[0],
+                             n_threads)
 
 
 def loss_tiles(const floating[::1] values,           # IN    log T tiles

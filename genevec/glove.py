@@ -40,13 +40,15 @@ Departures from text2vec, and why
 - **Weight from log T.** The tiles hold ``log T``; ``f = 1`` if ``log T >= log x_max`` else
   ``exp(alpha * (log T - log x_max))``, equal to text2vec's ``(x / x_max)^alpha`` up to rounding.
 
-Speed: float32, dim 100, one core of a Zen 3 VM: about 14-17 M entries/s per core (CPU time; 6x the
-plain C loop in ``benchmarks/baseline``); see ``benchmarks/bench_fit.py`` and ``src/glove_block.c``.
-With more threads than free cores (a busy machine) the per-stratum barriers make extra threads slower,
-not faster: use ``n_jobs`` no larger than the idle cores.
+Speed: float32, dim 100, one core of a Zen 3 VM: about 14-15 M entries/s per core (see
+``benchmarks/RESULTS.md`` for the measured ratios against the plain C loop in ``benchmarks/baseline``),
+``src/glove_block.c`` for how. Threads: a block of stratum ``k + 1`` starts as soon as the two blocks
+of stratum ``k`` that wrote its word and context rows are done, without a barrier after each stratum;
+a waiting thread spins briefly, then yields its core.
 
-Keeping params consistent: the kernel call for a stratum is atomic from Python's point of view, so a
-``KeyboardInterrupt`` (raised between strata) leaves every parameter finished for its visited entries.
+Keeping params consistent: each kernel call runs whole strata (:func:`strata_per_call`, about a second
+of work) and is atomic from Python's point of view, so a ``KeyboardInterrupt`` (raised between calls)
+leaves every parameter finished for its visited entries.
 :func:`fit_glove` keeps a copy of the parameters from the start of each epoch (8 arrays, the size of
 the parameters themselves; small next to the tiles) to restore them when the loss turns non-finite.
 """
@@ -263,7 +265,8 @@ def run_epoch(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     Notes
     -----
     Raises nothing on divergence: the caller checks the loss (see :func:`fit_glove`). A
-    ``KeyboardInterrupt`` arrives between strata and leaves ``params`` consistent.
+    ``KeyboardInterrupt`` arrives between kernel calls (whole strata, about a second of work each, see
+    :func:`strata_per_call`) and leaves ``params`` consistent.
 
     Examples
     --------
@@ -285,20 +288,40 @@ def run_epoch(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     n_threads = _check_threads(n_threads, "run_epoch")
     B = tiles.n_groups
     strata, keys = draw_epoch_plan(rng, B)
-    block_loss = np.zeros(B)
-    block_count = np.zeros(B, dtype=np.int64)
+    strata = strata.astype(np.int64)
+    per_call = strata_per_call(tiles)
+    block_loss = np.zeros((per_call, B))
+    block_count = np.zeros((per_call, B), dtype=np.int64)
     total, count = 0.0, 0
     log_xmax = float(np.log(x_max))
     p = params
-    for k, shift in enumerate(strata):
-        _glove.sgd_stratum(tiles.values, tiles.tile_ptr, tiles.group_bounds, int(shift), keys[k],
-                           p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc,
-                           log_xmax, float(alpha), float(learning_rate), float(clip),
-                           block_loss, block_count, int(n_threads))
-        for g in range(B):  # fixed order: never the order in which threads finished
-            total += block_loss[g]
-        count += int(block_count.sum())
+    for k0 in range(0, B, per_call):
+        k1 = min(B, k0 + per_call)
+        _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, strata[k0:k1], keys[k0:k1],
+                          p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc,
+                          log_xmax, float(alpha), float(learning_rate), float(clip),
+                          block_loss[: k1 - k0], block_count[: k1 - k0], int(n_threads))
+        for row in block_loss[: k1 - k0]:  # fixed order: never the order in which threads finished
+            for value in row:
+                total += value
+        count += int(block_count[: k1 - k0].sum())
     return 0.5 * total / max(count, 1)
+
+
+#: Entries per kernel call of :func:`run_epoch` (~1 s on one core): Ctrl-C is seen between calls.
+ENTRIES_PER_CALL = 1 << 24
+
+
+def strata_per_call(tiles: TrainingTiles) -> int:
+    """How many strata :func:`run_epoch` hands to one kernel call: ~``ENTRIES_PER_CALL`` entries, at least one.
+
+    Within a call blocks of consecutive strata overlap (no barrier); between calls Python regains
+    control, so a ``KeyboardInterrupt`` stops the epoch within about a second, at a stratum boundary.
+    The value depends on the data only, and the result does not depend on it at all.
+    """
+    B = tiles.n_groups
+    per_stratum = max(1, tiles.n_entries // max(B, 1))
+    return int(min(B, max(1, -(-ENTRIES_PER_CALL // per_stratum))))
 
 
 def glove_loss(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0, alpha: float = 0.75,
@@ -381,7 +404,7 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
         epochs (with the ``rng`` state it had then).
     curve : list of float, optional
         Losses of earlier epochs; new ones are appended to it in place, so they survive an exception
-        (``KeyboardInterrupt`` between strata, divergence).
+        (``KeyboardInterrupt`` between kernel calls, divergence).
 
     Returns
     -------

@@ -78,10 +78,10 @@ def test_large_blocks_match_reference():
     p = glove.init_params(130, 19, np.float32, np.random.default_rng(0))
     q = p.copy()
     strata, keys = glove.draw_epoch_plan(np.random.default_rng(9), tiles.n_groups)
-    loss, count = np.zeros(2), np.zeros(2, dtype=np.int64)
-    _glove.sgd_stratum(tiles.values, tiles.tile_ptr, tiles.group_bounds, int(strata[0]), keys[0],
-                       p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, np.log(100.0), 0.75, 0.05, 100.0,
-                       loss, count, 2)
+    loss, count = np.zeros((1, 2)), np.zeros((1, 2), dtype=np.int64)
+    _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, strata[:1].astype(np.int64), keys[:1],
+                      p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, np.log(100.0), 0.75, 0.05, 100.0,
+                      loss, count, 2)
     half_sum, n_ref = glove_epoch_vectorised(tiles, q, strata, keys, n_strata=1)
     assert count.sum() == n_ref > 4000
     assert 0.5 * loss.sum() == pytest.approx(half_sum, rel=1e-5)
@@ -119,6 +119,66 @@ def test_bit_identical_for_any_thread_count(dtype):
         assert c == c0
         for f in FIELDS:
             assert np.array_equal(getattr(p, f), getattr(p0, f)), f
+
+
+def _run_strata(tiles, p, strata, keys, per_call, n_threads):
+    B = tiles.n_groups
+    losses = np.zeros((B, B))
+    counts = np.zeros((B, B), dtype=np.int64)
+    for k0 in range(0, B, per_call):
+        k1 = min(B, k0 + per_call)
+        _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, strata[k0:k1], keys[k0:k1],
+                          p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, np.log(100.0), 0.75, 0.05, 100.0,
+                          losses[k0:k1], counts[k0:k1], n_threads)
+    return losses, counts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strata_without_barriers_equal_one_stratum_at_a_time(dtype):
+    """Blocks of the next strata start before a stratum ends: same bits as a barrier after each stratum."""
+    T = small_tcm(120, seed=3)
+    tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(120, 10), dtype=dtype)
+    B = tiles.n_groups
+    assert B == 12
+    strata, keys = glove.draw_epoch_plan(np.random.default_rng(4), B)
+    strata = strata.astype(np.int64)
+    p0 = glove.init_params(120, 19, dtype, np.random.default_rng(2))
+    start = p0.copy()
+    loss0, count0 = _run_strata(tiles, p0, strata, keys, per_call=1, n_threads=1)
+    assert count0.sum() == tiles.n_entries
+    for per_call in (B, 5):
+        for n_threads in (1, 2, 3, 4):
+            p = start.copy()
+            loss, count = _run_strata(tiles, p, strata, keys, per_call, n_threads)
+            assert np.array_equal(loss, loss0) and np.array_equal(count, count0), (per_call, n_threads)
+            for f in FIELDS:
+                assert np.array_equal(getattr(p, f), getattr(p0, f)), (f, per_call, n_threads)
+
+
+def test_sgd_strata_refuses_mismatched_shapes():
+    T = small_tcm()
+    tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(30, 8), dtype=np.float64)
+    p = glove.init_params(30, 5, np.float64, np.random.default_rng(0))
+    strata, keys = glove.draw_epoch_plan(np.random.default_rng(1), 4)
+    strata = strata.astype(np.int64)
+    out = np.zeros((2, 4)), np.zeros((2, 4), dtype=np.int64)
+    args = (p.W, p.C, p.bw, p.bc, p.gW, p.gC, p.gbw, p.gbc, np.log(100.0), 0.75, 0.05, 100.0)
+    with pytest.raises(ValueError, match=r"keys must have shape \(2, 4, 4\), got \(3, 4, 4\)"):
+        _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, strata[:2], keys[:3], *args, *out, 1)
+    with pytest.raises(ValueError, match=r"block_loss and block_count must have shape \(3, 4\)"):
+        _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, strata[:3], keys[:3], *args, *out, 1)
+    bad = strata[:2].copy()
+    bad[1] = 4
+    with pytest.raises(ValueError, match=r"shifts must lie in \[0, 4\), got 4"):
+        _glove.sgd_strata(tiles.values, tiles.tile_ptr, tiles.group_bounds, bad, keys[:2], *args, *out, 1)
+
+
+def test_strata_per_call_targets_about_a_second_of_work():
+    small = _layout.tiles_from_dense_tcm(small_tcm(), _layout.gene_groups(30, 8), dtype=np.float32)
+    assert glove.strata_per_call(small) == small.n_groups  # tiny data: the whole epoch in one call
+    big = _layout.TrainingTiles(np.array([0, 128, 256], np.int64), np.zeros(4, np.int64), np.zeros(0, np.float32),
+                                n_entries=2 * glove.ENTRIES_PER_CALL)
+    assert glove.strata_per_call(big) == 1
 
 
 def test_every_entry_visited_once_per_epoch():

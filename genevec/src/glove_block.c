@@ -40,6 +40,12 @@
 
 #include <math.h>
 #include <stddef.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sched.h>
+#define GLOVE_YIELD() sched_yield()
+#else
+#define GLOVE_YIELD() ((void)0)
+#endif
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #define restrict __restrict
@@ -735,3 +741,65 @@ double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, in
     return loss_generic_f64(tile, transposed, rows, cols, W, C, bw, bc, dim, log_xmax, alpha, log_shift,
                             count_out);
 }
+
+/* ------------------------------------------------------------------ many strata, no barrier between them */
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define GLOVE_PAUSE() __builtin_ia32_pause()
+#else
+#define GLOVE_PAUSE() ((void)0)
+#endif
+
+/* Wait until *done >= want (acquire: the writes of the block that stored it are visible). Spins
+ * briefly, then yields the core, so that waiting threads do not starve a busy machine. */
+static inline void wait_for(const int64_t *done, int64_t want) {
+    int spins = 0;
+    while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < want) {
+        if (spins < 256) {
+            GLOVE_PAUSE();
+            spins++;
+        } else {
+            GLOVE_YIELD();
+        }
+    }
+}
+
+static inline int64_t tile_index_of(int64_t g, int64_t h, int64_t B) {
+    if (g > h) { const int64_t t = g; g = h; h = t; }
+    return g * (2 * B - g + 1) / 2 + (h - g);
+}
+
+/* Blocks are handed out in the order (stratum 0, group 0), (0, 1), ..., (1, 0), ... A block waits only
+ * for the previous block on its word group and the previous block on its context group (both in the
+ * stratum before), so each group sees the same sequence of blocks as with a barrier after every
+ * stratum: the result is the same bits for any number of threads. The lowest unfinished block always
+ * has its two predecessors done, so the schedule cannot deadlock. */
+#define DEFINE_STRATA(T, SUF)                                                                               \
+void glove_strata_##SUF(const T *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,         \
+                        int64_t S, const int64_t *shifts, const uint32_t *keys, T *W, T *C, T *bw, T *bc,   \
+                        T *gW, T *gC, T *gbw, T *gbc, int dim, double log_xmax, double alpha, double lr,    \
+                        double clip, double *block_loss, int64_t *block_count, int64_t *done,              \
+                        int n_threads) {                                                                    \
+    int64_t *word_done = done, *ctx_done = done + B;                                                        \
+    int64_t next = 0;                                                                                       \
+    for (int64_t g = 0; g < 2 * B; g++) done[g] = 0;                                                        \
+    if (n_threads < 1) n_threads = 1;                                                                       \
+    _Pragma("omp parallel num_threads(n_threads)")                                                          \
+    for (;;) {                                                                                              \
+        const int64_t j = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);                                   \
+        if (j >= S * B) break;                                                                              \
+        const int64_t k = j / B, g = j % B, h = (g + shifts[k]) % B;                                        \
+        wait_for(&word_done[g], k);                                                                         \
+        wait_for(&ctx_done[h], k);                                                                          \
+        const int64_t r0 = bounds[g], c0 = bounds[h];                                                       \
+        glove_block_##SUF(values + tile_ptr[tile_index_of(g, h, B)], g > h, bounds[g + 1] - r0,            \
+                          bounds[h + 1] - c0, keys + 4 * j, W + r0 * dim, C + c0 * dim, bw + r0, bc + c0,   \
+                          gW + r0 * dim, gC + c0 * dim, gbw + r0, gbc + c0, dim, log_xmax, alpha, lr, clip, \
+                          block_loss + j, block_count + j);                                                 \
+        __atomic_store_n(&word_done[g], k + 1, __ATOMIC_RELEASE);                                           \
+        __atomic_store_n(&ctx_done[h], k + 1, __ATOMIC_RELEASE);                                            \
+    }                                                                                                       \
+}
+
+DEFINE_STRATA(float, f32)
+DEFINE_STRATA(double, f64)

@@ -24,6 +24,21 @@ void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t c
                      double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
                      double *loss_out, int64_t *count_out);
 
+/* S consecutive strata of an epoch with the B blocks of each, on n_threads OpenMP threads, without a
+ * barrier between strata (see glove_block.c). Stratum k holds blocks (g, (g + shifts[k]) % B); block j =
+ * k * B + g has visiting-order keys keys[4 * j .. 4 * j + 3] and writes block_loss[j], block_count[j].
+ * done is scratch of 2 * B int64. */
+void glove_strata_f32(const float *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
+                      int64_t S, const int64_t *shifts, const uint32_t *keys, float *W, float *C, float *bw,
+                      float *bc, float *gW, float *gC, float *gbw, float *gbc, int dim, double log_xmax,
+                      double alpha, double lr, double clip, double *block_loss, int64_t *block_count,
+                      int64_t *done, int n_threads);
+void glove_strata_f64(const double *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
+                      int64_t S, const int64_t *shifts, const uint32_t *keys, double *W, double *C, double *bw,
+                      double *bc, double *gW, double *gC, double *gbw, double *gbc, int dim, double log_xmax,
+                      double alpha, double lr, double clip, double *block_loss, int64_t *block_count,
+                      int64_t *done, int n_threads);
+
 /* Exact weighted loss sum of f(x) * (w.c + bw + bc - x)^2 with x = log T + log_shift over a block (no
  * clipping, no updates, row-major order): the loss of fixed parameters on T * exp(log_shift). */
 double glove_block_loss_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
