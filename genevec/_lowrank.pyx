@@ -5,17 +5,18 @@ Every kernel runs ``prange`` over *row groups* ``g``: the thread that takes grou
 output rows ``I_g`` and visits the tiles ``(g, 0), ..., (g, B - 1)`` in that order, so each output
 value is computed by one thread in an order fixed by the data. Results are bit-identical for any
 ``n_threads``. Dense products go through BLAS (``scipy.linalg.cython_blas``) on a per-thread scratch
-copy of one tile; hold BLAS to one thread around these calls (``lowrank`` does).
+copy of one tile (ALS, float64) or of a run of tiles (``tiles_matmat``, in the tiles' precision);
+hold BLAS to one thread around these calls (``lowrank`` does).
 
 A tile entry ``L_ij = log T_ij`` is ``-inf`` when ``T_ij <= 0`` (weight 0): it contributes nothing.
 """
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport exp, sqrt, isinf, isfinite
+from libc.math cimport exp, sqrt, isinf, isfinite, INFINITY
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
-from scipy.linalg.cython_blas cimport dgemm, dsyrk
+from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm
 from scipy.linalg.cython_lapack cimport dposv
 
 #: Rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count).
@@ -91,58 +92,157 @@ def _max_group(const int64_t[::1] bounds):
     return m
 
 
+cdef inline void _gemm(char* tb, int m, int n, int k, const floating* A, int lda, const floating* B, int ldb,
+                       floating beta, floating* C, int ldc) noexcept nogil:
+    """col-major C (m x n) = A (m x k) @ op(B) + beta C, op(B) = B or B^T by ``tb``: sgemm or dgemm."""
+    cdef char* nn = b"N"
+    cdef float s_one = 1.0, s_beta = <float>beta
+    cdef double d_one = 1.0, d_beta = <double>beta
+    if floating is float:
+        sgemm(nn, tb, &m, &n, &k, &s_one, <float*>A, &lda, <float*>B, &ldb, &s_beta, <float*>C, &ldc)
+    else:
+        dgemm(nn, tb, &m, &n, &k, &d_one, <double*>A, &lda, <double*>B, &ldb, &d_beta, <double*>C, &ldc)
+
+
+cdef inline void _centre(const floating* t, Py_ssize_t rows, Py_ssize_t cols, const floating* rbias,
+                         const floating* cbias, floating* S, Py_ssize_t ld) noexcept nogil:
+    """S[a, b] (row-major, leading dimension ld) = t[a, b] - rbias[a] - cbias[b], or 0 where t = -inf.
+
+    Reads the stored tile t (rows x cols, row-major) in memory order, in the tiles' precision.
+    """
+    cdef Py_ssize_t a, b
+    cdef floating L, r
+    cdef floating* row
+    for a in range(rows):
+        r = rbias[a]
+        row = S + a * ld
+        for b in range(cols):
+            L = t[a * cols + b]
+            row[b] = 0 if L == -INFINITY else (L - r) - cbias[b]
+
+
+cdef void _strip_matmat(const floating[::1] values, const int64_t[::1] tile_ptr, const int64_t[::1] bounds,
+                        Py_ssize_t g, const floating* rb, const floating* cb, const floating* Q, int k,
+                        Py_ssize_t max_cols, floating* out_g, floating* S) noexcept nogil:
+    """out_g (|I_g| x k) = M[I_g, :] @ Q, with M_ij = L_ij - rb_i - cb_j where finite, else 0.
+
+    The tiles of row group g are centred into S in runs of consecutive groups of at most ``max_cols``
+    genes (at least one group), each followed by one gemm on the run: first the tiles (h, g), h < g,
+    stored above the diagonal and used transposed, then the tiles (g, h), h >= g. The runs depend on
+    the group bounds only, so each output value is summed in the same order for any thread count.
+    ``rb``, ``cb``, ``Q`` point at row 0; S holds at least |I_g| * max(max_cols, largest group) values.
+    """
+    cdef Py_ssize_t B = bounds.shape[0] - 1
+    cdef Py_ssize_t h, hh, h0, bg = bounds[g], c0, width
+    cdef int mg = <int>(bounds[g + 1] - bg), kk
+    cdef char* nn = b"N"
+    cdef char* tt = b"T"
+    cdef floating beta = 0
+    # left: S (K x mg, row-major) stacks the stored tiles (h, g); out_g^T += Q_run^T S  (col-major)
+    h0 = 0
+    while h0 < g:
+        c0 = bounds[h0]
+        h = h0
+        while h < g and (h == h0 or bounds[h + 1] - c0 <= max_cols):
+            _centre(_tile(values, tile_ptr, h, g, B), bounds[h + 1] - bounds[h], mg, cb + bounds[h], rb + bg,
+                    S + (bounds[h] - c0) * mg, mg)
+            h = h + 1
+        width = bounds[h] - c0
+        kk = <int>width
+        _gemm(tt, k, mg, kk, Q + c0 * k, k, S, mg, beta, out_g, k)
+        beta = 1
+        h0 = h
+    # right: S (mg x K, row-major) holds the stored tiles (g, h) side by side; out_g^T += Q_run^T S^T
+    h0 = g
+    while h0 < B:
+        c0 = bounds[h0]
+        h = h0
+        while h < B and (h == h0 or bounds[h + 1] - c0 <= max_cols):
+            h = h + 1
+        width = bounds[h] - c0
+        for hh in range(h0, h):
+            _centre(_tile(values, tile_ptr, g, hh, B), mg, bounds[hh + 1] - bounds[hh], rb + bg, cb + bounds[hh],
+                    S + (bounds[hh] - c0), width)
+        kk = <int>width
+        _gemm(nn, k, mg, kk, Q + c0 * k, k, S, kk, beta, out_g, k)
+        beta = 1
+        h0 = h
+
+
 def tiles_row_sums(const floating[::1] values,      # IN    tile values (log T, -inf where T <= 0)
                    const int64_t[::1] tile_ptr,     # IN    (n_tiles + 1,)
                    const int64_t[::1] bounds,       # IN    (B + 1,) group bounds
                    double[::1] sums,                # OUT   (n,) sum of the finite L_ij over j
                    int64_t[::1] counts,             # OUT   (n,) number of finite L_ij over j
                    int n_threads):
-    """Row sums and counts of the finite entries of the full symmetric ``L`` (both triangles)."""
+    """Row sums and counts of the finite entries of the full symmetric ``L`` (both triangles).
+
+    Row group g adds, in this order, the column sums of the stored tiles (h, g), h < g, then the
+    row sums of the tiles (g, h), h >= g; every tile is read in memory order.
+    """
     cdef Py_ssize_t B = bounds.shape[0] - 1
-    cdef Py_ssize_t g, h, a, b, mg, mh
+    cdef Py_ssize_t g, h, a, b, mg, mh, bg
     cdef const floating* t
-    cdef double s, L
+    cdef double s
+    cdef floating L
     cdef int64_t c
     for g in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
-        mg = bounds[g + 1] - bounds[g]
+        bg = bounds[g]
+        mg = bounds[g + 1] - bg
         for a in range(mg):
-            s = 0.0
-            c = 0
-            for h in range(B):
-                mh = bounds[h + 1] - bounds[h]
-                t = _tile(values, tile_ptr, g, h, B)
+            sums[bg + a] = 0.0
+            counts[bg + a] = 0
+        for h in range(g):
+            mh = bounds[h + 1] - bounds[h]
+            t = _tile(values, tile_ptr, h, g, B)
+            for b in range(mh):
+                for a in range(mg):
+                    L = t[b * mg + a]
+                    if L != -INFINITY:
+                        sums[bg + a] += L
+                        counts[bg + a] += 1
+        for h in range(g, B):
+            mh = bounds[h + 1] - bounds[h]
+            t = _tile(values, tile_ptr, g, h, B)
+            for a in range(mg):
+                s = 0.0
+                c = 0
                 for b in range(mh):
-                    L = t[b * mg + a] if g > h else t[a * mh + b]
-                    if not isinf(L):
+                    L = t[a * mh + b]
+                    if L != -INFINITY:
                         s = s + L
                         c = c + 1
-            sums[bounds[g] + a] = s
-            counts[bounds[g] + a] = c
+                sums[bg + a] += s
+                counts[bg + a] += c
 
 
 def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, -inf where T <= 0)
                  const int64_t[::1] tile_ptr,       # IN    (n_tiles + 1,)
                  const int64_t[::1] bounds,         # IN    (B + 1,) group bounds
-                 const double[::1] row_bias,        # IN    (n,) rb
-                 const double[::1] col_bias,        # IN    (n,) cb
-                 const double[:, ::1] Q,            # IN    (n, k)
-                 double[:, ::1] out,                # OUT   (n, k) M @ Q
+                 const floating[::1] row_bias,      # IN    (n,) rb
+                 const floating[::1] col_bias,      # IN    (n,) cb
+                 const floating[:, ::1] Q,          # IN    (n, k)
+                 floating[:, ::1] out,              # OUT   (n, k) M @ Q
+                 Py_ssize_t max_cols,               # IN    genes centred per gemm call (>= 1)
                  int n_threads):
-    """``out = M @ Q`` with ``M_ij = L_ij - rb_i - cb_j`` where ``L_ij`` is finite, else 0.
+    """``out = M @ Q`` with ``M_ij = L_ij - rb_i - cb_j`` where ``L_ij`` is finite, else 0, in the tiles' precision.
 
-    ``M`` is never formed: each thread copies one tile at a time into its own scratch, centred.
+    ``M`` is never formed: each thread centres runs of one row group's tiles into its own scratch
+    (``|I_g| x max_cols`` values) and multiplies them by BLAS (sgemm for float32 tiles, dgemm for float64).
     """
     cdef Py_ssize_t B = bounds.shape[0] - 1
     cdef Py_ssize_t g, mx = _max_group(bounds)
+    cdef Py_ssize_t n = bounds[B]
+    cdef Py_ssize_t width = mx if max_cols < mx else (n if max_cols > n else max_cols)
     cdef int k = <int>Q.shape[1]
-    cdef double* S
+    cdef floating* S
     if B == 0 or k == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <double*>malloc(mx * mx * sizeof(double))
+        S = <floating*>malloc(mx * width * sizeof(floating))
         for g in prange(B, schedule="dynamic"):
-            _block_matmat(values, tile_ptr, bounds, g, &row_bias[bounds[g]], &col_bias[0], 0, 0.0, 0.0,
-                          <double*>&Q[0, 0], k, &out[bounds[g], 0], S)
+            _strip_matmat(values, tile_ptr, bounds, g, &row_bias[0], &col_bias[0], &Q[0, 0], k, width,
+                          &out[bounds[g], 0], S)
         free(S)
 
 
