@@ -104,21 +104,110 @@ cdef inline void _gemm(char* tb, int m, int n, int k, const floating* A, int lda
         dgemm(nn, tb, &m, &n, &k, &d_one, <double*>A, &lda, <double*>B, &ldb, &d_beta, <double*>C, &ldc)
 
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* S[a, b] (leading dimension ld) = t[a, b] - rbias[a] - cbias[b], or 0 where t = -inf. Plain C with
+       restrict pointers, and the -inf test done on the bits: GCC does not vectorize a floating-point
+       compare-and-select under its default -ftrapping-math, but it does vectorize this loop. */
+    #define GENEVEC_CENTRE(NAME, T, U, NEG_INF_BITS)                                              \
+    static void NAME(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, const T *restrict rbias, \
+                     const T *restrict cbias, T *restrict S, Py_ssize_t ld) {                     \
+        for (Py_ssize_t a = 0; a < rows; a++) {                                                   \
+            const T *restrict src = t + a * cols;                                                 \
+            T *restrict row = S + a * ld;                                                         \
+            const T r = rbias[a];                                                                 \
+            for (Py_ssize_t b = 0; b < cols; b++) {                                               \
+                const T L = src[b];                                                               \
+                const T v = (L - r) - cbias[b];                                                   \
+                U lb, vb;                                                                         \
+                memcpy(&lb, &L, sizeof lb);                                                       \
+                memcpy(&vb, &v, sizeof vb);                                                       \
+                vb &= -(U)(lb != (U)NEG_INF_BITS);                                                \
+                memcpy(&row[b], &vb, sizeof vb);                                                  \
+            }                                                                                     \
+        }                                                                                         \
+    }
+    GENEVEC_CENTRE(genevec_centre_f, float, uint32_t, 0xff800000u)
+    GENEVEC_CENTRE(genevec_centre_d, double, uint64_t, 0xfff0000000000000ull)
+
+    /* Sums and counts of the finite entries of a stored tile t (rows x cols, row-major), read in
+       memory order: column sums into sums[0:cols] (+=), or row sums into sums[0:rows] (+=) through 8
+       partial sums per row combined in a fixed order. -inf counts as +0.0, by its bits as above. */
+    #define GENEVEC_SUMS(COLS, ROWS, T, U, NEG_INF_BITS)                                          \
+    static void COLS(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, double *restrict sums,  \
+                     int64_t *restrict counts) {                                                  \
+        for (Py_ssize_t b = 0; b < rows; b++) {                                                   \
+            const T *restrict src = t + b * cols;                                                 \
+            for (Py_ssize_t a = 0; a < cols; a++) {                                               \
+                U lb;                                                                             \
+                T x;                                                                              \
+                memcpy(&lb, &src[a], sizeof lb);                                                  \
+                const U keep = -(U)(lb != (U)NEG_INF_BITS);                                       \
+                lb &= keep;                                                                       \
+                memcpy(&x, &lb, sizeof x);                                                        \
+                sums[a] += (double)x;                                                             \
+                counts[a] += (int64_t)(keep & 1);                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    static void ROWS(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, double *restrict sums,  \
+                     int64_t *restrict counts) {                                                  \
+        for (Py_ssize_t a = 0; a < rows; a++) {                                                   \
+            const T *restrict src = t + a * cols;                                                 \
+            double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                               \
+            int64_t c[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                              \
+            Py_ssize_t b = 0;                                                                     \
+            for (; b + 8 <= cols; b += 8) {                                                       \
+                for (int u = 0; u < 8; u++) {                                                     \
+                    U lb;                                                                         \
+                    T x;                                                                          \
+                    memcpy(&lb, &src[b + u], sizeof lb);                                          \
+                    const U keep = -(U)(lb != (U)NEG_INF_BITS);                                   \
+                    lb &= keep;                                                                   \
+                    memcpy(&x, &lb, sizeof x);                                                    \
+                    p[u] += (double)x;                                                            \
+                    c[u] += (int64_t)(keep & 1);                                                  \
+                }                                                                                 \
+            }                                                                                     \
+            for (int u = 0; b < cols; b++, u++) {                                                 \
+                U lb;                                                                             \
+                T x;                                                                              \
+                memcpy(&lb, &src[b], sizeof lb);                                                  \
+                const U keep = -(U)(lb != (U)NEG_INF_BITS);                                       \
+                lb &= keep;                                                                       \
+                memcpy(&x, &lb, sizeof x);                                                        \
+                p[u] += (double)x;                                                                \
+                c[u] += (int64_t)(keep & 1);                                                      \
+            }                                                                                     \
+            sums[a] += ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));         \
+            counts[a] += ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));       \
+        }                                                                                         \
+    }
+    GENEVEC_SUMS(genevec_colsums_f, genevec_rowsums_f, float, uint32_t, 0xff800000u)
+    GENEVEC_SUMS(genevec_colsums_d, genevec_rowsums_d, double, uint64_t, 0xfff0000000000000ull)
+    """
+    void genevec_colsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
+    void genevec_rowsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
+    void genevec_colsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
+    void genevec_rowsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
+    void genevec_centre_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, const float* rbias,
+                          const float* cbias, float* S, Py_ssize_t ld) noexcept nogil
+    void genevec_centre_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, const double* rbias,
+                          const double* cbias, double* S, Py_ssize_t ld) noexcept nogil
+
+
 cdef inline void _centre(const floating* t, Py_ssize_t rows, Py_ssize_t cols, const floating* rbias,
                          const floating* cbias, floating* S, Py_ssize_t ld) noexcept nogil:
     """S[a, b] (row-major, leading dimension ld) = t[a, b] - rbias[a] - cbias[b], or 0 where t = -inf.
 
     Reads the stored tile t (rows x cols, row-major) in memory order, in the tiles' precision.
     """
-    cdef Py_ssize_t a, b
-    cdef floating L, r
-    cdef floating* row
-    for a in range(rows):
-        r = rbias[a]
-        row = S + a * ld
-        for b in range(cols):
-            L = t[a * cols + b]
-            row[b] = 0 if L == -INFINITY else (L - r) - cbias[b]
+    if floating is float:
+        genevec_centre_f(t, rows, cols, rbias, cbias, S, ld)
+    else:
+        genevec_centre_d(t, rows, cols, rbias, cbias, S, ld)
 
 
 cdef void _strip_matmat(const floating[::1] values, const int64_t[::1] tile_ptr, const int64_t[::1] bounds,
@@ -181,39 +270,27 @@ def tiles_row_sums(const floating[::1] values,      # IN    tile values (log T, 
     row sums of the tiles (g, h), h >= g; every tile is read in memory order.
     """
     cdef Py_ssize_t B = bounds.shape[0] - 1
-    cdef Py_ssize_t g, h, a, b, mg, mh, bg
+    cdef Py_ssize_t g, h, a, mg, mh, bg
     cdef const floating* t
-    cdef double s
-    cdef floating L
-    cdef int64_t c
     for g in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
         bg = bounds[g]
         mg = bounds[g + 1] - bg
         for a in range(mg):
             sums[bg + a] = 0.0
             counts[bg + a] = 0
-        for h in range(g):
+        for h in range(B):
             mh = bounds[h + 1] - bounds[h]
             t = _tile(values, tile_ptr, h, g, B)
-            for b in range(mh):
-                for a in range(mg):
-                    L = t[b * mg + a]
-                    if L != -INFINITY:
-                        sums[bg + a] += L
-                        counts[bg + a] += 1
-        for h in range(g, B):
-            mh = bounds[h + 1] - bounds[h]
-            t = _tile(values, tile_ptr, g, h, B)
-            for a in range(mg):
-                s = 0.0
-                c = 0
-                for b in range(mh):
-                    L = t[a * mh + b]
-                    if L != -INFINITY:
-                        s = s + L
-                        c = c + 1
-                sums[bg + a] += s
-                counts[bg + a] += c
+            if floating is float:
+                if h < g:
+                    genevec_colsums_f(t, mh, mg, &sums[bg], &counts[bg])
+                else:
+                    genevec_rowsums_f(t, mg, mh, &sums[bg], &counts[bg])
+            else:
+                if h < g:
+                    genevec_colsums_d(t, mh, mg, &sums[bg], &counts[bg])
+                else:
+                    genevec_rowsums_d(t, mg, mh, &sums[bg], &counts[bg])
 
 
 def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, -inf where T <= 0)

@@ -35,6 +35,7 @@ import warnings
 from typing import Callable
 
 import numpy as np
+import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from . import _layout
@@ -160,11 +161,11 @@ def _orth(Y: np.ndarray, V: np.ndarray | None) -> np.ndarray:
     if V is not None:
         for _ in range(2):
             Y = Y - V @ (V.T @ Y)
-    Q, R = np.linalg.qr(Y)
+    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
     d = np.abs(np.diag(R))
     if V is not None and d.size and d.min() <= 1e-8 * max(d.max(), np.finfo(float).tiny):
         # Y nearly rank-deficient (an invariant subspace was found): QR's extra columns are arbitrary
-        Q = np.linalg.qr(Q - V @ (V.T @ Q))[0]
+        Q = scipy.linalg.qr(Q - V @ (V.T @ Q), mode="economic", check_finite=False)[0]
     return Q
 
 
@@ -276,20 +277,24 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
                               n_threads)
             return out.astype(np.float64)
 
-        # block Krylov: V = [V_0, ..., V_q] orthonormal, V_0 = orth(O), V_j+1 = orth(M V_j minus V), MV = M V
-        V = _orth(rng.standard_normal((n, block)), None)
-        Y = matmat(V)
-        MV = [Y]
-        for _ in range(int(n_power_iter)):
-            width = min(block, k - V.shape[1])
-            if width <= 0:
-                break
-            Vj = _orth(Y[:, :width], V)
-            V = np.hstack([V, Vj])
+        # block Krylov: V = [V_0, ..., V_q] orthonormal, V_0 = orth(O), V_j+1 = orth(M V_j minus V);
+        # H = V^T M V from its upper blocks V_i^T (M V_j), i <= j, filled as each M V_j arrives
+        V = np.empty((n, k), order="F")
+        H = np.zeros((k, k))
+        Vj = _orth(rng.standard_normal((n, block)), None)
+        m = 0
+        for step in range(int(n_power_iter) + 1):
+            w = Vj.shape[1]
+            V[:, m: m + w] = Vj
             Y = matmat(Vj)
-            MV.append(Y)
-        small = V.T @ np.hstack(MV)
-        lam, E = np.linalg.eigh((small + small.T) / 2.0)
+            H[: m + w, m: m + w] = V[:, : m + w].T @ Y
+            m += w
+            if step == int(n_power_iter) or m == k:
+                break
+            Vj = _orth(Y[:, : min(block, k - m)], V[:, :m])
+        V, H = V[:, :m], H[:m, :m]
+        small = np.triu(H) + np.triu(H, 1).T
+        lam, E = np.linalg.eigh(small)
         keep = np.argsort(-np.abs(lam), kind="stable")[: min(int(dim), V.shape[1])]
         lam = lam[keep]
         U = V @ E[:, keep]
@@ -299,7 +304,7 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     W[:, : lam.shape[0]] = U * scale
     C[:, : lam.shape[0]] = U * (scale * np.sign(lam))
     log.debug("svd_fit: %d genes, dim %d, Krylov space %d (block %d, %d passes), %d negative eigenvalues kept, "
-              "%.2f s", n, dim, V.shape[1], block, len(MV), int((lam < 0).sum()),
+              "%.2f s", n, dim, V.shape[1], block, step + 1, int((lam < 0).sum()),
               time.perf_counter() - t0)
     return W, C, b.copy(), b.copy()
 
