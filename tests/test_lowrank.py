@@ -167,9 +167,9 @@ def test_svd_fit_reaches_eckart_young_optimum_with_all_weights_one():
     np.testing.assert_allclose(bw[:, None] + bc[None, :], L - M, atol=1e-12)
     # the randomized one converges with the size of its Krylov space; |lambda| 10.8, 9.2, 6.9, then noise
     # 1.56, 1.17, 1.02, ...: dim 5 cuts into the noise, the hardest case for any randomized solver
-    losses = [dense_loss(T, *svd_fit(tiles_of(T), dim, rng=0, n_power_iter=q, n_oversamples=o))
-              for q, o in ((3, None), (6, 20), (8, 30))]
-    assert optimum <= losses[0] <= optimum * 1.06          # the default
+    losses = [dense_loss(T, *svd_fit(tiles_of(T), dim, rng=0, **kw))
+              for kw in ({}, dict(n_power_iter=6, n_oversamples=20), dict(n_power_iter=8, n_oversamples=30))]
+    assert optimum <= losses[0] <= optimum * 1.03          # the default
     assert optimum <= losses[1] <= optimum * (1 + 1e-4)
     assert optimum <= losses[2] <= optimum * (1 + 1e-6)
 
