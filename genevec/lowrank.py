@@ -11,10 +11,10 @@ and column biases. Its optimum is closed form (Eckart-Young on the double-centre
    eigenpairs of largest ``|lambda|`` (negative ones too): ``W = U sqrt|Lambda|``,
    ``C = U sqrt|Lambda| sign(Lambda)``, so ``W C^T = U Lambda U^T``.
 
-The eigenpairs come from a randomized range finder with power iterations (Halko, Martinsson and
-Tropp 2011, algorithms 4.4 and 5.3) whose only access to ``M`` is the product ``M @ Q`` with an
-``(n, k)`` block, computed tile by tile in :func:`genevec._lowrank.tiles_matmat`. ``M`` is never
-formed.
+The eigenpairs are Ritz pairs from a randomized block Krylov space (Musco and Musco 2015; Halko,
+Martinsson and Tropp 2011, section 4.5) whose only access to ``M`` is the product ``M @ Q`` with a
+narrow ``(n, b)`` block, computed tile by tile in :func:`genevec._lowrank.tiles_matmat`, in the
+tiles' precision (sgemm for float32 tiles). ``M`` is never formed.
 
 Missing co-occurrences (``T_ij = 0``, stored as ``-inf``, weight 0) have no target: the means run
 over the finite entries only, and ``M_ij = 0`` there, i.e. ``L_ij`` is imputed by its bias part
@@ -236,12 +236,13 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     25,321 genes  1.08e-3    8.28e-4    7.39e-4    7.14e-4
     ============  =========  =========  =========  =========  =========
 
-    in the same time for ``q = 2, 3, 4`` (0.23 s at 5,000 genes, 4.2 s at 25,321; the flops are
-    the same and the one extra pass of reading and centring the tiles is hidden in the noise),
-    ``q = 5`` being slower by 5-10 % for 2 % less loss. ``q = 4`` is 55 % of SGD's loss. Halko et
-    al.'s subspace iteration with ``dim + 10`` columns, this function's method before, needs
-    ``q + 2`` passes of 110 columns for 1.04e-3 (q = 0), 6.9e-4 (q = 1) and 6.0e-4 (q = 2) at
-    25,321 genes, i.e. 1.1x, 1.65x and 2.2x the flops of the Krylov space for its loss.
+    with ``q = 2, 3, 4`` in the same time within the noise of a shared machine (0.21-0.23 s at
+    5,000 genes, 3.2-4.4 s at 25,321: the flops are the same, and the one extra pass of reading
+    and centring the tiles hardly shows), ``q = 5`` slower by 5-10 % for 2 % less loss. ``q = 4``
+    is 28 % and 55 % of SGD's loss. Halko et al.'s subspace iteration with ``dim + 10`` columns,
+    this function's method before, needs ``q + 2`` passes of 110 columns for 1.04e-3 (q = 0),
+    6.9e-4 (q = 1) and 6.0e-4 (q = 2) at 25,321 genes: 1.1x, 1.65x and 2.2x the flops of the
+    Krylov space, which reaches SGD's loss with the fewest.
 
     References
     ----------
@@ -479,8 +480,11 @@ def fit_lowrank(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, m
 
     Notes
     -----
-    On GTEx-like counts (5,000 genes, dim 100, 2 threads) the closed form alone (8 s) has a quarter of
-    the loss of 50 SGD epochs (13 min), and 10 ALS sweeps a sixth; see ``benchmarks/bench_solvers.py``.
+    On GTEx-like counts (dim 100, 2 threads) the closed form alone takes 0.2-0.3 s at 5,000 genes
+    (50 SGD epochs: about a minute) for 28 % of SGD's 50-epoch loss, and 3.5 s at 25,321 genes for
+    55 % of it; its exact loss costs as long again at 25,321 genes (3.6 s). Each ALS sweep takes
+    about 2 s at 5,000 genes and lowers the loss by a further 10-25 %; see
+    ``benchmarks/bench_solvers.py`` and ``docs/solvers.rst``.
 
     Examples
     --------
