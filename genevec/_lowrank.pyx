@@ -188,10 +188,14 @@ cdef extern from *:
     GENEVEC_SUMS(genevec_colsums_f, genevec_rowsums_f, float, uint32_t, 0xff800000u)
     GENEVEC_SUMS(genevec_colsums_d, genevec_rowsums_d, double, uint64_t, 0xfff0000000000000ull)
     """
-    void genevec_colsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
-    void genevec_rowsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
-    void genevec_colsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
-    void genevec_rowsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums, int64_t* counts) noexcept nogil
+    void genevec_colsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
+                           int64_t* counts) noexcept nogil
+    void genevec_rowsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
+                           int64_t* counts) noexcept nogil
+    void genevec_colsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
+                           int64_t* counts) noexcept nogil
+    void genevec_rowsums_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
+                           int64_t* counts) noexcept nogil
     void genevec_centre_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, const float* rbias,
                           const float* cbias, float* S, Py_ssize_t ld) noexcept nogil
     void genevec_centre_d(const double* t, Py_ssize_t rows, Py_ssize_t cols, const double* rbias,

@@ -292,10 +292,10 @@ def test_fit_lowrank_callback_stops_and_verbose_lines(capsys):
     assert "sweep 2/8  loss" in err and "sweep 3/8" not in err
 
 
-@pytest.mark.parametrize("fn", ["svd", "als"])
-def test_bit_identical_for_any_thread_count(fn):
+@pytest.mark.parametrize("fn, dtype", [("svd", np.float32), ("svd", np.float64), ("als", np.float32)])
+def test_bit_identical_for_any_thread_count(fn, dtype):
     T = sym_counts(90, 13, lam=20.0, zero_frac=0.15, small_frac=0.4)
-    tiles = tiles_of(T, 16, np.float32)
+    tiles = tiles_of(T, 16, dtype)
     results = []
     for n_threads in (1, 2, 4):
         W, C, bw, bc = svd_fit(tiles, 5, rng=3, n_threads=n_threads)
