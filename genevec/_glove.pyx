@@ -9,7 +9,8 @@ the number of threads or on which thread ran which block.
 """
 
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
+from scipy.linalg.cython_blas cimport dgemm, sgemm
 from libc.stdint cimport int64_t, uint32_t
 
 import numpy as np
@@ -24,12 +25,12 @@ cdef extern from "glove_block.h" nogil:
                          double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
                          double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
                          double *loss_out, int64_t *count_out)
-    double glove_block_loss_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
-                                const float *W, const float *C, const float *bw, const float *bc, int dim,
-                                double log_xmax, double alpha, double log_shift, int64_t *count_out)
-    double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
-                                const double *W, const double *C, const double *bw, const double *bc, int dim,
-                                double log_xmax, double alpha, double log_shift, int64_t *count_out)
+    double glove_block_loss_f32(const float *tile, int64_t na, int64_t nb, const float *P, const float *ba,
+                                const float *bb, double log_xmax, double alpha, double log_shift,
+                                int64_t *count_out)
+    double glove_block_loss_f64(const double *tile, int64_t na, int64_t nb, const double *P, const double *ba,
+                                const double *bb, double log_xmax, double alpha, double log_shift,
+                                int64_t *count_out)
     void glove_strata_f32(const float *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
                           int64_t S, const int64_t *shifts, const uint32_t *keys, float *W, float *C, float *bw,
                           float *bc, float *gW, float *gC, float *gbw, float *gbc, int dim, double log_xmax,
@@ -116,26 +117,59 @@ def loss_tiles(const floating[::1] values,           # IN    log T tiles
                double[::1] block_loss,               # OUT   (B * B,) sum of f * diff^2 of block g * B + h
                int64_t[::1] block_count,             # OUT   (B * B,) finite entries of each block
                int n_threads):
-    """Exact weighted loss of every block ``(g, h)``, no updates, one slot per block."""
+    """Exact weighted loss of every block ``(g, h)``, no updates, one slot per block.
+
+    The dot products of a block come from one BLAS gemm (``W_g C_h^T``, or ``C_h W_g^T`` for a block
+    read transposed, so that they share the stored tile's layout), then one pass over the tile adds
+    the weighted squares in float64. The caller holds BLAS to one thread: each block's result is then
+    the same whichever thread computes it.
+    """
     cdef Py_ssize_t B = group_bounds.shape[0] - 1
     cdef int dim = <int> W.shape[1]
-    cdef Py_ssize_t b, g, h, t, r0, c0, rows, cols
+    cdef Py_ssize_t b, g, h, t, i, mx = 1
+    cdef int na, nb
+    cdef const floating* A
+    cdef const floating* Bm
+    cdef const floating* ba
+    cdef const floating* bb
+    cdef floating* P
+    cdef floating one = 1.0, zero = 0.0
+    cdef char* tr = b"T"
+    cdef char* nn = b"N"
+    if B == 0:
+        return
+    for i in range(B):
+        mx = max(mx, group_bounds[i + 1] - group_bounds[i])
+    scratch_arr = np.empty((max(n_threads, 1), mx * mx), dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] scratch = scratch_arr
     for b in prange(B * B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
         g = b // B
         h = b % B
         t = _tile_index(g, h, B)
-        r0 = group_bounds[g]
-        rows = group_bounds[g + 1] - r0
-        c0 = group_bounds[h]
-        cols = group_bounds[h + 1] - c0
+        P = &scratch[threadid(), 0]
+        if g <= h:   # stored as (rows of g) x (columns of h)
+            na = <int> (group_bounds[g + 1] - group_bounds[g])
+            nb = <int> (group_bounds[h + 1] - group_bounds[h])
+            A = &W[group_bounds[g], 0]
+            Bm = &C[group_bounds[h], 0]
+            ba = &bw[group_bounds[g]]
+            bb = &bc[group_bounds[h]]
+        else:        # block (g, h) reads tile (h, g): rows are context genes of h, columns word genes of g
+            na = <int> (group_bounds[h + 1] - group_bounds[h])
+            nb = <int> (group_bounds[g + 1] - group_bounds[g])
+            A = &C[group_bounds[h], 0]
+            Bm = &W[group_bounds[g], 0]
+            ba = &bc[group_bounds[h]]
+            bb = &bw[group_bounds[g]]
+        # row-major P (na x nb) = A (na x dim) @ Bm^T  <=>  column-major P^T = Bm A^T
         if floating is float:
-            block_loss[b] = glove_block_loss_f32(&values[tile_ptr[t]], g > h, rows, cols, &W[r0, 0], &C[c0, 0],
-                                                 &bw[r0], &bc[c0], dim, log_xmax, alpha, log_shift,
-                                                 &block_count[b])
+            sgemm(tr, nn, &nb, &na, &dim, &one, <float*> Bm, &dim, <float*> A, &dim, &zero, P, &nb)
+            block_loss[b] = glove_block_loss_f32(&values[tile_ptr[t]], na, nb, P, ba, bb, log_xmax, alpha,
+                                                 log_shift, &block_count[b])
         else:
-            block_loss[b] = glove_block_loss_f64(&values[tile_ptr[t]], g > h, rows, cols, &W[r0, 0], &C[c0, 0],
-                                                 &bw[r0], &bc[c0], dim, log_xmax, alpha, log_shift,
-                                                 &block_count[b])
+            dgemm(tr, nn, &nb, &na, &dim, &one, <double*> Bm, &dim, <double*> A, &dim, &zero, P, &nb)
+            block_loss[b] = glove_block_loss_f64(&values[tile_ptr[t]], na, nb, P, ba, bb, log_xmax, alpha,
+                                                 log_shift, &block_count[b])
 
 
 def block_order(int64_t m, const uint32_t[::1] keys):

@@ -62,6 +62,7 @@ from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._layout import TrainingTiles
 from .exceptions import TrainingDivergedError
@@ -365,9 +366,10 @@ def glove_loss(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.
     block_loss = np.zeros(B * B)
     block_count = np.zeros(B * B, dtype=np.int64)
     p = params
-    _glove.loss_tiles(tiles.values, tiles.tile_ptr, tiles.group_bounds, p.W, p.C, p.bw, p.bc,
-                      float(np.log(x_max)), float(alpha), float(log_shift), block_loss, block_count,
-                      int(n_threads))
+    with threadpool_limits(limits=1, user_api="blas"):  # one gemm per block, inside genevec's threads
+        _glove.loss_tiles(tiles.values, tiles.tile_ptr, tiles.group_bounds, p.W, p.C, p.bw, p.bc,
+                          float(np.log(x_max)), float(alpha), float(log_shift), block_loss, block_count,
+                          int(n_threads))
     total = 0.0
     for v in block_loss:  # block order
         total += v

@@ -243,25 +243,6 @@ static void block_generic_##SUF(const T *tile, int transposed, int64_t rows, int
     }                                                                                                       \
     *loss_out = loss;                                                                                       \
     *count_out = count;                                                                                     \
-}                                                                                                           \
-                                                                                                            \
-static double loss_generic_##SUF(const T *tile, int transposed, int64_t rows, int64_t cols, const T *W,    \
-                                 const T *C, const T *bw, const T *bc, int dim, double log_xmax,            \
-                                 double alpha, double log_shift, int64_t *count_out) {                     \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    for (int64_t r = 0; r < rows; r++) {                                                                    \
-        for (int64_t c = 0; c < cols; c++) {                                                                \
-            const double logx = (double)(transposed ? tile[c * rows + r] : tile[r * cols + c]) + log_shift; \
-            if (!(logx > -INFINITY)) continue;                                                              \
-            const double diff = (double)dot_generic_##SUF(W + r * dim, C + c * dim, dim)                    \
-                                + (double)bw[r] + (double)bc[c] - logx;                                     \
-            loss += weight_of(logx, log_xmax, alpha) * diff * diff;                                         \
-            count++;                                                                                        \
-        }                                                                                                   \
-    }                                                                                                       \
-    *count_out = count;                                                                                     \
-    return loss;                                                                                            \
 }
 
 DEFINE_GENERIC(float, f32, sqrtf)
@@ -660,25 +641,6 @@ AVX2 __attribute__((unused)) static void block1_avx2_##SUF(const T *tile, int tr
     }                                                                                                       \
     *loss_out = loss;                                                                                       \
     *count_out = count;                                                                                     \
-}                                                                                                           \
-                                                                                                            \
-AVX2 static double loss_avx2_##SUF(const T *tile, int transposed, int64_t rows, int64_t cols, const T *W,  \
-                                   const T *C, const T *bw, const T *bc, int dim, double log_xmax,          \
-                                   double alpha, double log_shift, int64_t *count_out) {                   \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    for (int64_t r = 0; r < rows; r++) {                                                                    \
-        for (int64_t c = 0; c < cols; c++) {                                                                \
-            const double logx = (double)(transposed ? tile[c * rows + r] : tile[r * cols + c]) + log_shift; \
-            if (!(logx > -INFINITY)) continue;                                                              \
-            const double diff = (double)dot_avx2_##SUF(W + r * dim, C + c * dim, dim)                       \
-                                + (double)bw[r] + (double)bc[c] - logx;                                     \
-            loss += weight_of(logx, log_xmax, alpha) * diff * diff;                                         \
-            count++;                                                                                        \
-        }                                                                                                   \
-    }                                                                                                       \
-    *count_out = count;                                                                                     \
-    return loss;                                                                                            \
 }
 
 DEFINE_AVX2(float, f32, sqrtf)
@@ -718,29 +680,31 @@ void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t c
                       alpha, lr, clip, loss_out, count_out);
 }
 
-double glove_block_loss_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
-                            const float *W, const float *C, const float *bw, const float *bc, int dim,
-                            double log_xmax, double alpha, double log_shift, int64_t *count_out) {
-#if GLOVE_HAVE_AVX2
-    if (glove_isa() == 1)
-        return loss_avx2_f32(tile, transposed, rows, cols, W, C, bw, bc, dim, log_xmax, alpha, log_shift,
-                             count_out);
-#endif
-    return loss_generic_f32(tile, transposed, rows, cols, W, C, bw, bc, dim, log_xmax, alpha, log_shift,
-                            count_out);
+/* The exact loss of a block from its dot products P, laid out like the stored tile: P[a * nb + b] is the
+ * dot product of the pair stored at tile[a * nb + b]; ba and bb are the biases of the tile's rows and
+ * columns. Summed in the tile's memory order, in float64. */
+#define DEFINE_LOSS(T, SUF)                                                                                 \
+double glove_block_loss_##SUF(const T *tile, int64_t na, int64_t nb, const T *P, const T *ba, const T *bb,  \
+                              double log_xmax, double alpha, double log_shift, int64_t *count_out) {        \
+    double loss = 0.0;                                                                                      \
+    int64_t count = 0;                                                                                      \
+    for (int64_t a = 0; a < na; a++) {                                                                      \
+        const T *t = tile + a * nb, *pa = P + a * nb;                                                       \
+        const double bias_a = (double)ba[a];                                                                \
+        for (int64_t b = 0; b < nb; b++) {                                                                  \
+            const double logx = (double)t[b] + log_shift;                                                   \
+            if (!(logx > -INFINITY)) continue;                                                              \
+            const double diff = (double)pa[b] + bias_a + (double)bb[b] - logx;                             \
+            loss += weight_of(logx, log_xmax, alpha) * diff * diff;                                         \
+            count++;                                                                                        \
+        }                                                                                                   \
+    }                                                                                                       \
+    *count_out = count;                                                                                     \
+    return loss;                                                                                            \
 }
 
-double glove_block_loss_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
-                            const double *W, const double *C, const double *bw, const double *bc, int dim,
-                            double log_xmax, double alpha, double log_shift, int64_t *count_out) {
-#if GLOVE_HAVE_AVX2
-    if (glove_isa() == 1)
-        return loss_avx2_f64(tile, transposed, rows, cols, W, C, bw, bc, dim, log_xmax, alpha, log_shift,
-                             count_out);
-#endif
-    return loss_generic_f64(tile, transposed, rows, cols, W, C, bw, bc, dim, log_xmax, alpha, log_shift,
-                            count_out);
-}
+DEFINE_LOSS(float, f32)
+DEFINE_LOSS(double, f64)
 
 /* ------------------------------------------------------------------ many strata, no barrier between them */
 
