@@ -135,18 +135,25 @@ cdef extern from *:
     /* Sums and counts of the finite entries of a stored tile t (rows x cols, row-major), read in
        memory order: column sums into sums[0:cols] (+=), or row sums into sums[0:rows] (+=) through 8
        partial sums per row combined in a fixed order. -inf counts as +0.0, by its bits as above. */
+    /* x = *P with -inf read as +0.0, keep = all ones if *P was finite-or-+inf (not -inf) else 0: by the bits,
+       so the loops stay branch-free and vectorize. */
+    #define GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, P, X, KEEP)                                \
+        do {                                                                                      \
+            U lb_;                                                                                \
+            memcpy(&lb_, (P), sizeof lb_);                                                        \
+            (KEEP) = -(U)(lb_ != (U)NEG_INF_BITS);                                                \
+            lb_ &= (KEEP);                                                                        \
+            memcpy(&(X), &lb_, sizeof(X));                                                        \
+        } while (0)
     #define GENEVEC_SUMS(COLS, ROWS, T, U, NEG_INF_BITS)                                          \
     static void COLS(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, double *restrict sums,  \
                      int64_t *restrict counts) {                                                  \
         for (Py_ssize_t b = 0; b < rows; b++) {                                                   \
             const T *restrict src = t + b * cols;                                                 \
             for (Py_ssize_t a = 0; a < cols; a++) {                                               \
-                U lb;                                                                             \
+                U keep;                                                                           \
                 T x;                                                                              \
-                memcpy(&lb, &src[a], sizeof lb);                                                  \
-                const U keep = -(U)(lb != (U)NEG_INF_BITS);                                       \
-                lb &= keep;                                                                       \
-                memcpy(&x, &lb, sizeof x);                                                        \
+                GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[a], x, keep);                     \
                 sums[a] += (double)x;                                                             \
                 counts[a] += (int64_t)(keep & 1);                                                 \
             }                                                                                     \
@@ -161,23 +168,17 @@ cdef extern from *:
             Py_ssize_t b = 0;                                                                     \
             for (; b + 8 <= cols; b += 8) {                                                       \
                 for (int u = 0; u < 8; u++) {                                                     \
-                    U lb;                                                                         \
+                    U keep;                                                                       \
                     T x;                                                                          \
-                    memcpy(&lb, &src[b + u], sizeof lb);                                          \
-                    const U keep = -(U)(lb != (U)NEG_INF_BITS);                                   \
-                    lb &= keep;                                                                   \
-                    memcpy(&x, &lb, sizeof x);                                                    \
+                    GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[b + u], x, keep);             \
                     p[u] += (double)x;                                                            \
                     c[u] += (int64_t)(keep & 1);                                                  \
                 }                                                                                 \
             }                                                                                     \
             for (int u = 0; b < cols; b++, u++) {                                                 \
-                U lb;                                                                             \
+                U keep;                                                                           \
                 T x;                                                                              \
-                memcpy(&lb, &src[b], sizeof lb);                                                  \
-                const U keep = -(U)(lb != (U)NEG_INF_BITS);                                       \
-                lb &= keep;                                                                       \
-                memcpy(&x, &lb, sizeof x);                                                        \
+                GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[b], x, keep);                     \
                 p[u] += (double)x;                                                                \
                 c[u] += (int64_t)(keep & 1);                                                      \
             }                                                                                     \
