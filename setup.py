@@ -90,12 +90,14 @@ class BuildExt(build_ext):
 COMPILE_ARGS = ["-O3", "-fno-strict-aliasing"]
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 
-# name -> extra sources; every kernel is genevec/<name>.pyx
+# name -> (extra sources, extra compile flags); every kernel is genevec/<name>.pyx.
+# _glove: no implicit FMA contraction, so that the scalar steps round the same with every compiler;
+# its FMAs are written out (intrinsics, fmaf).
 EXTENSIONS = {
-    "_openmp": [],
-    "_tcm": [],
-    "_glove": ["genevec/src/glove_block.c"],
-    "_lowrank": [],
+    "_openmp": ([], []),
+    "_tcm": ([], []),
+    "_glove": (["genevec/src/glove_block.c"], ["-ffp-contract=off"]),
+    "_lowrank": ([], []),
 }
 
 
@@ -104,7 +106,7 @@ def extensions():
 
     only = {name for name in os.environ.get("GENEVEC_BUILD_ONLY", "").split(",") if name}
     exts = []
-    for name, extra in EXTENSIONS.items():
+    for name, (extra, flags) in EXTENSIONS.items():
         if only and name not in only:
             continue
         exts.append(
@@ -113,7 +115,7 @@ def extensions():
                 [f"genevec/{name}.pyx", *extra],
                 include_dirs=[np.get_include(), "genevec/src"],
                 define_macros=MACROS,
-                extra_compile_args=COMPILE_ARGS,
+                extra_compile_args=[*COMPILE_ARGS, *flags],
             )
         )
     return cythonize(

@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t, uint32_t
 import numpy as np
 
 cdef extern from "glove_block.h" nogil:
-    int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out)
+    int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int64_t *out)
     void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
                          float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw,
                          float *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
@@ -172,14 +172,16 @@ def loss_tiles(const floating[::1] values,           # IN    log T tiles
                                                  log_shift, &block_count[b])
 
 
-def block_order(int64_t m, const uint32_t[::1] keys):
-    """The C visiting order of a block of ``m`` entries (for tests against ``_layout.block_order``)."""
+def block_order(int64_t rows, int64_t cols, const uint32_t[::1] keys):
+    """The C visiting order of a ``rows x cols`` block (for tests against ``_layout.block_order``)."""
     if keys.shape[0] != 4:
         raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
-    cdef int64_t[::1] out = np.empty(max(m, 1), dtype=np.int64)
+    if rows < 0 or cols < 0:
+        raise ValueError(f"block_order needs rows, cols >= 0, got {rows}, {cols}.")
+    cdef int64_t[::1] out = np.empty(max(rows * cols, 1), dtype=np.int64)
     cdef int64_t n
     with nogil:
-        n = glove_block_order(m, &keys[0], &out[0])
+        n = glove_block_order(rows, cols, &keys[0], &out[0])
     return np.asarray(out)[:n].copy()
 
 

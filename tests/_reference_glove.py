@@ -28,7 +28,7 @@ def glove_epoch_ref(tiles, params, strata, keys, *, x_max=100.0, alpha=0.75, lea
             h = (g + int(s)) % B
             tile = tiles.tile(g, h)
             cols = tile.shape[1]
-            for p in _layout.block_order(tile.size, keys[k, g]):
+            for p in _layout.block_order(*tile.shape, keys[k, g]):
                 r, c = divmod(int(p), cols)
                 logx = tile[r, c]
                 if not np.isfinite(logx):
@@ -70,7 +70,7 @@ def glove_epoch_vectorised(tiles, params, strata, keys, *, x_max=100.0, alpha=0.
         for g in range(B):
             h = (g + int(s)) % B
             tile = tiles.tile(g, h)
-            order = _layout.block_order(tile.size, keys[k, g])
+            order = _layout.block_order(*tile.shape, keys[k, g])
             r, c = np.divmod(order, tile.shape[1])
             rows_i.append(b[g] + r)
             cols_j.append(b[h] + c)

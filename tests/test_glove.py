@@ -30,22 +30,42 @@ def isa(request):
     _glove.set_isa("auto")
 
 
-@pytest.mark.parametrize("m", [1, 2, 3, 17, 128 * 128, 100 * 37, 79 * 79])
-def test_block_order_matches_layout(m):
-    rng = np.random.default_rng(m)
+@pytest.mark.parametrize("rows,cols", [(1, 1), (1, 2), (3, 1), (17, 5), (128, 128), (100, 37), (79, 80),
+                                       (8, 8), (121, 128)])
+def test_block_order_matches_layout(rows, cols):
+    rng = np.random.default_rng(rows * 1000 + cols)
     for _ in range(3):
         keys = rng.integers(0, 2**32, size=4, dtype=np.uint32)
-        got = _glove.block_order(m, keys)
-        np.testing.assert_array_equal(got, _layout.block_order(m, keys))
-        assert np.array_equal(np.sort(got), np.arange(m))
+        got = _glove.block_order(rows, cols, keys)
+        np.testing.assert_array_equal(got, _layout.block_order(rows, cols, keys))
+        assert np.array_equal(np.sort(got), np.arange(rows * cols))
+
+
+def test_block_order_is_local_and_pairs_disjoint():
+    """Slots come 64 at a time from one 8 x 8 sub-block, and consecutive slots of a sub-block never share
+    a row or a column (so the float32 path can run them in pairs)."""
+    keys = np.array([11, 22, 33, 44], np.uint32)
+    order = _layout.block_order(64, 48, keys)
+    r, c = np.divmod(order, 48)
+    sub = (r // 8) * 6 + c // 8
+    assert all(len(set(sub[i:i + 64])) == 1 for i in range(0, order.size, 64))
+    assert len(set(sub[::64])) == 8 * 6                      # every sub-block once
+    same = (r[1:] == r[:-1]) | (c[1:] == c[:-1])
+    inner = np.arange(1, order.size) % 64 != 0               # pairs inside one sub-block
+    assert not same[inner].any()
+    # the sub-block order is a keyed permutation, not the storage order
+    assert not np.array_equal(sub[::64], np.sort(sub[::64]))
 
 
 def test_block_order_depends_on_keys():
-    a = _glove.block_order(500, np.array([1, 2, 3, 4], np.uint32))
-    b = _glove.block_order(500, np.array([1, 2, 3, 5], np.uint32))
-    assert not np.array_equal(a, b)
+    a = _glove.block_order(50, 10, np.array([1, 2, 3, 4], np.uint32))
+    b = _glove.block_order(50, 10, np.array([1, 2, 3, 5], np.uint32))
+    c = _glove.block_order(50, 10, np.array([9, 2, 3, 4], np.uint32))
+    assert not np.array_equal(a, b) and not np.array_equal(a, c)
     with pytest.raises(ValueError, match=r"block_order needs 4 uint32 keys, got 3"):
-        _glove.block_order(10, np.array([1, 2, 3], np.uint32))
+        _glove.block_order(10, 1, np.array([1, 2, 3], np.uint32))
+    with pytest.raises(ValueError, match=r"block_order needs 4 uint32 keys, got 3"):
+        _layout.block_order(10, 1, [1, 2, 3])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

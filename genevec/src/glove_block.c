@@ -10,31 +10,37 @@
  * Two code paths, chosen at run time with __builtin_cpu_supports (no -march=native in the package):
  *   - AVX2+FMA (x86-64 with GCC or clang): 8 floats / 4 doubles per step. float32 uses the rsqrt estimate
  *     plus one Newton step for 1/sqrt(gW) (relative error ~2e-7, see glove.py's Notes); float64 uses the
- *     exact sqrt and division.
+ *     exact sqrt and division. The biases always use the exact sqrt and division.
  *   - generic C: exact sqrt and division for both dtypes.
  * The dot product uses a fixed number of partial sums in a fixed order, so a given path gives the same
  * bits on every run; the two paths differ in the last bits.
  *
- * Speed (float32, dim 100, AVX2 path; measured on a Zen 3 VM, CPU time of one 128 x 128 block in L2):
- *   - the visiting order is computed ~256 positions at a time before the updates, 32 domain indices at
- *     once in four 8-lane vectors, and the Feistel values >= m are filtered out branch-free. Cycle
- *     walking (the earlier order) made every lane of a vector wait for the slowest walk: at 5,000 genes
- *     (79-gene groups, m = 6241 in a 2^14 domain) the 32 lanes needed ~8 rounds of the network for each
- *     position, filtering needs 2.6; one block went from 211 to 187 cycles per entry;
+ * Visiting order (genevec._layout.block_order is the NumPy reference): the block is cut into sub-blocks
+ * of 8 x 8 genes, visited in a keyed Feistel order; each sub-block's 64 slots are visited along 8
+ * wrapped diagonals (see sub_slots). Why:
+ *   - the 8 word and 8 context rows of a sub-block and their AdaGrad sums (12.8 KB at dim 100) stay in
+ *     L1 for its 64 updates, where a uniformly random order over the whole 128 x 128 block streamed
+ *     1.6 KB from L2 for every update;
+ *   - within a sub-block consecutive entries share no row (both orders are diagonals, and consecutive
+ *     diagonals are chosen 1 or 3 apart), so the float32 path can always run two entries together.
+ *   On a Zen 3 VM (float32, dim 100, one 128 x 128 block, TSC ticks per entry, variants interleaved
+ *   block by block in one process): 196-215 with the earlier uniform order, 180-185 with sub-blocks,
+ *   165-176 with the 4-lane bias step below as well (1.12-1.18x).
+ *
+ * Other measured choices (same machine):
  *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): at 25,321
  *     genes the 1.3 GB of tiles and the 40 MB of parameters do not fit the L3, and the random first
- *     touches each waited for memory. A sequential pass is streamed by the hardware prefetcher: 12.8 to
- *     14.6 M entries/s on one thread at 25,321 genes;
+ *     touches each waited for memory; a sequential pass is streamed by the hardware prefetcher;
  *   - two consecutive entries that share no row are run together (dot products in one loop, updates
  *     in one loop): each sees exactly the operations it would see alone, so no bit changes, but their
- *     latency chains overlap (one entry is ~500 instructions, more than the reorder window);
- *   - the dim % 8 tail uses 128-bit and scalar stores: AMD's vmaskmovps stores are microcoded (this
- *     alone took one block from 13 to 15.7 M entries/s);
+ *     latency chains overlap. Computing the next pair's dot products inside this pair's update loop
+ *     (software pipelining, bit-identical) measured no faster: the loop is bound by the FP pipes (16
+ *     multiplies / FMAs per 8 floats of one entry), not by latency;
+ *   - the four bias steps of a pair run as one 4-lane sqrt and division (bit-identical to scalar code:
+ *     both are correctly rounded), a quarter of the divider's work;
+ *   - the dim % 8 tail uses 128-bit and scalar stores: AMD's vmaskmovps stores are microcoded;
  *   - rsqrt + one Newton step instead of sqrt + div: ~20% faster (compile with -DGLOVE_EXACT_F32 for
  *     the exact division); software prefetching of the next rows was slower and is not used.
- *
- * The visiting order is genevec._layout.block_order: a 4-round Feistel network on 2*half bits with
- * MurmurHash3's fmix32 as round function, applied to 0, 1, 2, ... with the values >= m left out.
  */
 #include "glove_block.h"
 
@@ -104,55 +110,104 @@ static inline uint64_t feistel(uint64_t x, const order_t *o) {
     return (left << o->half) | right;
 }
 
-/* Positions of the order from domain index *kd on, at most GLOVE_CHUNK of them (generic C). */
-#define GLOVE_CHUNK 256
-#define GLOVE_CHUNK_MAX (GLOVE_CHUNK + 32) /* a vector step may overshoot GLOVE_CHUNK by 31 */
-static inline int order_chunk(const order_t *o, uint64_t *kd, int32_t *pos) {
+#define GLOVE_SUB 8                        /* sub-blocks of GLOVE_SUB x GLOVE_SUB genes */
+#define GLOVE_SLOTS (GLOVE_SUB * GLOVE_SUB)
+
+/* The block positions (row, col) of sub-block sb's slots in visiting order; returns how many lie inside
+ * the block (edge sub-blocks are cut). Sub-block sb covers rows 8 sr .. 8 sr + 7 and columns 8 sc .. 8 sc
+ * + 7 (sb = sr * Cs + sc). From h = fmix32(sb ^ keys[3]), three affine bijections of 0..7:
+ *     row(j) = (rm j + ra) & 7,  col(k) = (cm k + ca) & 7,  diagonal(t) = (dm t + da) & 7
+ * with odd rm, cm in {1, 3, 5, 7} and dm in {1, 3}; slot (t, j) is row(j), col((j + diagonal(t)) & 7).
+ * Each diagonal meets every row and every column once, so two slots of one diagonal never share a row or
+ * a column. Across a diagonal boundary the rows differ too (row(7), then row(0)), and the columns
+ * col((7 + d) & 7) and col((0 + d + dm) & 7) differ because dm is 1 or 3, not 7: in a whole sub-block
+ * no two consecutive slots share a row or a column. */
+static inline int sub_slots(int64_t sb, int64_t Cs, const uint32_t *keys, int64_t rows, int64_t cols,
+                            int32_t *r_out, int32_t *c_out) {
+    const int64_t sr = sb / Cs, sc = sb - sr * Cs;
+    const uint32_t h = fmix32((uint32_t)sb ^ keys[3]);
+    const int ra = (int)(h & 7), rm = 2 * (int)((h >> 3) & 3) + 1;
+    const int ca = (int)((h >> 5) & 7), cm = 2 * (int)((h >> 8) & 3) + 1;
+    const int da = (int)((h >> 10) & 7), dm = 2 * (int)((h >> 13) & 1) + 1;
+    const int64_t r0 = sr * GLOVE_SUB, c0 = sc * GLOVE_SUB;
     int n = 0;
-    uint64_t k = *kd;
-    for (; k < o->domain && n < GLOVE_CHUNK; k++) {
-        const uint64_t x = feistel(k, o);
-        pos[n] = (int32_t)x;
-        n += (x < o->m);
+    for (int t = 0; t < GLOVE_SUB; t++) {
+        const int d = (dm * t + da) & 7;
+        for (int j = 0; j < GLOVE_SUB; j++) {
+            const int64_t r = r0 + ((rm * j + ra) & 7), c = c0 + ((cm * ((j + d) & 7) + ca) & 7);
+            r_out[n] = (int32_t)r;
+            c_out[n] = (int32_t)c;
+            n += (r < rows) & (c < cols);
+        }
     }
-    *kd = k;
     return n;
 }
 
-int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out) {
+/* Sub-blocks in visiting order: F(0), F(1), ... of the keyed Feistel network, values >= n_sub left out. */
+typedef struct {
     order_t o;
-    if (m <= 0) return 0;
-    order_init(&o, m, keys);
-    int64_t n = 0;
-    for (uint64_t k = 0; k < o.domain; k++) {
-        const uint64_t x = feistel(k, &o);
-        if (x < o.m) out[n++] = (int64_t)x;
+    uint64_t k;
+    int64_t Cs;
+} sub_iter_t;
+
+static inline void sub_iter_init(sub_iter_t *it, int64_t rows, int64_t cols, const uint32_t *keys) {
+    const int64_t Rs = (rows + GLOVE_SUB - 1) / GLOVE_SUB, Cs = (cols + GLOVE_SUB - 1) / GLOVE_SUB;
+    order_init(&it->o, Rs * Cs, keys);
+    it->k = 0;
+    it->Cs = Cs;
+}
+
+/* The next sub-block, or -1 at the end. */
+static inline int64_t sub_iter_next(sub_iter_t *it) {
+    while (it->k < it->o.domain) {
+        const uint64_t sb = feistel(it->k++, &it->o);
+        if (sb < it->o.m) return (int64_t)sb;
+    }
+    return -1;
+}
+
+int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int64_t *out) {
+    if (rows <= 0 || cols <= 0) return 0;
+    sub_iter_t it;
+    int32_t r[GLOVE_SLOTS], c[GLOVE_SLOTS];
+    int64_t n = 0, sb;
+    sub_iter_init(&it, rows, cols, keys);
+    while ((sb = sub_iter_next(&it)) >= 0) {
+        const int k = sub_slots(sb, it.Cs, keys, rows, cols, r, c);
+        for (int e = 0; e < k; e++) out[n++] = (int64_t)r[e] * cols + c[e];
     }
     return n;
 }
 
 /* ------------------------------------------------------------------ entry buffer */
 
-/* The next positions of the visiting order, with the -inf entries dropped, are computed in a tight loop
- * before the updates: keeps the hash chain and the unpredictable filtering out of the update loop
- * (software prefetching of the next rows was tried: slower, the rows sit in L2). */
-typedef struct {
-    int32_t r, c;
-    double logx;
-} entry_t;
+static inline double weight_of(double logx, double log_xmax, double alpha) {
+    return logx >= log_xmax ? 1.0 : exp(alpha * (logx - log_xmax));
+}
 
+/* One sub-block's finite entries, in visiting order, with their log T and weight f(T): the weight and
+ * the -inf test are taken out of the update loop (they depend on the data only). */
 #define DEFINE_FILL(T, SUF)                                                                                 \
-static inline int fill_entries_##SUF(const int32_t *pos, int n_pos, const T *tile, int transposed,          \
-                                     int64_t rows, int64_t cols, entry_t *buf) {                            \
+typedef struct {                                                                                            \
+    int32_t r, c;                                                                                           \
+    T logx, f;                                                                                              \
+} entry_##SUF;                                                                                              \
+                                                                                                            \
+static inline int fill_sub_##SUF(int64_t sb, const sub_iter_t *it, const uint32_t *keys, const T *tile,     \
+                                 int transposed, int64_t rows, int64_t cols, double log_xmax, double alpha, \
+                                 entry_##SUF *buf) {                                                        \
+    int32_t rr[GLOVE_SLOTS], cc[GLOVE_SLOTS];                                                               \
+    const int k = sub_slots(sb, it->Cs, keys, rows, cols, rr, cc);                                          \
     int n = 0;                                                                                              \
-    for (int j = 0; j < n_pos; j++) {                                                                       \
-        const uint32_t p = (uint32_t)pos[j];                                                                \
-        const int64_t r = (int64_t)(p / (uint32_t)cols), c = (int64_t)p - r * cols;                       \
-        const T logx = transposed ? tile[c * rows + r] : tile[p];                                           \
+    for (int j = 0; j < k; j++) {                                                                           \
+        const int64_t r = rr[j], c = cc[j];                                                                 \
+        const T logx = transposed ? tile[c * rows + r] : tile[r * cols + c];                                \
+        if (!(logx > -INFINITY)) continue;                                                                  \
         buf[n].r = (int32_t)r;                                                                              \
         buf[n].c = (int32_t)c;                                                                              \
-        buf[n].logx = (double)logx;                                                                         \
-        n += (logx > -INFINITY);                                                                            \
+        buf[n].logx = logx;                                                                                 \
+        buf[n].f = (T)weight_of((double)logx, log_xmax, alpha);                                             \
+        n++;                                                                                                \
     }                                                                                                       \
     return n;                                                                                               \
 }
@@ -187,10 +242,6 @@ int glove_set_isa(int isa) {
     return glove_isa();
 }
 
-static inline double weight_of(double logx, double log_xmax, double alpha) {
-    return logx >= log_xmax ? 1.0 : exp(alpha * (logx - log_xmax));
-}
-
 /* ------------------------------------------------------------------ generic C (both dtypes) */
 
 #define GLOVE_NPART 8
@@ -210,23 +261,22 @@ static void block_generic_##SUF(const T *tile, int transposed, int64_t rows, int
                                 T *gbc, int dim, double log_xmax, double alpha, double lr_, double clip_,   \
                                 double *loss_out, int64_t *count_out) {                                     \
     const T lr = (T)lr_, clip = (T)clip_;                                                                   \
-    const int64_t m = rows * cols;                                                                          \
     double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    order_t o;                                                                                              \
-    order_init(&o, m, keys);                                                                                \
-    for (uint64_t k = 0; k < o.domain; k++) {                                                               \
-        const uint64_t p = feistel(k, &o);                                                                  \
-        if (p >= o.m) continue;                                                                             \
-        const int64_t r = (int64_t)(p / (uint64_t)cols), c = (int64_t)p - r * cols;                        \
-        const T logx = transposed ? tile[c * rows + r] : tile[p];                                           \
-        if (!(logx > -INFINITY)) continue;                                                                  \
+    int64_t count = 0, sb;                                                                                  \
+    entry_##SUF buf[GLOVE_SLOTS];                                                                           \
+    sub_iter_t it;                                                                                          \
+    sub_iter_init(&it, rows, cols, keys);                                                                   \
+    while ((sb = sub_iter_next(&it)) >= 0) {                                                                \
+      const int n_ok = fill_sub_##SUF(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);   \
+      for (int e = 0; e < n_ok; e++) {                                                                      \
+        const int64_t r = buf[e].r, c = buf[e].c;                                                           \
+        const T logx = buf[e].logx;                                                                         \
         T *restrict w = W + r * dim, *restrict v = C + c * dim;                                             \
         T *restrict gw = gW + r * dim, *restrict gv = gC + c * dim;                                         \
         T diff = dot_generic_##SUF(w, v, dim) + bw[r] + bc[c] - logx;                                       \
         if (diff > clip) diff = clip;                                                                       \
         else if (diff < -clip) diff = -clip;                                                                \
-        const T fd = (T)weight_of((double)logx, log_xmax, alpha) * diff;                                   \
+        const T fd = buf[e].f * diff;                                                                       \
         loss += (double)(fd * diff);                                                                        \
         count++;                                                                                            \
         for (int j = 0; j < dim; j++) {                                                                     \
@@ -240,6 +290,7 @@ static void block_generic_##SUF(const T *tile, int transposed, int64_t rows, int
         bc[c] -= lr * fd / SQRT(gbc[c]);                                                                    \
         gbw[r] += fd * fd;                                                                                  \
         gbc[c] += fd * fd;                                                                                  \
+      }                                                                                                     \
     }                                                                                                       \
     *loss_out = loss;                                                                                       \
     *count_out = count;                                                                                     \
@@ -412,58 +463,6 @@ AVX2 static inline void update_avx2_f64(double *w, double *v, double *gw, double
     }
 }
 
-/* The visiting order, 8 domain indices at a time: the same Feistel network as feistel() in 32-bit lanes
- * (used when 2 * half <= 30, so every value fits a signed 32-bit lane). */
-AVX2 static inline __m256i fmix32_x8(__m256i h) {
-    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
-    h = _mm256_mullo_epi32(h, _mm256_set1_epi32((int)0x85EBCA6Bu));
-    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 13));
-    h = _mm256_mullo_epi32(h, _mm256_set1_epi32((int)0xC2B2AE35u));
-    return _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
-}
-
-AVX2 static inline __m256i feistel_x8(__m256i x, const order_t *o) {
-    const __m128i sh = _mm_cvtsi32_si128(o->half);
-    const __m256i mask = _mm256_set1_epi32((int)o->mask);
-    __m256i left = _mm256_srl_epi32(x, sh), right = _mm256_and_si256(x, mask);
-    for (int r = 0; r < 4; r++) {
-        const __m256i f = _mm256_and_si256(fmix32_x8(_mm256_xor_si256(right, _mm256_set1_epi32((int)o->key[r]))), mask);
-        const __m256i t = right;
-        right = _mm256_xor_si256(left, f);
-        left = t;
-    }
-    return _mm256_or_si256(_mm256_sll_epi32(left, sh), right);
-}
-
-/* Feistel images of domain indices k .. k + 8 * NV - 1: NV independent 8-lane vectors, so that their
- * dependency chains (4 rounds of multiplies) overlap. */
-#define ORDER_NV 4
-AVX2 static inline void feistel_x8n(const order_t *o, uint64_t k, int32_t *out) {
-    for (int v = 0; v < ORDER_NV; v++) {
-        const __m256i x = feistel_x8(_mm256_add_epi32(_mm256_set1_epi32((int)(k + 8 * v)),
-                                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), o);
-        _mm256_storeu_si256((__m256i *)(out + 8 * v), x);
-    }
-}
-
-/* order_chunk, 32 domain indices at a time (the domain is a power of two, so a multiple of 32 here). */
-AVX2 static int order_chunk_avx2(const order_t *o, uint64_t *kd, int32_t *pos) {
-    if (2 * o->half > 30 || o->domain < 8 * ORDER_NV) return order_chunk(o, kd, pos);
-    const int32_t m = (int32_t)o->m;
-    int32_t x[8 * ORDER_NV];
-    uint64_t k = *kd;
-    int n = 0;
-    for (; k < o->domain && n < GLOVE_CHUNK; k += 8 * ORDER_NV) {
-        feistel_x8n(o, k, x);
-        for (int j = 0; j < 8 * ORDER_NV; j++) {
-            pos[n] = x[j];
-            n += (x[j] < m);
-        }
-    }
-    *kd = k;
-    return n;
-}
-
 /* Two entries that share no row: both dot products in one loop, then both updates in one loop. Each
  * entry sees exactly the operations of dot_avx2 / update_avx2, so pairing never changes a bit; it only
  * lets the CPU overlap the two latency chains (one entry alone is ~400 instructions, more than the
@@ -523,23 +522,25 @@ AVX2 static inline void update2_avx2_f32(float *w0, float *v0, float *gw0, float
 #undef STOREM
 }
 
-/* One entry (or, with PAIR, two disjoint entries) of the float32 block loop. */
-#define F32_ENTRY_SCALAR(r, c, logx, dot, fd)                                                               \
+/* The scalar part of one float32 entry ENT (an entry_f32) at block row r, column c: clipped residual,
+ * weighted residual fd, loss. */
+#define F32_ENTRY_SCALAR(r, c, ENT, dot, fd)                                                                \
     do {                                                                                                    \
-        float diff_ = (dot) + bw[r] + bc[c] - (logx);                                                       \
+        float diff_ = (dot) + bw[r] + bc[c] - (ENT).logx;                                                   \
         if (diff_ > clip) diff_ = clip;                                                                     \
         else if (diff_ < -clip) diff_ = -clip;                                                              \
-        fd = (float)weight_of((double)(logx), log_xmax, alpha) * diff_;                                    \
+        fd = (ENT).f * diff_;                                                                               \
         loss += (double)(fd * diff_);                                                                       \
         count++;                                                                                            \
     } while (0)
 
+/* The bias steps of one entry, with the same operations as one lane of bias2_f32. */
 #define F32_BIAS(r, c, fd)                                                                                  \
     do {                                                                                                    \
-        bw[r] -= lr * fd / sqrtf(gbw[r]);                                                                   \
-        bc[c] -= lr * fd / sqrtf(gbc[c]);                                                                   \
-        gbw[r] += fd * fd;                                                                                  \
-        gbc[c] += fd * fd;                                                                                  \
+        bw[r] -= (lr * fd) / sqrtf(gbw[r]);                                                                 \
+        bc[c] -= (lr * fd) / sqrtf(gbc[c]);                                                                 \
+        gbw[r] = fmaf(fd, fd, gbw[r]);                                                                      \
+        gbc[c] = fmaf(fd, fd, gbc[c]);                                                                      \
     } while (0)
 
 /* Read n floats once, front to back, before they are used in random order: a sequential pass is streamed
@@ -551,45 +552,60 @@ AVX2 static inline void warm_f32(const float *p, int64_t n) {
     __asm__ volatile("" : : "x"(acc));
 }
 
+/* The four bias steps of two disjoint entries (r0, c0), (r1, c1) as one 4-lane division and square root:
+ * lanes (bw[r0], bc[c0], bw[r1], bc[c1]). sqrt and division are correctly rounded, so each lane gets the
+ * bits of the scalar step b -= (lr * fd) / sqrt(g); then g += fd * fd as one FMA. */
+AVX2 static inline void bias2_f32(float *bw, float *bc, float *gbw, float *gbc, int64_t r0, int64_t c0, float fd0,
+                                  int64_t r1, int64_t c1, float fd1, float lr) {
+    const __m128 g = _mm_setr_ps(gbw[r0], gbc[c0], gbw[r1], gbc[c1]);
+    const __m128 b = _mm_setr_ps(bw[r0], bc[c0], bw[r1], bc[c1]);
+    const __m128 fd = _mm_setr_ps(fd0, fd0, fd1, fd1);
+    float nb[4], ng[4];
+    _mm_storeu_ps(nb, _mm_sub_ps(b, _mm_div_ps(_mm_mul_ps(_mm_set1_ps(lr), fd), _mm_sqrt_ps(g))));
+    _mm_storeu_ps(ng, _mm_fmadd_ps(fd, fd, g));
+    bw[r0] = nb[0];
+    bc[c0] = nb[1];
+    bw[r1] = nb[2];
+    bc[c1] = nb[3];
+    gbw[r0] = ng[0];
+    gbc[c0] = ng[1];
+    gbw[r1] = ng[2];
+    gbc[c1] = ng[3];
+}
+
 AVX2 static void block_avx2_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
                                 const uint32_t *keys, float *W, float *C, float *bw, float *bc, float *gW,
                                 float *gC, float *gbw, float *gbc, int dim, double log_xmax, double alpha,
                                 double lr_, double clip_, double *loss_out, int64_t *count_out) {
     const float lr = (float)lr_, clip = (float)clip_;
-    const int64_t m = rows * cols;
     double loss = 0.0;
-    int64_t count = 0;
-    int32_t pos[GLOVE_CHUNK_MAX];
-    entry_t buf[GLOVE_CHUNK_MAX];
-    order_t o;
-    order_init(&o, m, keys);
-    warm_f32(tile, m);
+    int64_t count = 0, sb;
+    entry_f32 buf[GLOVE_SLOTS];
+    sub_iter_t it;
+    sub_iter_init(&it, rows, cols, keys);
+    warm_f32(tile, rows * cols);
     warm_f32(W, rows * dim);
     warm_f32(gW, rows * dim);
     warm_f32(C, cols * dim);
     warm_f32(gC, cols * dim);
-    for (uint64_t kd = 0; kd < o.domain;) {
-        const int n_pos = order_chunk_avx2(&o, &kd, pos);
-        const int n_ok = fill_entries_f32(pos, n_pos, tile, transposed, rows, cols, buf);
+    while ((sb = sub_iter_next(&it)) >= 0) {
+        const int n_ok = fill_sub_f32(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);
         int e = 0;
         while (e < n_ok) {
             const int64_t r0 = buf[e].r, c0 = buf[e].c;
-            const float x0 = (float)buf[e].logx;
             float fd0, fd1, d0, d1;
             if (e + 1 < n_ok && buf[e + 1].r != r0 && buf[e + 1].c != c0) {
                 const int64_t r1 = buf[e + 1].r, c1 = buf[e + 1].c;
-                const float x1 = (float)buf[e + 1].logx;
                 dot2_avx2_f32(W + r0 * dim, C + c0 * dim, W + r1 * dim, C + c1 * dim, dim, &d0, &d1);
-                F32_ENTRY_SCALAR(r0, c0, x0, d0, fd0);
-                F32_ENTRY_SCALAR(r1, c1, x1, d1, fd1);
+                F32_ENTRY_SCALAR(r0, c0, buf[e], d0, fd0);
+                F32_ENTRY_SCALAR(r1, c1, buf[e + 1], d1, fd1);
                 update2_avx2_f32(W + r0 * dim, C + c0 * dim, gW + r0 * dim, gC + c0 * dim, fd0,
                                  W + r1 * dim, C + c1 * dim, gW + r1 * dim, gC + c1 * dim, fd1, lr, dim);
-                F32_BIAS(r0, c0, fd0);
-                F32_BIAS(r1, c1, fd1);
+                bias2_f32(bw, bc, gbw, gbc, r0, c0, fd0, r1, c1, fd1, lr);
                 e += 2;
             } else {
                 d0 = dot_avx2_f32(W + r0 * dim, C + c0 * dim, dim);
-                F32_ENTRY_SCALAR(r0, c0, x0, d0, fd0);
+                F32_ENTRY_SCALAR(r0, c0, buf[e], d0, fd0);
                 update_avx2_f32(W + r0 * dim, C + c0 * dim, gW + r0 * dim, gC + c0 * dim, fd0, lr, dim);
                 F32_BIAS(r0, c0, fd0);
                 e += 1;
@@ -600,53 +616,43 @@ AVX2 static void block_avx2_f32(const float *tile, int transposed, int64_t rows,
     *count_out = count;
 }
 
-#define DEFINE_AVX2(T, SUF, SQRT)                                                                           \
-AVX2 __attribute__((unused)) static void block1_avx2_##SUF(const T *tile, int transposed, int64_t rows, int64_t cols,               \
-                                  const uint32_t *keys, T *W, T *C, T *bw, T *bc, T *gW, T *gC, T *gbw,     \
-                                  T *gbc, int dim, double log_xmax, double alpha, double lr_,               \
-                                  double clip_, double *loss_out, int64_t *count_out) {                     \
-    const T lr = (T)lr_, clip = (T)clip_;                                                                   \
-    const int64_t m = rows * cols;                                                                          \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    int32_t pos[GLOVE_CHUNK_MAX];                                                                           \
-    entry_t buf[GLOVE_CHUNK_MAX];                                                                           \
-    order_t o;                                                                                              \
-    order_init(&o, m, keys);                                                                                \
-    const int64_t per_ = (int64_t)(sizeof(T) / sizeof(float));                                              \
-    warm_f32((const float *)tile, m * per_);                                                                \
-    warm_f32((const float *)W, rows * dim * per_);                                                          \
-    warm_f32((const float *)gW, rows * dim * per_);                                                         \
-    warm_f32((const float *)C, cols * dim * per_);                                                          \
-    warm_f32((const float *)gC, cols * dim * per_);                                                         \
-    for (uint64_t kd = 0; kd < o.domain;) {                                                                 \
-      const int n_pos = order_chunk_avx2(&o, &kd, pos);                                                     \
-      const int n_ok = fill_entries_##SUF(pos, n_pos, tile, transposed, rows, cols, buf);                  \
-      for (int e = 0; e < n_ok; e++) {                                                                      \
-        const int64_t r = buf[e].r, c = buf[e].c;                                                           \
-        const T logx = (T)buf[e].logx;                                                                      \
-        T *w = W + r * dim, *v = C + c * dim;                                                               \
-        T diff = dot_avx2_##SUF(w, v, dim) + bw[r] + bc[c] - logx;                                          \
-        if (diff > clip) diff = clip;                                                                       \
-        else if (diff < -clip) diff = -clip;                                                                \
-        const T fd = (T)weight_of((double)logx, log_xmax, alpha) * diff;                                   \
-        loss += (double)(fd * diff);                                                                        \
-        count++;                                                                                            \
-        update_avx2_##SUF(w, v, gW + r * dim, gC + c * dim, fd, lr, dim);                                  \
-        bw[r] -= lr * fd / SQRT(gbw[r]);                                                                    \
-        bc[c] -= lr * fd / SQRT(gbc[c]);                                                                    \
-        gbw[r] += fd * fd;                                                                                  \
-        gbc[c] += fd * fd;                                                                                  \
-      }                                                                                                     \
-    }                                                                                                       \
-    *loss_out = loss;                                                                                       \
-    *count_out = count;                                                                                     \
+AVX2 static void block_avx2_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
+                                const uint32_t *keys, double *W, double *C, double *bw, double *bc, double *gW,
+                                double *gC, double *gbw, double *gbc, int dim, double log_xmax, double alpha,
+                                double lr, double clip, double *loss_out, int64_t *count_out) {
+    double loss = 0.0;
+    int64_t count = 0, sb;
+    entry_f64 buf[GLOVE_SLOTS];
+    sub_iter_t it;
+    sub_iter_init(&it, rows, cols, keys);
+    warm_f32((const float *)tile, 2 * rows * cols);
+    warm_f32((const float *)W, 2 * rows * dim);
+    warm_f32((const float *)gW, 2 * rows * dim);
+    warm_f32((const float *)C, 2 * cols * dim);
+    warm_f32((const float *)gC, 2 * cols * dim);
+    while ((sb = sub_iter_next(&it)) >= 0) {
+        const int n_ok = fill_sub_f64(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);
+        for (int e = 0; e < n_ok; e++) {
+            const int64_t r = buf[e].r, c = buf[e].c;
+            double *w = W + r * dim, *v = C + c * dim;
+            double diff = dot_avx2_f64(w, v, dim) + bw[r] + bc[c] - buf[e].logx;
+            if (diff > clip) diff = clip;
+            else if (diff < -clip) diff = -clip;
+            const double fd = buf[e].f * diff;
+            loss += fd * diff;
+            count++;
+            update_avx2_f64(w, v, gW + r * dim, gC + c * dim, fd, lr, dim);
+            bw[r] -= (lr * fd) / sqrt(gbw[r]);
+            bc[c] -= (lr * fd) / sqrt(gbc[c]);
+            gbw[r] = fma(fd, fd, gbw[r]);
+            gbc[c] = fma(fd, fd, gbc[c]);
+        }
+    }
+    *loss_out = loss;
+    *count_out = count;
 }
-
-DEFINE_AVX2(float, f32, sqrtf)
-DEFINE_AVX2(double, f64, sqrt)
-#define block_avx2_f64 block1_avx2_f64
 #endif /* GLOVE_HAVE_AVX2 */
+
 
 /* ------------------------------------------------------------------ dispatch */
 

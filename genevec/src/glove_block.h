@@ -4,10 +4,11 @@
 
 #include <stdint.h>
 
-/* The visiting order of a block of m entries: writes the m positions, in order, to out; returns m. */
-int64_t glove_block_order(int64_t m, const uint32_t *keys, int64_t *out);
+/* The visiting order of a rows x cols block: writes the rows * cols positions r * cols + c, in order, to
+ * out; returns rows * cols. */
+int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int64_t *out);
 
-/* One whole block, serially, in block_order(rows * cols, keys).
+/* One whole block, serially, in block_order(rows, cols, keys).
  *   tile        IN     log T of the block: (rows, cols) row-major, or (cols, rows) when transposed
  *   W, gW       INOUT  (rows, dim) word vectors / AdaGrad sums of the word group (first row of the group)
  *   C, gC       INOUT  (cols, dim) context vectors / sums of the context group
