@@ -17,7 +17,9 @@ block of every epoch. Position ``p`` is word ``I_g[p // |I_h|]``, context ``I_h[
 kernel implements the same function; this NumPy version is the reference.
 
 ``B`` depends on the number of genes only (never on ``n_jobs``), so the result does not depend on
-the thread count.
+the thread count. Automatic groups start at multiples of 16 genes, so that with 64-byte aligned
+parameter arrays (:func:`genevec.glove.init_params`) no cache line holds rows or biases of two groups:
+the threads running two blocks of a stratum then never write to the same line.
 """
 
 from __future__ import annotations
@@ -32,28 +34,46 @@ __all__ = ["TrainingTiles", "gene_groups", "tile_index", "block_order", "feistel
 MAX_GROUP_SIZE = 128
 #: Smallest group, so that tiny problems still have several blocks per stratum.
 MIN_GROUP_SIZE = 16
+#: Automatic group bounds are multiples of this many genes: 16 float32 (or 8 float64 x 2) biases fill a
+#: 64-byte cache line, and 16 rows of any dim end on a line boundary.
+GROUP_ALIGN = 16
 #: Sub-blocks of SUB x SUB genes inside a block (the kernel's ``GLOVE_SUB``).
 SUB = 8
 
 
 def gene_groups(n_genes: int, group_size: int | None = None) -> np.ndarray:
-    """Split ``n_genes`` into contiguous groups of nearly equal size; return the ``B + 1`` bounds.
+    """Split ``n_genes`` into contiguous groups; return the ``B + 1`` bounds.
 
-    The group size is ``clip(ceil(n_genes / 64), 16, 128)`` unless given: at least ~64 blocks per
-    stratum on large data, cache-sized blocks, and never a function of the thread count.
+    Without ``group_size``, the target size is ``clip(ceil(n_genes / 64), 16, 128)`` rounded up to a
+    multiple of 16: at least ~64 blocks per stratum on large data, cache-sized blocks, and never a
+    function of the thread count; there are ``ceil(n_genes / size)`` groups. Every bound but the last
+    is a multiple of 16 (sizes differ by at most 16, and the last group also takes the remainder
+    ``n_genes % 16``), so groups share no cache line.
+    With ``group_size``, the ``ceil(n_genes / group_size)`` groups differ in size by at most one.
 
     Examples
     --------
     >>> gene_groups(10, group_size=4).tolist()
     [0, 3, 7, 10]
+    >>> gene_groups(100).tolist()
+    [0, 16, 32, 48, 64, 80, 96, 100]
     """
     if n_genes < 1:
         raise ValueError(f"need at least one gene, got {n_genes}")
-    if group_size is None:
-        group_size = int(min(MAX_GROUP_SIZE, max(MIN_GROUP_SIZE, -(-n_genes // 64))))
-    n_groups = max(1, -(-n_genes // int(group_size)))
-    # Spread the remainder: sizes differ by at most one.
-    return np.linspace(0, n_genes, n_groups + 1).round().astype(np.int64)
+    if group_size is not None:
+        n_groups = max(1, -(-n_genes // int(group_size)))
+        # Spread the remainder: sizes differ by at most one.
+        return np.linspace(0, n_genes, n_groups + 1).round().astype(np.int64)
+    a = GROUP_ALIGN
+    size = int(min(MAX_GROUP_SIZE, max(MIN_GROUP_SIZE, -(-n_genes // 64))))
+    size = -(-size // a) * a
+    n_groups = max(1, -(-n_genes // size))
+    units, rem = divmod(n_genes, a)               # whole lines of 16 genes, and the rest
+    base, extra = divmod(units, n_groups)
+    sizes = np.full(n_groups, base * a, dtype=np.int64)
+    sizes[:extra] += a
+    sizes[-1] += rem
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def tile_index(g: int, h: int, n_groups: int) -> int:

@@ -502,7 +502,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             raise ValueError(f"GeneGloVe: the checkpoint used a {meta['rng_class']} random generator; "
                              "pass the same kind of random_state to resume.")
         rng.bit_generator.state = meta["rng"]
-        params = glove.GloVeParams(**{k: np.ascontiguousarray(v, dtype=dtype) for k, v in arrays.items()})
+        params = glove.GloVeParams(**{k: glove.aligned_copy(v, dtype) for k, v in arrays.items()})
         return params, int(meta["epoch"]), [float(v) for v in meta["curve"]]
 
     # ------------------------------------------------------------------ fitted state
@@ -717,7 +717,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
 def _params_from_vectors(W, C, bw, bc, dtype):
     """GloVe parameters from given vectors, with fresh AdaGrad sums (all ones)."""
-    from .glove import GloVeParams
+    from .glove import GloVeParams, aligned_copy
 
-    arr = [np.ascontiguousarray(a, dtype=dtype) for a in (W, C, bw, bc)]
-    return GloVeParams(*arr, *(np.ones_like(a) for a in arr))
+    arr = [aligned_copy(a, dtype) for a in (W, C, bw, bc)]
+    return GloVeParams(*arr, *(aligned_copy(np.ones_like(a)) for a in arr))

@@ -420,13 +420,13 @@ def test_train_tissue_and_filter(gct_file, tmp_path, capsys):
     gct, attrs, counts = gct_file
     out = tmp_path / "v.txt"
     rc = main(["train", str(gct), "--attributes", str(attrs), "--tissue", "pancreas", "--min-samples", "1",
-               "--dim", "8", "--max-iter", "30", "--jobs", "1", "--seed", "3", "-o", str(out)])
+               "--dim", "8", "--max-iter", "200", "--jobs", "1", "--seed", "3", "-o", str(out)])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert captured.out == f"{out}\t20 genes x 8 dimensions\n"
     assert "read 16 samples x 20 genes" in captured.err
     assert "kept 20 of 20 genes (min_samples=1)" in captured.err
-    assert re.search(r"epoch 30/30\s+loss", captured.err)
+    assert re.search(r"epoch 200/200\s+loss", captured.err)
     vectors = genevec.load_vectors(out)
     assert sorted(vectors.genes) == sorted(counts.columns) and vectors.dim == 8
     assert module_purity(out) >= 0.9

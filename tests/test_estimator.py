@@ -39,16 +39,22 @@ def small(**kw):
     return GeneGloVe(**base)
 
 
+#: Epochs after which the planted modules are recovered from every start: 200 gave purity 1.0 for all of
+#: 16 seeds tried, 40 only for about half (and for seed 0 only while the gene groups happened to end at
+#: the module boundary).
+CONVERGED = 200
+
+
 @pytest.fixture(scope="module")
 def fitted(modules):
-    return small(max_iter=40).fit(modules)
+    return small(max_iter=CONVERGED).fit(modules)
 
 
 def test_fitted_attributes(fitted, modules):
     n = modules.shape[1]
     assert fitted.embedding_.shape == (n, 8)
     assert list(fitted.genes_) == list(modules.columns)
-    assert fitted.n_iter_ == 40 and len(fitted.loss_curve_) == 40
+    assert fitted.n_iter_ == CONVERGED and len(fitted.loss_curve_) == CONVERGED
     assert fitted.n_features_in_ == n and list(fitted.feature_names_in_) == list(modules.columns)
     np.testing.assert_array_equal(fitted.embedding_, fitted.word_vectors_ + fitted.context_vectors_)
     assert fitted.word_bias_.shape == (n,) and fitted.embedding_.dtype == np.float32
@@ -129,7 +135,7 @@ def test_set_output_pandas_indexed_by_gene(modules):
 
 
 def test_pipeline_with_kmeans_clusters_genes(modules):
-    pipe = Pipeline([("glove", small(max_iter=40)), ("kmeans", KMeans(2, n_init=10, random_state=0))])
+    pipe = Pipeline([("glove", small(max_iter=CONVERGED)), ("kmeans", KMeans(2, n_init=10, random_state=0))])
     labels = pipe.fit_predict(modules)
     assert labels.shape == (modules.shape[1],)
     truth = np.repeat([0, 1], 12)

@@ -69,6 +69,32 @@ def test_block_order_depends_on_keys():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_parameters_are_cache_line_aligned(dtype):
+    p = glove.init_params(1001, 37, dtype, np.random.default_rng(0))
+    for f in FIELDS:
+        a = getattr(p, f)
+        assert a.ctypes.data % glove.ALIGNMENT == 0, f
+        assert a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    q = p.copy()
+    for f in FIELDS:
+        assert getattr(q, f).ctypes.data % glove.ALIGNMENT == 0
+        np.testing.assert_array_equal(getattr(q, f), getattr(p, f))
+        assert not np.shares_memory(getattr(q, f), getattr(p, f))
+    # the same values as the plain allocation it replaced
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(p.W, rng.uniform(-0.5, 0.5, size=(1001, 37)).astype(dtype))
+    np.testing.assert_array_equal(p.bw, rng.uniform(-0.5, 0.5, size=1001).astype(dtype))
+
+
+def test_aligned_copy_casts_and_keeps_shape():
+    a = np.arange(12.0).reshape(3, 4)[:, ::2]                # not contiguous
+    b = glove.aligned_copy(a, np.float32)
+    assert b.dtype == np.float32 and b.shape == (3, 2) and b.flags.c_contiguous
+    assert b.ctypes.data % 64 == 0 and b.tolist() == a.tolist()
+    assert glove.aligned_copy(np.empty((0, 5))).shape == (0, 5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("dim", [5, 12, 37])
 def test_epoch_matches_reference(dtype, dim, isa):
     T = small_tcm()
@@ -91,7 +117,7 @@ def test_epoch_matches_reference(dtype, dim, isa):
 
 
 def test_large_blocks_match_reference():
-    """Blocks of 65 x 65 genes (m = 4225 in a 2^14 domain): the filtered 8-lane order."""
+    """Blocks of 65 x 65 genes: 9 x 9 sub-blocks (a filtered 2^8 Feistel domain), cut ones at the edges."""
     T = small_tcm(130, seed=5)
     tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(130, 65), dtype=np.float32)
     assert tiles.n_groups == 2

@@ -231,7 +231,7 @@ def assert_tiles_equal(got, want):
 @pytest.mark.parametrize(
     "n_genes,bounds",
     [
-        (37, None),                                  # gene_groups: 3 groups
+        (37, None),                                  # gene_groups: [0, 16, 32, 37]
         (37, [0, 37]),                               # B = 1
         (37, [0, 1, 5, 6, 20, 37]),                  # uneven groups, a group of one gene
         (130, [0, 100, 101, 130]),
