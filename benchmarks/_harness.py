@@ -132,8 +132,12 @@ class Bench:
         self.rows: list[dict] = []
 
     def compare(self, task: str, shape, *, threads: int, contender, peer, check, repeats: int | None = None,
-                note: str = "") -> dict:
-        """Warm up, check the answers agree, then time contender and peer alternately; keep minima."""
+                note: str = "", between=None) -> dict:
+        """Warm up, check the answers agree, then time contender and peer alternately; keep minima.
+
+        ``between()``, if given, runs (untimed) after each contender/peer round: a third measurement that
+        should see the same conditions of the machine, such as ``bench_fit.py``'s host ceiling.
+        """
         repeats = self.repeats if repeats is None else repeats
         _, mine = _timed(contender)
         _, theirs = _timed(peer)
@@ -147,6 +151,8 @@ class Bench:
             t, out = _timed(peer)
             del out
             t_peer.append(t)
+            if between is not None:
+                between()
         row = {
             "task": task,
             "shape": list(shape),
@@ -155,6 +161,8 @@ class Bench:
             "peer_s": min(t_peer),
             "ratio": min(t_peer) / min(t_mine),
             "repeats": repeats,
+            "genevec_all_s": t_mine,
+            "peer_all_s": t_peer,
             "note": note,
             **environment(),
         }
