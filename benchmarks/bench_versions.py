@@ -1,0 +1,110 @@
+"""GloVe epoch time of this checkout against an earlier revision, epochs alternating in one run.
+
+The earlier revision is checked out with ``git worktree`` into ``benchmarks/_build/wt-<sha>`` and built
+in place; each side runs in its own child process with its own copy of the data (GTEx-like counts,
+``tcm.training_tiles``, float32, dim 100, the study's parameters) and a warm-up epoch. The parent then
+asks them for one epoch at a time, alternating which goes first, so that both see the same machine.
+Reported: every epoch time, and the ratio of the minima (and of the medians), ``old / new``.
+
+    python benchmarks/bench_versions.py --old e56177e --genes 25321 --threads 2 --repeats 6
+
+The two sides train different bits when the visiting order changed between the revisions; the row
+records both hashes of ``W + C`` after the warm-up epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+from _harness import HERE, REPO, RESULTS, environment
+
+CHILD = r"""
+import hashlib, sys, time
+import numpy as np
+sys.path.insert(0, {bench!r})
+from _generate import gtex_like_counts
+import genevec
+from genevec import _layout, glove, tcm
+assert genevec.__file__.startswith({root!r}), genevec.__file__
+X = np.ascontiguousarray(gtex_like_counts(328, {genes}, seed=0), dtype=np.float64)
+X = X[:, X.sum(axis=0) > 0]
+tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
+p = glove.init_params(tiles.n_genes, 100, np.float32, np.random.default_rng(0))
+rng = np.random.default_rng(2)
+glove.run_epoch(tiles, p, rng=rng, n_threads={threads})
+print("READY", hashlib.sha256((p.W + p.C).tobytes()).hexdigest()[:16], tiles.n_entries, flush=True)
+for line in sys.stdin:
+    t0 = time.perf_counter()
+    glove.run_epoch(tiles, p, rng=rng, n_threads={threads})
+    print("EPOCH", time.perf_counter() - t0, flush=True)
+"""
+
+
+def worktree(rev: str) -> str:
+    """Check out and build ``rev`` once; return its directory."""
+    sha = subprocess.run(["git", "rev-parse", rev], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    path = HERE / "_build" / f"wt-{sha[:12]}"
+    if not (path / "genevec").exists():
+        path.parent.mkdir(exist_ok=True)
+        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(path), sha], cwd=REPO, check=True,
+                       capture_output=True)
+    if not list((path / "genevec").glob("_glove*.so")):
+        out = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=path, capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"building {rev} in {path} failed:\n{out.stderr[-3000:]}")
+    return str(path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--old", required=True, help="the earlier revision (any git name)")
+    ap.add_argument("--genes", type=int, default=5000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=6)
+    args = ap.parse_args()
+    roots = {"old": worktree(args.old), "new": str(REPO)}
+    kids, hashes = {}, {}
+    for name, root in roots.items():
+        code = CHILD.format(bench=str(HERE), root=root, genes=args.genes, threads=args.threads)
+        env = {**os.environ, "PYTHONPATH": root}
+        kids[name] = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      text=True, env=env, cwd=str(HERE / "_build"))
+        first = kids[name].stdout.readline().split()
+        if not first or first[0] != "READY":
+            raise SystemExit(f"{name} child failed ({kids[name].wait()})")
+        hashes[name], n_entries = first[1], int(first[2])
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    try:
+        for r in range(args.repeats):
+            for name in ("old", "new") if r % 2 == 0 else ("new", "old"):
+                kids[name].stdin.write("go\n")
+                kids[name].stdin.flush()
+                times[name].append(float(kids[name].stdout.readline().split()[1]))
+    finally:
+        for k in kids.values():
+            k.stdin.close()
+            k.wait()
+    old, new = times["old"], times["new"]
+    row = {"task": f"epoch: this checkout vs {args.old}", "shape": [328, args.genes, 100], "threads": args.threads,
+           "genevec_s": min(new), "peer_s": min(old), "ratio": min(old) / min(new),
+           "ratio_median": statistics.median(old) / statistics.median(new), "repeats": args.repeats,
+           "genevec_all_s": new, "peer_all_s": old, "entries": n_entries, "hash_new": hashes["new"],
+           "hash_old": hashes["old"], "old_revision": args.old, **environment()}
+    print(f"{args.genes:,} genes, {args.threads} thread(s): old {min(old):.2f} s, new {min(new):.2f} s per epoch "
+          f"(minima of {args.repeats}); old / new = {row['ratio']:.3f} (medians {row['ratio_median']:.3f}); "
+          f"{n_entries / min(new) / 1e6:.1f} M entries/s new", flush=True)
+    path = RESULTS / "versions.json"
+    rows = json.loads(path.read_text()) if path.exists() else []
+    key = (row["task"], tuple(row["shape"]), row["threads"])
+    rows = [r for r in rows if (r["task"], tuple(r["shape"]), r["threads"]) != key] + [row]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
