@@ -40,11 +40,13 @@ Departures from text2vec, and why
 - **Weight from log T.** The tiles hold ``log T``; ``f = 1`` if ``log T >= log x_max`` else
   ``exp(alpha * (log T - log x_max))``, equal to text2vec's ``(x / x_max)^alpha`` up to rounding.
 
-Speed: float32, dim 100, one core of a Zen 3 VM: about 14-15 M entries/s per core (see
-``benchmarks/RESULTS.md`` for the measured ratios against the plain C loop in ``benchmarks/baseline``),
-``src/glove_block.c`` for how. Threads: a block of stratum ``k + 1`` starts as soon as the two blocks
-of stratum ``k`` that wrote its word and context rows are done, without a barrier after each stratum;
-a waiting thread spins briefly, then yields its core.
+Speed: float32, dim 100, one core of a Zen 3 VM: about 14-16 M entries/s per core, and 2 threads
+1.8-2.0x one (see ``benchmarks/RESULTS.md`` for the ratios against the plain C loop in
+``benchmarks/baseline`` and against two independent processes), ``src/glove_block.c`` for how. Threads:
+a block of stratum ``k + 1`` starts as soon as the two blocks of stratum ``k`` that wrote its word and
+context rows are done, without a barrier after each stratum; a waiting thread spins briefly, then
+yields its core. Gene groups start on cache-line boundaries (:func:`genevec._layout.gene_groups`,
+:func:`aligned_copy`), so the two threads running neighbouring blocks never write to one line.
 
 Keeping params consistent: each kernel call runs whole strata (:func:`strata_per_call`, about a second
 of work) and is atomic from Python's point of view, so a ``KeyboardInterrupt`` (raised between calls)
