@@ -13,13 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 # with `python -m genevec` or `python -c` would otherwise put their working directory, often this
 # source tree without compiled kernels, first on sys.path (Python >= 3.11 honours this variable).
 os.environ["PYTHONSAFEPATH"] = "1"
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The real datasets sit in ../shared/data beside the clone (as in CI); GENEVEC_SHARED_DATA points elsewhere.
+SHARED_DATA = Path(os.environ.get("GENEVEC_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def shared_file(*parts):
-    """Path of a file in ../shared/data; fails (not skips) when missing, since CI lays it out."""
+    """Path of a file in the shared data folder; fails (not skips) when missing, since CI lays it out."""
     path = SHARED_DATA.joinpath(*parts)
-    assert path.exists(), f"{path} is missing: the shared datasets must sit beside the repository"
+    assert path.exists(), (f"{path} is missing: the shared datasets must sit in ../shared/data beside the "
+                           "repository, or set GENEVEC_SHARED_DATA to the folder that holds them")
     return path
 
 
