@@ -195,6 +195,67 @@ class Bench:
         return path
 
 
+def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100) -> None:
+    """Child side of :class:`EpochChild`: GTEx-like tiles and a fresh float32 model, then epochs on demand.
+
+    Builds ``gtex_counts(328, n_genes)``'s tiles, runs a warm-up epoch and prints ``READY <sha256[:16] of
+    W + C> <entries>``; then, for each ``go`` line on stdin, times one epoch (the study's parameters) and
+    prints ``EPOCH <seconds>``. Only ``genevec``'s public training API is used, so an older checkout on
+    ``PYTHONPATH`` serves too (``bench_versions.py``).
+    """
+    import hashlib
+
+    from genevec import _layout, glove, tcm
+
+    X = gtex_counts(328, n_genes)
+    X = np.ascontiguousarray(X[:, X.sum(axis=0) > 0])
+    tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
+    params = glove.init_params(tiles.n_genes, dim, np.float32, np.random.default_rng(0))
+    rng = np.random.default_rng(2)
+    kw = dict(x_max=100.0, alpha=0.75, learning_rate=0.05, clip=100.0, rng=rng, n_threads=n_threads)
+    glove.run_epoch(tiles, params, **kw)
+    print("READY", hashlib.sha256((params.W + params.C).tobytes()).hexdigest()[:16], tiles.n_entries, flush=True)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        t0 = time.perf_counter()
+        glove.run_epoch(tiles, params, **kw)
+        print("EPOCH", time.perf_counter() - t0, flush=True)
+
+
+class EpochChild:
+    """Parent side: a Python child that calls :func:`serve_glove_epochs`; one timed epoch per request.
+
+    ``start()`` asks for an epoch without waiting, so that several children can run at once;
+    ``seconds()`` waits for the answer. ``ready`` holds the words after ``READY`` (hash, entries).
+    """
+
+    def __init__(self, n_genes: int, n_threads: int, *, env: dict | None = None, cwd=None, root: str | None = None):
+        check = f"import genevec; assert genevec.__file__.startswith({root!r}), genevec.__file__; " if root else ""
+        code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); {check}"
+                f"from _harness import serve_glove_epochs; serve_glove_epochs({n_genes}, {n_threads})")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env, cwd=cwd)
+        first = self.proc.stdout.readline().split()
+        if not first or first[0] != "READY":
+            raise SystemExit(f"benchmark child failed to start (exit {self.proc.wait()})")
+        self.ready = first[1:]
+
+    def start(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def seconds(self) -> float:
+        answer = self.proc.stdout.readline().split()
+        if not answer or answer[0] != "EPOCH":
+            raise SystemExit(f"benchmark child died during an epoch (exit {self.proc.wait()})")
+        return float(answer[1])
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
 def run_python(code: str, *, env: dict | None = None, timeout: float = 1800) -> tuple[int, str, str]:
     """Run ``code`` in a fresh interpreter (repo and benchmarks on sys.path); return (returncode, stdout, stderr).
 

@@ -31,7 +31,7 @@ import sys
 import time
 
 import numpy as np
-from _harness import HERE, REPO, Bench, gtex_counts
+from _harness import HERE, REPO, Bench, EpochChild, gtex_counts
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -139,54 +139,26 @@ def run_strata(tiles, params, strata, keys, n_strata, n_threads):
     return 0.5 * float(loss.sum()), int(count.sum())
 
 
-HOST_CHILD = r"""
-import sys, time
-import numpy as np
-sys.path.insert(0, {here!r})
-from _harness import gtex_counts
-from genevec import _layout, glove, tcm
-X = gtex_counts(328, {genes})
-X = np.ascontiguousarray(X[:, X.sum(axis=0) > 0])
-tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
-p = glove.init_params(tiles.n_genes, {dim}, np.float32, np.random.default_rng(0))
-rng = np.random.default_rng(2)
-kw = dict(x_max=100.0, alpha=0.75, learning_rate=0.05, clip=100.0)
-glove.run_epoch(tiles, p, rng=rng, n_threads=1, **kw)  # warm-up
-print("READY", flush=True)
-for line in sys.stdin:              # one line per epoch to run, so that two children start together
-    if line.strip() != "go":
-        break
-    t0 = time.perf_counter()
-    glove.run_epoch(tiles, p, rng=rng, n_threads=1, **kw)
-    print("EPOCH", time.perf_counter() - t0, flush=True)
-"""
-
-
 class HostPeers:
     """Two child processes, each with its own copy of the data, running one-thread epochs on demand.
 
-    ``alone()`` times an epoch of one child while the other waits; ``together()`` times one epoch of each,
-    started at once. ``summary()`` keeps the minimum of each and ``ratio = alone / child_a + alone /
-    child_b``: the combined throughput of two independent one-thread trainers over one alone, the most
-    two threads could gain on this machine at that time.
+    ``round()`` times an epoch of one child while the other waits, then one epoch of each, started at
+    once. ``summary()`` keeps the minimum of each and ``ratio = alone / child_a + alone / child_b``: the
+    combined throughput of two independent one-thread trainers over one alone, the most two threads could
+    gain on this machine at that time.
     """
 
     def __init__(self, n_genes: int):
-        code = HOST_CHILD.format(here=str(HERE), genes=n_genes, dim=DIM)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-        self.kids = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      text=True, env=env) for _ in range(2)]
-        for k in self.kids:
-            if k.stdout.readline().strip() != "READY":
-                raise SystemExit(f"host child failed: {k.wait()}")
+        self.kids = [EpochChild(n_genes, 1, env=env) for _ in range(2)]
         self.alone_s: list[float] = []
         self.together_s: list[list[float]] = []
 
-    def _run(self, which) -> list[float]:
+    @staticmethod
+    def _run(which) -> list[float]:
         for k in which:
-            k.stdin.write("go\n")
-            k.stdin.flush()
-        return [float(k.stdout.readline().split()[1]) for k in which]
+            k.start()
+        return [k.seconds() for k in which]
 
     def round(self) -> None:
         self.alone_s.append(self._run(self.kids[:1])[0])
@@ -194,8 +166,7 @@ class HostPeers:
 
     def close(self) -> None:
         for k in self.kids:
-            k.stdin.close()
-            k.wait()
+            k.close()
 
     def summary(self) -> dict:
         a = min(self.alone_s)

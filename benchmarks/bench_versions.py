@@ -21,29 +21,7 @@ import statistics
 import subprocess
 import sys
 
-from _harness import HERE, REPO, RESULTS, environment
-
-CHILD = r"""
-import hashlib, sys, time
-import numpy as np
-sys.path.insert(0, {bench!r})
-from _generate import gtex_like_counts
-import genevec
-from genevec import _layout, glove, tcm
-assert genevec.__file__.startswith({root!r}), genevec.__file__
-X = np.ascontiguousarray(gtex_like_counts(328, {genes}, seed=0), dtype=np.float64)
-X = X[:, X.sum(axis=0) > 0]
-tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
-p = glove.init_params(tiles.n_genes, 100, np.float32, np.random.default_rng(0))
-rng = np.random.default_rng(2)
-glove.run_epoch(tiles, p, rng=rng, n_threads={threads})
-print("READY", hashlib.sha256((p.W + p.C).tobytes()).hexdigest()[:16], tiles.n_entries, flush=True)
-for line in sys.stdin:
-    t0 = time.perf_counter()
-    glove.run_epoch(tiles, p, rng=rng, n_threads={threads})
-    print("EPOCH", time.perf_counter() - t0, flush=True)
-"""
-
+from _harness import HERE, REPO, RESULTS, EpochChild, environment
 
 def worktree(rev: str) -> str:
     """Check out and build ``rev`` once; return its directory."""
@@ -69,27 +47,20 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=6)
     args = ap.parse_args()
     roots = {"old": worktree(args.old), "new": str(REPO)}
-    kids, hashes = {}, {}
-    for name, root in roots.items():
-        code = CHILD.format(bench=str(HERE), root=root, genes=args.genes, threads=args.threads)
-        env = {**os.environ, "PYTHONPATH": root}
-        kids[name] = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      text=True, env=env, cwd=str(HERE / "_build"))
-        first = kids[name].stdout.readline().split()
-        if not first or first[0] != "READY":
-            raise SystemExit(f"{name} child failed ({kids[name].wait()})")
-        hashes[name], n_entries = first[1], int(first[2])
+    kids = {name: EpochChild(args.genes, args.threads, env={**os.environ, "PYTHONPATH": root}, root=root,
+                             cwd=str(HERE / "_build"))
+            for name, root in roots.items()}
+    hashes = {name: k.ready[0] for name, k in kids.items()}
+    n_entries = int(kids["new"].ready[1])
     times: dict[str, list[float]] = {"old": [], "new": []}
     try:
         for r in range(args.repeats):
             for name in ("old", "new") if r % 2 == 0 else ("new", "old"):
-                kids[name].stdin.write("go\n")
-                kids[name].stdin.flush()
-                times[name].append(float(kids[name].stdout.readline().split()[1]))
+                kids[name].start()
+                times[name].append(kids[name].seconds())
     finally:
         for k in kids.values():
-            k.stdin.close()
-            k.wait()
+            k.close()
     old, new = times["old"], times["new"]
     row = {"task": f"epoch: this checkout vs {args.old}", "shape": [328, args.genes, 100], "threads": args.threads,
            "genevec_s": min(new), "peer_s": min(old), "ratio": min(old) / min(new),
