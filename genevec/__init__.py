@@ -29,11 +29,16 @@ _PUBLIC = {
     "cluster_genes": "plot",
     "save_gene_map": "plot",
     "read_gene_map": "plot",
+    "load_gene_sets": "genesets",
     "datasets": None,
     "exceptions": None,
 }
 
-__all__ = ["__version__", *_PUBLIC]
+__all__ = ["__version__", "evaluate", *_PUBLIC]
+
+# `evaluate` is a function and a module of the same name: bound here, eagerly, so that the name stays
+# the function even after `import genevec.evaluate` (the module keeps its heavy imports inside functions).
+from .evaluate import evaluate  # noqa: E402
 
 
 def __getattr__(name):
