@@ -30,15 +30,19 @@ _PUBLIC = {
     "save_gene_map": "plot",
     "read_gene_map": "plot",
     "load_gene_sets": "genesets",
+    "QualityReport": "evaluate",
+    "Stability": "stability",
     "datasets": None,
     "exceptions": None,
 }
 
-__all__ = ["__version__", "evaluate", *_PUBLIC]
+__all__ = ["__version__", "evaluate", "stability", *_PUBLIC]
 
-# `evaluate` is a function and a module of the same name: bound here, eagerly, so that the name stays
-# the function even after `import genevec.evaluate` (the module keeps its heavy imports inside functions).
+# `evaluate` and `stability` are functions in modules of the same names: bound here, eagerly, so that
+# the names stay the functions even after `import genevec.evaluate` (the modules keep their heavy
+# imports inside functions, so `import genevec` stays fast).
 from .evaluate import evaluate  # noqa: E402
+from .stability import stability  # noqa: E402
 
 
 def __getattr__(name):

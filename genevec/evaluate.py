@@ -20,7 +20,7 @@ Examples
 >>> from genevec.evaluate import evaluate
 >>> genes = ["A1", "A2", "A3", "B1", "B2", "B3"]
 >>> planted = np.repeat(np.eye(2), 3, axis=0)          # A genes on one axis, B genes on the other
->>> report = evaluate((genes, planted), gene_sets={"A": genes[:3], "B": genes[3:]}, k=2)
+>>> report = evaluate((genes, planted), gene_sets={"A": genes[:3], "B": genes[3:]}, k=2, min_set_size=2)
 >>> float(report.table.loc[("custom", "vectors"), "auroc"])
 1.0
 >>> float(report.table.loc[("custom", "vectors"), "precision"])
@@ -105,11 +105,10 @@ def pearson_vectors(counts: Any, genes: Sequence[str] | None = None) -> tuple[li
     Examples
     --------
     >>> import pandas as pd
-    >>> import pandas as pd
-    >>> X = pd.DataFrame({"A": [1, 5, 9], "B": [2, 10, 18], "C": [9, 5, 1]})
+    >>> X = pd.DataFrame({"A": [10, 50, 90], "B": [20, 100, 180], "C": [90, 50, 10]})
     >>> genes, V = pearson_vectors(X)
-    >>> round(float(V[0] @ V[2]), 3)
-    -1.0
+    >>> V.shape, round(float(V[0] @ V[1]), 3)     # A and B have the same CPM in every sample
+    ((3, 3), 1.0)
     """
     import scipy.sparse as sp
 
@@ -428,12 +427,18 @@ def evaluate(vectors: Any, *, gene_sets: Any = "go_bp", k: int = 10, counts: Any
         M, kept = membership(genes, coll, min_size=min_set_size, max_size=max_set_size)
         annotated = np.flatnonzero(np.asarray(M.sum(axis=1)).ravel() > 0)
         if len(annotated) < 2:
-            sample = ", ".join(genes[:3])
+            known = coll.genes()
+            overlap = sum(g in known for g in genes)
+            if overlap >= min_set_size:
+                raise ValueError(
+                    f"evaluate: no {coll.name} set holds between {min_set_size} and {max_set_size} of the "
+                    f"{len(genes):,} genes ({overlap:,} of them are in some set). Lower min_set_size or raise "
+                    "max_set_size, or evaluate more genes."
+                )
             raise ValueError(
-                f"evaluate: only {len(annotated)} of the {len(genes):,} genes are in a {coll.name} set of "
-                f"{min_set_size}-{max_set_size} of them (genes look like {sample}). Gene sets use HGNC "
-                "symbols: train on symbols (read_counts(..., gene_names='symbol')), or pass gene_sets for "
-                "your identifiers."
+                f"evaluate: only {overlap} of the {len(genes):,} genes are in any {coll.name} set (genes look "
+                f"like {', '.join(genes[:3])}). Gene sets use HGNC symbols: train on symbols "
+                "(read_counts(..., gene_names='symbol')), or pass gene_sets for your identifiers."
             )
         seed = int(rng.integers(2 ** 63))  # one sample of pairs per collection, the same for every method
         for method, (m_genes, U) in methods.items():

@@ -13,9 +13,15 @@ parameters, and AdaGrad whose squared-gradient sums start at 1. As in text2vec, 
    then ``gW += (fd * c)^2``, ``gC += (fd * w)^2`` (the step uses the sums *before* this entry);
 3. ``bw -= lr * fd / sqrt(gbw)``, ``bc -= lr * fd / sqrt(gbc)``, then ``gbw += fd^2``, ``gbc += fd^2``.
 
-Initialisation as text2vec/rsparse: ``W``, ``C``, ``bw``, ``bc`` uniform on ``[-0.5, 0.5)`` (not scaled by
-``dim``), AdaGrad sums 1. The reported epoch loss is rsparse's: ``0.5 * sum f * diff^2 / n`` over the
-entries of the epoch, each computed just before its update, with the clipped residual.
+Initialisation as text2vec/rsparse (:func:`init_params`): ``W``, ``C``, ``bw``, ``bc`` uniform on
+``[-0.5, 0.5)`` (not scaled by ``dim``), AdaGrad sums 1; ``GeneGloVe(init="random")`` and the study's
+preset use it. ``GeneGloVe``'s default start, ``init="centred"``, scales the vectors by ``1 / dim`` (as
+Stanford's ``glove.c``) and sets both biases to the centred row means of ``log T``
+(:func:`genevec.lowrank.centred_biases`): on raw counts ``log T`` sits 20-35 units above zero, and
+from text2vec's start the first epochs spend AdaGrad's step sizes on that offset while every gene
+vector is pushed along one common direction (see ``docs/quality.rst``). The reported epoch loss is
+rsparse's: ``0.5 * sum f * diff^2 / n`` over the entries of the epoch, each computed just before its
+update, with the clipped residual.
 
 Departures from text2vec, and why
 ---------------------------------
@@ -159,11 +165,12 @@ def aligned_copy(a, dtype=None) -> np.ndarray:
     return out
 
 
-def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator) -> GloVeParams:
+def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator, *, scale: float = 1.0) -> GloVeParams:
     """Random start as text2vec: vectors and biases uniform on ``[-0.5, 0.5)``, AdaGrad sums 1.
 
     Draws, in this order, ``W``, ``bw``, ``C``, ``bc`` (rsparse's ``w_i, b_i, w_j, b_j``) in float64
-    and casts them to ``dtype``.
+    and casts them to ``dtype``. ``scale`` multiplies the vectors (not the biases) before the cast:
+    Stanford GloVe's start is ``scale = 1 / dim``.
 
     Parameters
     ----------
@@ -175,6 +182,8 @@ def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator) -> GloV
         Training dtype.
     rng : numpy.random.Generator
         Source of the random start.
+    scale : float, default=1.0
+        Factor on the vectors' uniform draws.
 
     Returns
     -------
@@ -191,9 +200,11 @@ def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator) -> GloV
     if int(n_genes) < 1 or int(dim) < 1:
         raise ValueError(f"init_params: n_genes and dim must be >= 1, got n_genes={n_genes}, dim={dim}.")
     n, d = int(n_genes), int(dim)
-    W = aligned_copy(rng.uniform(-0.5, 0.5, size=(n, d)), dtype)
+    W = rng.uniform(-0.5, 0.5, size=(n, d))
+    W = aligned_copy(W if scale == 1.0 else W * scale, dtype)
     bw = aligned_copy(rng.uniform(-0.5, 0.5, size=n), dtype)
-    C = aligned_copy(rng.uniform(-0.5, 0.5, size=(n, d)), dtype)
+    C = rng.uniform(-0.5, 0.5, size=(n, d))
+    C = aligned_copy(C if scale == 1.0 else C * scale, dtype)
     bc = aligned_copy(rng.uniform(-0.5, 0.5, size=n), dtype)
     ones = [aligned_copy(np.ones(shape, dtype)) for shape in ((n, d), (n, d), n, n)]
     return GloVeParams(W, C, bw, bc, *ones)

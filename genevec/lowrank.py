@@ -42,7 +42,7 @@ from . import _layout
 from ._validation import check_random_state
 from .exceptions import ConvergenceWarning
 
-__all__ = ["svd_fit", "als_sweeps", "fit_lowrank", "weighted_loss"]
+__all__ = ["svd_fit", "als_sweeps", "fit_lowrank", "weighted_loss", "centred_biases"]
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,18 @@ def _params(W, C, bw, bc, dtype, cls):
     return cls(*arr, *(np.ones_like(a) for a in arr))
 
 
-def _centring(tiles, n_threads: int) -> np.ndarray:
-    """Symmetric biases ``b = r - m / 2`` from the means over the finite entries."""
+def centred_biases(tiles, n_threads: int = 1) -> np.ndarray:
+    """Symmetric biases ``b = r - m / 2`` from the means over the finite entries of ``log T``.
+
+    ``r_i`` is the mean of row ``i``, ``m`` the grand mean, so ``b_i + b_j = r_i + r_j - m`` is the
+    double-centring offset of entry ``(i, j)``: the closed form's biases, and SGD's start with
+    ``init="centred"`` (so that the vectors only have to fit the centred residual).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_genes,)
+        0 for a gene without any finite entry.
+    """
     n = tiles.n_genes
     sums = np.empty(n)
     counts = np.empty(n, dtype=np.int64)
@@ -170,7 +180,7 @@ def _orth(Y: np.ndarray, V: np.ndarray | None) -> np.ndarray:
 
 
 def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=None, n_threads: int = 1,
-            n_oversamples: int | None = None, n_power_iter: int = 4):
+            n_oversamples: int | None = None, n_power_iter: int = 7):
     """Closed-form low-rank GloVe fit: biases by double-centring, vectors by a randomized eigendecomposition.
 
     Exact optimum of the GloVe loss when every weight is 1 (every ``T_ij >= x_max``), up to the
@@ -192,8 +202,8 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
         Threads of the tile kernels; the result is the same for every value.
     n_oversamples : int or None, default=None
         The search space has ``k = dim + n_oversamples`` columns (at most the number of genes),
-        ``None`` meaning ``max(dim, 10)`` (``k = 2 dim`` from ``dim = 10`` on).
-    n_power_iter : int, default=4
+        ``None`` meaning ``max(2 dim, 20)`` (``k = 3 dim`` from ``dim = 10`` on).
+    n_power_iter : int, default=7
         Highest power ``q`` of the block Krylov space ``span{O, M O, ..., M^q O}`` in which the
         eigenpairs are sought, ``O`` a Gaussian block of ``ceil(k / (q + 1))`` columns. It costs
         ``q + 1`` passes over the tiles but the same flops whatever ``q``, as the block narrows when
@@ -222,27 +232,16 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     each ``O(n^2 k / (q + 1))`` in BLAS, in the tiles' precision (sgemm for float32 tiles: the
     products are accurate to ~1e-6, far below the eigensolver's own error, and the loss moves by
     less than 1e-6 relative); the Rayleigh-Ritz step and the vectors are float64. Memory: the tiles
-    (1.3 GB in float32 at 25,321 genes) plus a few ``(n, k)`` float64 blocks (40 MB each at 25,321
-    genes and ``k = 200``), never an ``n x n`` array.
+    (1.3 GB in float32 at 25,321 genes) plus a few ``(n, k)`` float64 blocks (60 MB each at 25,321
+    genes and ``k = 300``), never an ``n x n`` array.
 
-    Why ``n_power_iter=4`` and ``k = 2 dim``: on GTEx-like counts at dim 100, 2 threads, where 50
-    SGD epochs end at a loss of 2.5e-3 (5,000 genes) and 1.31e-3 (25,321 genes), the loss after
-    the closed form is
-
-    ============  =========  =========  =========  =========  =========
-    n_power_iter  1          2          3          4          5
-    ============  =========  =========  =========  =========  =========
-    5,000 genes   1.14e-3    8.22e-4    7.51e-4    7.11e-4    6.95e-4
-    25,321 genes  1.08e-3    8.28e-4    7.39e-4    7.14e-4
-    ============  =========  =========  =========  =========  =========
-
-    with ``q = 2, 3, 4`` in the same time within the noise of a shared machine (0.21-0.23 s at
-    5,000 genes, 3.2-4.4 s at 25,321: the flops are the same, and the one extra pass of reading
-    and centring the tiles hardly shows), ``q = 5`` slower by 5-10 % for 2 % less loss. ``q = 4``
-    is 28 % and 55 % of SGD's loss. Halko et al.'s subspace iteration with ``dim + 10`` columns,
-    this function's method before, needs ``q + 2`` passes of 110 columns for 1.04e-3 (q = 0),
-    6.9e-4 (q = 1) and 6.0e-4 (q = 2) at 25,321 genes: 1.1x, 1.65x and 2.2x the flops of the
-    Krylov space, which reaches SGD's loss with the fewest.
+    Why ``n_power_iter=7`` and ``k = 3 dim``: so that the vectors no longer depend on the seed.
+    Unconverged Ritz vectors at the end of the kept spectrum carry the random start, and the
+    eigenvalue weighting of :class:`genevec.GeneGloVe` (``eigen_power < 0.5``) gives them more
+    weight. With the former ``k = 2 dim`` in 5 blocks, the top-10 neighbour sets of two seeds
+    shared 91 % (LCL cohort, 5,000 genes; 57 % after whitening); with ``k = 3 dim`` in 8 blocks,
+    99.9-100 % on every shared cohort, for 1.5x the flops (0.29 s instead of 0.19 s at 5,000
+    genes). Loss against ``n_power_iter`` is in ``benchmarks/RESULTS.md`` (section Solvers).
 
     References
     ----------
@@ -275,11 +274,11 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     kern = _kernels()
     n = tiles.n_genes
     dtype = tiles.values.dtype
-    k = min(n, int(dim) + int(max(int(dim), 10) if n_oversamples is None else n_oversamples))
+    k = min(n, int(dim) + int(max(2 * int(dim), 20) if n_oversamples is None else n_oversamples))
     block = -(-k // (int(n_power_iter) + 1))
     t0 = time.perf_counter()
     with _blas_one_thread():
-        b = _centring(tiles, n_threads)
+        b = centred_biases(tiles, n_threads)
         b_t = b.astype(dtype)
 
         def matmat(Q):

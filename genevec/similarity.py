@@ -53,6 +53,22 @@ def _one_blas_thread():
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
+def _check_support(support: Any):
+    """A NeighbourSupport from a Stability or NeighbourSupport (or None)."""
+    if support is None:
+        return None
+    from .stability import NeighbourSupport, Stability
+
+    if isinstance(support, Stability):
+        return support.support
+    if isinstance(support, NeighbourSupport):
+        return support
+    raise TypeError(
+        f"GeneVectors: support must be the result of genevec.stability(...) (or its .support), got "
+        f"{type(support).__name__}."
+    )
+
+
 def _sidecar_path(path: str | os.PathLike) -> str:
     return os.fspath(path) + ".json"
 
@@ -119,6 +135,9 @@ class GeneVectors:
     metadata : mapping, optional
         Parameters the vectors were trained with (``dim``, ``x_max``, ...), saved beside them by
         :meth:`save` in a JSON sidecar. Keys must be strings.
+    support : NeighbourSupport or Stability, optional
+        How often each neighbour came back over refits (:func:`genevec.stability`): shown by
+        :meth:`neighbor_table` and ``most_similar(..., with_support=True)``, saved in the sidecar.
 
     Attributes
     ----------
@@ -130,6 +149,8 @@ class GeneVectors:
         Row of each gene.
     metadata : dict
         Training parameters (empty if none were given).
+    support : NeighbourSupport or None
+        Neighbour support from :func:`genevec.stability`, if attached.
 
     See Also
     --------
@@ -161,7 +182,8 @@ class GeneVectors:
     ['ERBB2', 'TP53']
     """
 
-    def __init__(self, vectors: ArrayLike, genes: Sequence[str], *, metadata: Mapping[str, Any] | None = None):
+    def __init__(self, vectors: ArrayLike, genes: Sequence[str], *, metadata: Mapping[str, Any] | None = None,
+                 support: Any = None):
         V = np.asarray(vectors)
         if V.dtype.kind not in "biuf":
             raise TypeError(f"GeneVectors: vectors must be numbers, got an array of dtype {V.dtype}.")
@@ -221,6 +243,7 @@ class GeneVectors:
         self.index_to_key = names
         self.key_to_index = key_to_index
         self.metadata = meta
+        self.support = _check_support(support)
         self._normed: np.ndarray | None = None
         self._lower: dict[str, list[str]] | None = None
 
@@ -272,6 +295,7 @@ class GeneVectors:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("support", None)  # pickled before genevec 0.2
         self.vectors = np.array(self.vectors, order="C", copy=True)
         self.vectors.setflags(write=False)
 
@@ -295,6 +319,33 @@ class GeneVectors:
             normed.setflags(write=False)
             self._normed = normed
         return self._normed
+
+    def with_support(self, support: Any) -> "GeneVectors":
+        """The same vectors with neighbour support attached (from :func:`genevec.stability`).
+
+        Parameters
+        ----------
+        support : Stability, NeighbourSupport or None
+            ``None`` removes it.
+
+        Returns
+        -------
+        GeneVectors
+            A new object; the vectors and metadata are shared, not copied.
+
+        Examples
+        --------
+        >>> from genevec import GeneGloVe, datasets, stability
+        >>> counts = datasets.load_demo(n_genes=200)
+        >>> model = GeneGloVe(dim=8).fit(counts)
+        >>> gv = model.vectors_.with_support(stability(counts, GeneGloVe(dim=8), n_resamples=3, mode="seed"))
+        >>> gv.neighbor_table("EGFR", topn=2).columns.tolist()
+        ['Gene', 'Similarity', 'Support']
+        """
+        out = GeneVectors.__new__(GeneVectors)
+        out.__dict__.update(self.__dict__)
+        out.support = _check_support(support)
+        return out
 
     # ------------------------------------------------------------------ gene lookup
     def _index(self, gene: Any) -> int:
@@ -405,8 +456,8 @@ class GeneVectors:
         return [(self.index_to_key[i], float(scores[i])) for i in _top_indices(scores, topn, exclude)]
 
     # ------------------------------------------------------------------ queries
-    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10
-                     ) -> list[tuple[str, float]] | np.ndarray:
+    def most_similar(self, positive: Any = None, negative: Any = None, topn: int | None = 10, *,
+                     with_support: bool = False) -> list[tuple[str, float]] | np.ndarray:
         """Genes whose vectors are closest by cosine to the mean of ``positive`` minus ``negative``.
 
         gensim's ``KeyedVectors.most_similar``: each term is scaled to unit length, terms are
@@ -422,6 +473,10 @@ class GeneVectors:
         topn : int or None, default=10
             How many genes to return. ``None`` returns the cosine of every gene (query genes
             included) as an array in row order; ``topn < 1`` returns ``[]``.
+        with_support : bool, default=False
+            Return ``(gene, cosine, support)`` triples, ``support`` being the fraction of
+            :func:`genevec.stability` refits in which the gene was among the query gene's top ``k``
+            (needs one query gene and attached support, see :meth:`with_support`).
 
         Returns
         -------
@@ -459,13 +514,35 @@ class GeneVectors:
         [0.0, 0.6, 1.0, 0.0]
         """
         topn = _check_topn(topn, "most_similar")
+        if with_support:
+            gene = self._support_query(positive, negative, topn)
         if topn is not None and topn < 1:
             return []
         query, exclude = self._query(positive, negative, "most_similar")
         scores = self._cosines(query)
         if topn is None:
             return scores
-        return self._pairs(scores, topn, exclude)
+        pairs = self._pairs(scores, topn, exclude)
+        if with_support:
+            support = self.support.of(gene, [g for g, _ in pairs])
+            return [(g, s, float(v)) for (g, s), v in zip(pairs, support)]
+        return pairs
+
+    def _support_query(self, positive: Any, negative: Any, topn: int | None) -> str:
+        """The one query gene of ``most_similar(..., with_support=True)``, or a clear error."""
+        if self.support is None:
+            raise ValueError(
+                "most_similar(with_support=True): these vectors have no neighbour support. Compute it with "
+                "genevec.stability(counts, ...) and attach it: vectors.with_support(result) "
+                "(or train with `genevec train --stability 20`)."
+            )
+        if not isinstance(positive, str) or negative is not None or topn is None:
+            raise ValueError(
+                "most_similar(with_support=True): support is a property of one gene's neighbours; pass a single "
+                f"gene as positive, no negative and an int topn (got positive={positive!r}, negative={negative!r}, "
+                f"topn={topn!r})."
+            )
+        return positive
 
     def most_similar_cosmul(self, positive: Any = None, negative: Any = None, topn: int | None = 10
                             ) -> list[tuple[str, float]] | np.ndarray:
@@ -660,7 +737,9 @@ class GeneVectors:
         Returns
         -------
         DataFrame with columns ``Gene`` (str) and ``Similarity`` (float)
-            Sorted by decreasing similarity, ties in row order; index 0..n-1.
+            Sorted by decreasing similarity, ties in row order; index 0..n-1. With support attached
+            (:meth:`with_support`) a third column ``Support``: the fraction of refits in which the
+            gene was among ``gene``'s top ``k`` (NaN for genes the refits did not see).
 
         Examples
         --------
@@ -679,8 +758,11 @@ class GeneVectors:
         query, exclude = self._query([gene], None, "neighbor_table")
         scores = self._cosines(query)
         idx = _top_indices(scores, k, exclude)
-        return pd.DataFrame({"Gene": [self.index_to_key[i] for i in idx],
-                             "Similarity": scores[idx].astype(np.float64)})
+        names = [self.index_to_key[i] for i in idx]
+        table = pd.DataFrame({"Gene": names, "Similarity": scores[idx].astype(np.float64)})
+        if self.support is not None:
+            table["Support"] = self.support.of(gene, names)
+        return table
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
@@ -741,12 +823,12 @@ class GeneVectors:
                 )
         dtype = self.vectors.dtype
         sidecar = None
-        if self.metadata or dtype != np.float32:
-            sidecar = json.dumps(
-                {"format": _SIDECAR_FORMAT, "dtype": str(dtype), "n_genes": len(self), "dim": self.dim,
-                 "metadata": _jsonable(self.metadata, target)},
-                indent=2, sort_keys=False, allow_nan=True,
-            ) + "\n"
+        if self.metadata or dtype != np.float32 or self.support is not None:
+            content = {"format": _SIDECAR_FORMAT, "dtype": str(dtype), "n_genes": len(self), "dim": self.dim,
+                       "metadata": _jsonable(self.metadata, target)}
+            if self.support is not None:
+                content["support"] = self.support.to_json()
+            sidecar = json.dumps(content, indent=2, sort_keys=False, allow_nan=True) + "\n"
         line_format = "%s" + (" " + _FLOAT_FORMAT[dtype]) * self.dim + "\n"
         genes = self.index_to_key
 
@@ -925,7 +1007,16 @@ def load_vectors(path: str | os.PathLike, *, dtype: Any = None) -> GeneVectors:
             raise _fail(name, r + 2, f"gene {genes[r]!r}, value {c + 1} is {float(rows[r, c])!r}, beyond the "
                         "float32 range. Load it with load_vectors(path, dtype='float64').")
     meta = side.get("metadata") if side else None
-    return GeneVectors(vectors, genes, metadata=meta)
+    support = None
+    if side and side.get("support") is not None:
+        from .stability import NeighbourSupport
+
+        try:
+            support = NeighbourSupport.from_json(side["support"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _fail(_sidecar_path(name), None, f"holds a 'support' entry that cannot be read ({exc!r}). Delete "
+                        "the entry, or compute it again with genevec.stability.") from None
+    return GeneVectors(vectors, genes, metadata=meta, support=support)
 
 
 def _genes(n: int) -> str:

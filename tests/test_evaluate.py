@@ -164,8 +164,11 @@ def test_several_collections_and_gmt(tmp_path):
 def test_errors_name_the_problem():
     genes = [f"ENSG0000014{i:04d}" for i in range(20)]
     V = np.random.default_rng(0).normal(size=(20, 3))
-    with pytest.raises(ValueError, match=r"only 0 of the 20 genes are in a go_bp set.*ENSG.*HGNC symbols"):
+    with pytest.raises(ValueError, match=r"only 0 of the 20 genes are in any go_bp set.*ENSG.*HGNC symbols"):
         evaluate((genes, V))
+    symbols = [f"G{i}" for i in range(20)]
+    with pytest.raises(ValueError, match=r"no custom set holds between 5 and 500 of the 20 genes \(6 of them"):
+        evaluate((symbols, V), gene_sets={"small": symbols[:3], "other": symbols[3:6]})
     with pytest.raises(ValueError, match="k must be an int >= 1, got 0"):
         evaluate((genes, V), k=0)
     with pytest.raises(ValueError, match="max_set_size must be an int >= 5"):
