@@ -205,20 +205,17 @@ def _load_vectors(path: str):
     return load_vectors(path)
 
 
-def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+def _read_input(args: argparse.Namespace):
+    """The counts of ``train`` and ``stability``: read, tissue-selected, gene-filtered, with progress lines."""
     import genevec
 
     if (args.attributes is None) != (args.tissue is None):
         given, missing = ("--attributes", "--tissue") if args.tissue is None else ("--tissue", "--attributes")
         raise _CliError(f"{given} needs {missing}: select a tissue with both, e.g. "
                         "--attributes GTEx_SampleAttributesDS.txt --tissue Pancreas.")
-    if args.resume and args.checkpoint is None:
-        raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
-    output = _writable_target(args.output, "vectors file")
     _existing_file(args.counts, "counts file")
     if args.attributes is not None:
         _existing_file(args.attributes, "attributes file")
-
     t0 = time.perf_counter()
     try:
         counts = genevec.read_counts(args.counts, attributes=args.attributes, tissue=args.tissue,
@@ -238,18 +235,114 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         if not args.quiet:
             _say(f"kept {counts.shape[1]:,} of {before:,} genes "
                  f"({', '.join(f'{k}={v}' for k, v in limits.items())})")
+    return counts
 
-    model = genevec.GeneGloVe(
-        args.dim, x_max=args.x_max, learning_rate=args.learning_rate, max_iter=args.max_iter,
-        solver=args.solver, n_jobs=args.jobs, random_state=args.seed, verbose=0 if args.quiet else 2,
-        allow_non_integer=args.allow_non_integer,
-    )
+
+#: Model options of the command line and the GeneGloVe parameter each sets (None: not given).
+_MODEL_OPTIONS = {"dim": "dim", "solver": "solver", "eigen_power": "eigen_power", "init": "init",
+                  "max_iter": "max_iter", "x_max": "x_max", "learning_rate": "learning_rate"}
+
+
+def _model(args: argparse.Namespace, *, verbose: int):
+    """The GeneGloVe of ``--preset`` (or the package defaults) with the options given on the command line."""
+    import genevec
+
+    given = {param: getattr(args, opt) for opt, param in _MODEL_OPTIONS.items() if getattr(args, opt) is not None}
+    if given.get("eigen_power") == "none":
+        given["eigen_power"] = None
+    common = dict(n_jobs=args.jobs, random_state=args.seed, verbose=verbose,
+                  allow_non_integer=args.allow_non_integer)
+    if args.preset == "exp2vec":
+        return genevec.GeneGloVe.exp2vec(**given, **common)
+    return genevec.GeneGloVe(**given, **common)
+
+
+def _quality(model, counts, quiet: bool):
+    """The model's quality report against GO (with the Pearson baseline), or None with a line saying why."""
+    from .evaluate import evaluate
+
+    t0 = time.perf_counter()
+    try:
+        report = evaluate(model, counts=counts)
+    except ValueError as exc:
+        _say(f"quality not evaluated: {_error_message(exc)}")
+        return None
+    if not quiet:
+        for line in report.verdicts():
+            _say(f"quality: {line} ({time.perf_counter() - t0:.1f} s)")
+    return report
+
+
+def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    if args.resume and args.checkpoint is None:
+        raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
+    output = _writable_target(args.output, "vectors file")
+    counts = _read_input(args)
+    model = _model(args, verbose=0 if args.quiet else 2)
     fit_kw: dict[str, Any] = {}
     if args.checkpoint is not None:
         fit_kw.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     _fit(model, counts, fit_kw, checkpoint=args.checkpoint)
-    model.save(output)
+    vectors = model.vectors_
+    if args.evaluate:
+        report = _quality(model, counts, args.quiet)
+        if report is not None:
+            vectors.metadata["quality"] = report.to_dict()
+    if args.stability:
+        from .stability import stability
+
+        params = model.get_params() | {"verbose": 0}
+        stab = stability(counts, type(model)(**params), n_resamples=args.stability, random_state=args.seed,
+                         n_jobs=args.jobs, verbose=0 if args.quiet else 1)
+        if not args.quiet:
+            _say(f"stability: {stab.summary()}")
+        vectors = vectors.with_support(stab)
+    vectors.save(output)
     print(f"{output}\t{len(model.genes_)} genes x {model.embedding_.shape[1]} dimensions", file=out)
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    from .evaluate import evaluate
+
+    vectors = _load_vectors(args.vectors)
+    counts = None
+    if args.counts is not None:
+        args.quiet = True
+        counts = _read_input(args)
+    report = evaluate(vectors, gene_sets=args.gene_sets or "go_bp", k=args.k, counts=counts)
+    table = report.table.reset_index()
+    cols = ["collection", "method", "precision", "random_precision", "auroc", "n_genes", "n_annotated", "n_sets"]
+    rows = [[str(r[c]) if c in ("collection", "method") else (float(r[c]) if isinstance(r[c], float) else int(r[c]))
+             for c in cols] for _, r in table.iterrows()]
+    header = ["collection", "method", f"precision@{args.k}", "random", "auroc", "genes", "annotated", "sets"]
+    out.write(format_table(rows, header, tsv=args.tsv))
+    if not args.tsv:
+        print("", file=out)
+        for line in report.verdicts():
+            print(line, file=out)
+    return EXIT_OK
+
+
+def _cmd_stability(args: argparse.Namespace, out: TextIO) -> int:
+    from .stability import stability
+
+    output = _writable_target(args.output, "stability table")
+    consensus = _writable_target(args.consensus, "consensus vectors file") if args.consensus else None
+    counts = _read_input(args)
+    model = _model(args, verbose=0)
+    stab = stability(counts, model, n_resamples=args.n_resamples, k=args.k, mode=args.mode,
+                     random_state=args.seed, n_jobs=args.jobs, verbose=0 if args.quiet else 1)
+    if not args.quiet:
+        _say(stab.summary())
+    from ._atomic import atomic_write
+
+    with atomic_write(output, "w") as fh:
+        stab.table().to_csv(fh, sep="\t", float_format="%.4f")
+    print(output, file=out)
+    if consensus is not None:
+        stab.consensus_vectors.with_support(stab).save(consensus)
+        print(consensus, file=out)
     return EXIT_OK
 
 
@@ -326,10 +419,13 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     counts = datasets.load_demo(n_genes=args.genes)
     _say(f"demo data: {counts.shape[0]} GTEx samples x {counts.shape[1]:,} genes (embedded, see "
          "genevec/datasets/PROVENANCE.md)")
-    model = genevec.GeneGloVe(100, x_max=100.0, learning_rate=0.05, max_iter=args.max_iter, n_jobs=args.jobs,
-                              random_state=0, verbose=2)
+    params = dict(max_iter=args.max_iter, n_jobs=args.jobs, random_state=0, verbose=2)
+    if args.max_iter is None:
+        del params["max_iter"]
+    model = (genevec.GeneGloVe.exp2vec(**params) if args.preset == "exp2vec" else genevec.GeneGloVe(**params))
     _fit(model, counts, {}, checkpoint=None, resumable=False)
     vectors = model.vectors_
+    report = _quality(model, counts, quiet=True)
 
     queries = [g for g in DEMO_GENES if g in vectors]
     skipped = [g for g in DEMO_GENES if g not in vectors]
@@ -341,7 +437,13 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     a, b, c = DEMO_ANALOGY
     print(f"\nAnalogy {a} - {b} + {c} ({a} is to {b} as ? is to {c}):", file=out)
     _print_analogy(vectors, a, b, c, 5, "gensim", False, out)
-    model.save(output)
+    if report is not None:
+        vectors.metadata["quality"] = report.to_dict()
+        print(f"\nHow good are these neighbours? (genevec evaluate, {len(vectors):,} genes, GO biological "
+              "processes):", file=out)
+        for line in report.verdicts():
+            print(line, file=out)
+    vectors.save(output)
     print(f"\nVectors written to {output} (word2vec text format; parameters in {output}.json).", file=out)
     _say(f"demo done in {time.perf_counter() - t_start:.1f} s")
     return EXIT_OK
@@ -356,6 +458,62 @@ def _desc(text: str) -> str:
 
 def _epilog(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
+
+
+def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False) -> None:
+    """Options that read and filter counts (train, stability; evaluate with --counts)."""
+    g = p.add_argument_group("samples and genes")
+    if counts_flag:
+        g.add_argument("--counts", metavar="FILE",
+                       help="the counts the vectors came from: adds the Pearson baseline on the same genes")
+    g.add_argument("--attributes", metavar="FILE", help="sample attributes file (GTEx SampleAttributesDS)")
+    g.add_argument("--tissue", metavar="NAME", help="keep the samples of this tissue (SMTS or SMTSD), e.g. Pancreas")
+    g.add_argument("--gene-names", choices=("symbol", "ensembl"), default="symbol",
+                   help="name genes by symbol (Description column) or Ensembl ID (default: %(default)s)")
+    g.add_argument("--genes-as", choices=("rows", "columns"),
+                   help="for a TSV/CSV table: a row per gene (rows) or a column per gene (columns)")
+    g.add_argument("--layer", metavar="NAME", help="for .h5ad: the layer holding raw counts (default: .X)")
+    g.add_argument("--allow-non-integer", action="store_true",
+                   help="accept values that are not whole numbers (normalised data; not what GloVe expects)")
+    g.add_argument("--min-samples", type=_non_negative_int, metavar="N",
+                   help="drop genes expressed (count > 0) in fewer than N samples")
+    g.add_argument("--min-counts", type=_non_negative_int, metavar="N",
+                   help="drop genes with fewer than N reads in total")
+
+
+def _eigen_power(text: str) -> float | str:
+    if text.lower() == "none":
+        return "none"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or 'none', got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1] or 'none', got {text}")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """GeneGloVe's options; unset ones keep the package defaults or the preset's."""
+    g = p.add_argument_group("model (defaults: the closed form with eigenvalue weighting 0.25; --preset exp2vec "
+                             "for the study's SGD)")
+    g.add_argument("--preset", choices=("exp2vec",),
+                   help="start from the exp2vec study's configuration (text2vec's SGD, 50 epochs, vectors as "
+                        "trained); options given with it override it")
+    g.add_argument("--dim", type=_positive_int, help="vector length (default: 100)")
+    g.add_argument("--solver", choices=("svd", "sgd"),
+                   help="svd: closed form (+ ALS where weights < 1); sgd: AdaGrad as text2vec (default: svd)")
+    g.add_argument("--eigen-power", type=_eigen_power, metavar="P",
+                   help="eigenvalue weighting of the vectors in [0, 1], or 'none' for the vectors as trained "
+                        "(default: 0.25)")
+    g.add_argument("--init", choices=("centred", "random", "svd"), help="SGD's start (default: centred)")
+    g.add_argument("--max-iter", type=_non_negative_int,
+                   help="SGD epochs or ALS sweeps (default: 50 epochs for sgd, none for svd)")
+    g.add_argument("--x-max", type=_positive_float, help="GloVe x_max (default: 100)")
+    g.add_argument("--learning-rate", type=_positive_float, help="AdaGrad step (default: 0.05)")
+    g.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: %(default)s)")
+    g.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="threads (default: all cores); the vectors do not depend on it")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,30 +565,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="counts file: GCT (.gct/.gct.gz, as GTEx ships it), a TSV/CSV table (with --genes-as) "
                         "or .h5ad")
     p.add_argument("-o", "--output", required=True, metavar="VECTORS", help="where to write the vectors")
-    g = p.add_argument_group("samples and genes")
-    g.add_argument("--attributes", metavar="FILE", help="sample attributes file (GTEx SampleAttributesDS)")
-    g.add_argument("--tissue", metavar="NAME", help="keep the samples of this tissue (SMTS or SMTSD), e.g. Pancreas")
-    g.add_argument("--gene-names", choices=("symbol", "ensembl"), default="symbol",
-                   help="name genes by symbol (Description column) or Ensembl ID (default: %(default)s)")
-    g.add_argument("--genes-as", choices=("rows", "columns"),
-                   help="for a TSV/CSV table: a row per gene (rows) or a column per gene (columns)")
-    g.add_argument("--layer", metavar="NAME", help="for .h5ad: the layer holding raw counts (default: .X)")
-    g.add_argument("--allow-non-integer", action="store_true",
-                   help="accept values that are not whole numbers (normalised data; not what GloVe expects)")
-    g.add_argument("--min-samples", type=_non_negative_int, metavar="N",
-                   help="drop genes expressed (count > 0) in fewer than N samples")
-    g.add_argument("--min-counts", type=_non_negative_int, metavar="N",
-                   help="drop genes with fewer than N reads in total")
-    g = p.add_argument_group("model (defaults reproduce the exp2vec study)")
-    g.add_argument("--dim", type=_positive_int, default=100, help="vector length (default: %(default)s)")
-    g.add_argument("--max-iter", type=_non_negative_int, default=50, help="epochs (default: %(default)s)")
-    g.add_argument("--x-max", type=_positive_float, default=100.0, help="GloVe x_max (default: %(default)g)")
-    g.add_argument("--learning-rate", type=_positive_float, default=0.05, help="AdaGrad step (default: %(default)g)")
-    g.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: %(default)s)")
-    g.add_argument("--solver", choices=("sgd", "svd"), default="sgd",
-                   help="sgd: AdaGrad as text2vec; svd: closed form + ALS (default: %(default)s)")
-    g.add_argument("--jobs", type=_jobs, default=None, metavar="N",
-                   help="threads (default: all cores); the vectors do not depend on it")
+    _add_input_options(p)
+    _add_model_options(p)
+    g = p.add_argument_group("quality")
+    g.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                   help="skip the quality report (GO pathway recovery beside Pearson, stored in VECTORS.json; "
+                        "a few seconds)")
+    g.add_argument("--stability", type=_int_at_least(2), metavar="N",
+                   help="refit on N bootstrap resamples and store each neighbour's support (the fraction of "
+                        "refits that found it) with the vectors; costs N more fits")
     g = p.add_argument_group("checkpoints")
     g.add_argument("--checkpoint", metavar="DIR", help="write the training state to DIR during training")
     g.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
@@ -438,6 +581,51 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="continue from the checkpoint in DIR")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=_cmd_train)
+
+    # evaluate
+    p = sub.add_parser(
+        "evaluate", help="how well the vectors' neighbours recover known pathways", formatter_class=fmt,
+        description=_desc("Score gene vectors against gene-set collections: neighbour precision@k (the fraction "
+                          "of a gene's k nearest genes that share a set with it) beside its random expectation, "
+                          "and the AUROC of pathway pairs. With --counts, the same numbers for the Pearson "
+                          "correlation of log1p(CPM) on the same genes. GO biological processes and Reactome "
+                          "ship with genevec; any GMT file works."),
+        epilog=_epilog("""
+            genevec evaluate vectors.txt
+            genevec evaluate vectors.txt --counts counts.gct.gz --gene-sets go_bp reactome h.all.v7.0.symbols.gmt
+        """))
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
+    p.add_argument("--gene-sets", nargs="+", metavar="SETS",
+                   help="collections: go_bp, reactome (shipped) or GMT files (default: go_bp)")
+    p.add_argument("--k", type=_positive_int, default=10, help="neighbours per gene (default: %(default)s)")
+    p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
+    _add_input_options(p, counts_flag=True)
+    p.set_defaults(func=_cmd_evaluate, quiet=True)
+
+    # stability
+    p = sub.add_parser(
+        "stability", help="how stable each gene's neighbours are when the samples are resampled",
+        formatter_class=fmt,
+        description=_desc("Refit the model on bootstrap resamples of the samples (or with other seeds only) and "
+                          "write, per gene, the mean Jaccard index of its top-k neighbour sets between fits and "
+                          "its best-supported neighbours with their support (the fraction of fits that found "
+                          "them). --consensus also writes the consensus vectors (the mean cosine over fits)."),
+        epilog=_epilog("""
+            genevec stability counts.gct.gz -o stability.tsv --n-resamples 20
+            genevec stability counts.gct.gz -o stability.tsv --consensus consensus.txt
+        """))
+    p.add_argument("counts", metavar="COUNTS", help="counts file, as for train")
+    p.add_argument("-o", "--output", required=True, metavar="TABLE", help="the per-gene table to write (TSV)")
+    p.add_argument("--consensus", metavar="VECTORS", help="also write the consensus vectors (word2vec text)")
+    p.add_argument("--n-resamples", type=_int_at_least(2), default=20, metavar="N",
+                   help="fits (default: %(default)s)")
+    p.add_argument("--k", type=_positive_int, default=10, help="neighbours per gene (default: %(default)s)")
+    p.add_argument("--mode", choices=("bootstrap", "seed"), default="bootstrap",
+                   help="resample the samples, or change only the seed (default: %(default)s)")
+    _add_input_options(p)
+    _add_model_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_cmd_stability)
 
     # similar
     p = sub.add_parser(
@@ -509,19 +697,22 @@ def build_parser() -> argparse.ArgumentParser:
     # demo
     p = sub.add_parser(
         "demo", help="the whole study on the embedded GTEx demo data", formatter_class=fmt,
-        description=_desc("Fit GloVe with the study's parameters (dim 100, x_max 100, learning rate 0.05, 50 "
-                    "epochs, seed 0) on the real GTEx samples shipped with genevec, print the neighbours of "
+        description=_desc("Fit GloVe (genevec's defaults, seed 0; --preset exp2vec for the study's text2vec "
+                    "settings) on the real GTEx samples shipped with genevec, print the neighbours of "
                     f"{', '.join(DEMO_GENES)} and the analogy {' - '.join(DEMO_ANALOGY[:2])} + "
-                    f"{DEMO_ANALOGY[2]}, and save the vectors."),
+                    f"{DEMO_ANALOGY[2]}, say how often the neighbours share a GO process (beside random and "
+                    "Pearson), and save the vectors."),
         epilog=_epilog(f"""
             genevec demo
             genevec demo --jobs 2 --genes 1000 -o demo.txt
+            genevec demo --preset exp2vec                  # the study's settings, for comparison
             genevec map {DEMO_OUTPUT} -o demo_map.png      # then map the demo vectors
         """))
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
     p.add_argument("--genes", type=_positive_int, default=DEMO_N_GENES, metavar="N",
                    help="keep the N most expressed genes (default: %(default)s)")
-    p.add_argument("--max-iter", type=_non_negative_int, default=50, help=argparse.SUPPRESS)
+    p.add_argument("--max-iter", type=_non_negative_int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--preset", choices=("exp2vec",), help="the exp2vec study's configuration (SGD as text2vec)")
     p.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="FILE",
                    help="where to write the vectors (default: ./%(default)s)")
     p.set_defaults(func=_cmd_demo)

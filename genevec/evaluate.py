@@ -319,31 +319,35 @@ class QualityReport:
         return cls(table, int(data["k"]), dict(data.get("settings", {})))
 
     def verdicts(self) -> list[str]:
-        """One plain-language sentence per collection, e.g. "Neighbours share a GO process 22% ...".
+        """One plain-language sentence per collection.
+
+        For example: "GO biological processes: a gene's 10 nearest genes share one with it 28% of the
+        time (random 17%, Pearson correlation 26%): better than Pearson by 2.0 points, 1.60x random."
 
         Returns
         -------
         list of str
         """
+        labels = {"go_bp": ("GO biological processes", "a GO biological process"),
+                  "reactome": ("Reactome pathways", "a Reactome pathway")}
         lines = []
         for coll in self.table.index.get_level_values(0).unique():
             rows = self.table.loc[coll]
             v = rows.loc["vectors"]
-            what = {"go_bp": "a GO biological process", "reactome": "a Reactome pathway"}.get(coll,
-                                                                                          f"a {coll} set")
-            line = (f"{coll}: a gene's {self.k} nearest genes share {what} with it "
-                    f"{v['precision']:.0%} of the time (random {v['random_precision']:.0%}")
+            title, one = labels.get(coll, (f"{coll} sets", "a set"))
+            line = (f"{title}: a gene's {self.k} nearest genes share {one} with it {v['precision']:.0%} of the "
+                    f"time (random {v['random_precision']:.0%}")
             if "pearson" in rows.index:
                 p = rows.loc["pearson"]
-                line += f", Pearson correlation {p['precision']:.0%})"
-                diff = v["precision"] - p["precision"]
-                line += "; " + ("about as good as Pearson" if abs(diff) < 0.005 else
-                                f"{'better' if diff > 0 else 'worse'} than Pearson by {abs(diff):.1%}")
+                points = 100 * (v["precision"] - p["precision"])
+                line += f", Pearson correlation {p['precision']:.0%}): "
+                line += ("as good as Pearson" if abs(points) < 0.5 else
+                         f"{'better' if points > 0 else 'worse'} than Pearson by {abs(points):.1f} points")
             else:
-                line += ")"
-            lift = v["precision"] / v["random_precision"] if v["random_precision"] > 0 else math.nan
-            line += f"; {lift:.2f}x random." if math.isfinite(lift) else "."
-            lines.append(line)
+                line += "):"
+            if v["random_precision"] > 0:
+                line += f"{',' if 'pearson' in rows.index else ''} {v['precision'] / v['random_precision']:.2f}x random"
+            lines.append(line + ".")
         return lines
 
     def __str__(self) -> str:

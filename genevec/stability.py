@@ -316,8 +316,10 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
         if hasattr(X, "iloc"):
             sample = X.iloc[rows].set_axis([f"resample{t}" for t in range(len(rows))], axis=0)
         else:  # AnnData: a copy whose repeated samples get their own names
-            sample = X[rows].copy()
-            sample.obs_names = [f"resample{t}" for t in range(len(rows))]
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Observation names are not unique")
+                sample = X[rows].copy()
+                sample.obs_names = [f"resample{t}" for t in range(len(rows))]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*co-occur with no gene at all.*")  # reported below
             model.fit(sample)

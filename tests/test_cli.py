@@ -143,13 +143,25 @@ def test_usage_errors_exit_2(argv, message, capsys):
     assert re.search(message, capsys.readouterr().err)
 
 
-def test_parser_defaults_reproduce_the_study():
+def test_parser_defaults_are_the_package_defaults_and_the_preset_the_study():
     args = build_parser().parse_args(["train", "counts.gct", "-o", "v.txt"])
-    assert (args.dim, args.max_iter, args.x_max, args.learning_rate, args.seed, args.solver) == (
-        100, 50, 100.0, 0.05, 0, "sgd")
-    assert args.jobs is None and args.gene_names == "symbol" and args.checkpoint_every == 1
+    assert args.seed == 0 and args.jobs is None and args.gene_names == "symbol" and args.checkpoint_every == 1
+    model = cli._model(args, verbose=0)
+    defaults = genevec.GeneGloVe().get_params()
+    assert {k: v for k, v in model.get_params().items() if k not in ("random_state", "n_jobs")} == \
+        {k: v for k, v in defaults.items() if k not in ("random_state", "n_jobs")}
+    assert model.random_state == 0
+    study = cli._model(build_parser().parse_args(["train", "c.gct", "-o", "v.txt", "--preset", "exp2vec"]), verbose=0)
+    p = study.get_params()
+    assert (p["dim"], p["max_iter"], p["x_max"], p["learning_rate"], p["solver"], p["init"], p["eigen_power"]) == (
+        100, 50, 100.0, 0.05, "sgd", "random", None)
+    mixed = cli._model(build_parser().parse_args(["train", "c.gct", "-o", "v.txt", "--preset", "exp2vec", "--dim",
+                                                   "8", "--eigen-power", "0"]), verbose=0)
+    assert (mixed.dim, mixed.eigen_power, mixed.solver) == (8, 0.0, "sgd")
+    assert cli._model(build_parser().parse_args(["train", "c", "-o", "v", "--eigen-power", "none"]),
+                      verbose=0).eigen_power is None
     args = build_parser().parse_args(["demo"])
-    assert args.genes == cli.DEMO_N_GENES and args.output == "genevec_demo_vectors.txt" and args.max_iter == 50
+    assert args.genes == cli.DEMO_N_GENES and args.output == "genevec_demo_vectors.txt" and args.max_iter is None
 
 
 def test_format_table_aligns_and_tsv():
@@ -420,7 +432,7 @@ def test_train_tissue_and_filter(gct_file, tmp_path, capsys):
     gct, attrs, counts = gct_file
     out = tmp_path / "v.txt"
     rc = main(["train", str(gct), "--attributes", str(attrs), "--tissue", "pancreas", "--min-samples", "1",
-               "--dim", "8", "--max-iter", "200", "--jobs", "1", "--seed", "3", "-o", str(out)])
+               "--preset", "exp2vec", "--dim", "8", "--max-iter", "200", "--jobs", "1", "--seed", "3", "-o", str(out)])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert captured.out == f"{out}\t20 genes x 8 dimensions\n"
@@ -448,7 +460,7 @@ def test_train_interrupted_then_resumed_gives_the_same_bits(gct_file, tmp_path, 
     from genevec import glove
 
     gct, _, _ = gct_file
-    common = ["--dim", "6", "--max-iter", "5", "--jobs", "1", "-q"]
+    common = ["--preset", "exp2vec", "--dim", "6", "--max-iter", "5", "--jobs", "1", "-q"]
     assert main(["train", str(gct), *common, "-o", str(tmp_path / "full.txt")]) == 0
 
     real_epoch, calls = glove.run_epoch, []
@@ -495,7 +507,8 @@ def test_train_unknown_tissue(gct_file, tmp_path, capsys):
 
 def test_demo_small_in_a_process(tmp_path):
     out = tmp_path / "demo.txt"
-    proc = run_cli("demo", "--genes", "300", "--max-iter", "3", "--jobs", "2", "-o", out, cwd=tmp_path)
+    proc = run_cli("demo", "--genes", "300", "--preset", "exp2vec", "--max-iter", "3", "--jobs", "2", "-o", out,
+                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"epoch 3/3\s+loss", proc.stderr)
     text = proc.stdout
@@ -523,7 +536,8 @@ def test_demo_prints_the_model_neighbours(monkeypatch, tmp_path, capsys):
 
 
 def test_demo_ctrl_c_in_a_process(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "genevec", "demo", "--genes", "1500", "--jobs", "1", "-o",
+    proc = subprocess.Popen([sys.executable, "-m", "genevec", "demo", "--genes", "1500", "--preset", "exp2vec",
+                             "--jobs", "1", "-o",
                              str(tmp_path / "d.txt")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
     try:

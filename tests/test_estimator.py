@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from genevec import GeneGloVe
+from genevec.postprocess import eigen_weighting
 from genevec.exceptions import (
     ConvergenceWarning,
     CountsError,
@@ -34,9 +35,14 @@ def modules():
 
 
 def small(**kw):
+    """A small SGD model from text2vec's start, vectors as trained: the exp2vec preset at dim 8.
+
+    Most tests here are about the SGD machinery (epochs, curves, checkpoints, interruption); the
+    defaults (closed form, eigenvalue weighting, SGD's centred start) have tests of their own below.
+    """
     base = dict(dim=8, max_iter=10, random_state=0, n_jobs=1)
     base.update(kw)
-    return GeneGloVe(**base)
+    return GeneGloVe.exp2vec(**base)
 
 
 #: Epochs after which the planted modules are recovered from every start: 200 gave purity 1.0 for all of
@@ -69,6 +75,87 @@ def test_loss_falls_and_modules_are_recovered(fitted):
         neigh = [g for g, _ in fitted.most_similar(gene, topn=5)]
         hits.append(np.mean([g.split("_")[0] == gene.split("_")[0] for g in neigh]))
     assert np.mean(hits) >= 0.9
+
+
+# ---------------------------------------------------------------- the defaults and the study's preset
+def purity(model, topn=5):
+    """Fraction of every gene's top neighbours that come from its own planted module."""
+    return float(np.mean([g.split("_")[0] == gene.split("_")[0]
+                          for gene in model.genes_ for g, _ in model.most_similar(gene, topn=topn)]))
+
+
+def neighbour_sets(model, topn=5):
+    return {gene: {g for g, _ in model.most_similar(gene, topn=topn)} for gene in model.genes_}
+
+
+def test_defaults_are_the_closed_form_with_eigenvalue_weighting(modules):
+    m = GeneGloVe(dim=8, random_state=0).fit(modules)
+    assert (m.solver, m.eigen_power, m.init, m.max_iter) == ("svd", 0.25, "centred", None)
+    assert m.n_iter_ == 0  # no ALS sweep by default
+    raw = m.word_vectors_ + m.context_vectors_
+    np.testing.assert_array_equal(m.embedding_, eigen_weighting(raw, 0.25))
+    assert purity(m) >= 0.9
+    # the closed form does not depend on the seed: the same neighbours for another random_state
+    assert neighbour_sets(GeneGloVe(dim=8, random_state=1).fit(modules)) == neighbour_sets(m)
+
+
+def test_eigen_power_none_keeps_the_trained_vectors_and_half_power_their_cosines(modules):
+    raw = GeneGloVe(dim=8, eigen_power=None, random_state=0).fit(modules)
+    np.testing.assert_array_equal(raw.embedding_, raw.word_vectors_ + raw.context_vectors_)
+    half = GeneGloVe(dim=8, eigen_power=0.5, random_state=0).fit(modules)
+    np.testing.assert_allclose(half.embedding_, raw.embedding_, rtol=1e-4, atol=1e-5)
+
+
+def test_saved_vectors_are_the_queried_vectors(modules, tmp_path):
+    from genevec import load_vectors
+
+    m = GeneGloVe(dim=8, random_state=0).fit(modules)
+    m.save(tmp_path / "v.txt")
+    back = load_vectors(tmp_path / "v.txt")
+    np.testing.assert_array_equal(back.vectors, m.embedding_)
+    assert back.metadata["eigen_power"] == 0.25 and back.metadata["solver"] == "svd"
+    assert back.most_similar("M1_0", topn=5) == m.most_similar("M1_0", topn=5)
+
+
+def test_centred_start_fits_what_text2vecs_start_leaves_aligned(modules):
+    """The cause of the study's noisy vectors, planted: from text2vec's start the first epochs push every
+    vector along one direction while the biases chase the ~20-unit offset of log T; from the centred start
+    the vectors fit the co-expression."""
+    def mean_cosine(m):
+        U = m.embedding_ / np.linalg.norm(m.embedding_, axis=1, keepdims=True)
+        n = len(U)
+        return float(((U @ U.T).sum() - n) / (n * n - n))
+
+    common = dict(solver="sgd", eigen_power=None, dim=8, max_iter=20, random_state=0)
+    text2vec = GeneGloVe(init="random", **common).fit(modules)
+    centred = GeneGloVe(init="centred", **common).fit(modules)
+    assert mean_cosine(text2vec) > 0.9 and abs(mean_cosine(centred)) < 0.2
+    assert centred.loss_ < 0.1 * text2vec.loss_
+    assert purity(centred) >= 0.9
+
+
+def test_sgd_default_start_and_epochs(modules):
+    m = GeneGloVe(solver="sgd", dim=8, random_state=0).fit(modules)
+    assert m.n_iter_ == 50 and len(m.loss_curve_) == 50  # max_iter=None: the study's 50 epochs
+    assert purity(m) >= 0.9
+
+
+def test_exp2vec_preset_is_text2vecs_glove_bit_for_bit(modules):
+    from genevec import _layout, glove
+    from genevec.tcm import training_tiles
+
+    m = GeneGloVe.exp2vec(dim=8, max_iter=3, random_state=0, n_jobs=1).fit(modules)
+    p = m.get_params()
+    assert (p["solver"], p["init"], p["eigen_power"], p["x_max"], p["learning_rate"], p["alpha"]) == (
+        "sgd", "random", None, 100.0, 0.05, 0.75)
+    assert GeneGloVe.exp2vec().get_params()["dim"] == 100 and GeneGloVe.exp2vec().max_iter == 50
+    # the same bits as the SGD driver from text2vec's start, as GeneGloVe() computed before 0.2
+    X = modules.to_numpy(dtype=np.float64)
+    tiles = training_tiles(X, _layout.gene_groups(X.shape[1]), dtype=np.float32, n_jobs=1)
+    rng = np.random.default_rng(0)
+    params = glove.init_params(X.shape[1], 8, np.float32, rng)
+    glove.fit_glove(tiles, params, max_iter=3, rng=rng, n_threads=1)
+    np.testing.assert_array_equal(m.embedding_, params.W + params.C)
 
 
 def test_vectors_word_only(modules):
@@ -235,6 +322,9 @@ def test_not_fitted():
      ("alpha", 0.0, r"'alpha' .* range \(0, 1\]"),
      ("vectors", "avg", r"'vectors' .* 'sum' \(W \+ C\) or 'word'"),
      ("solver", "adam", r"'solver'"),
+     ("init", "zeros", r"'init' parameter of GeneGloVe must be 'centred', 'random' or 'svd'"),
+     ("eigen_power", 2.0, r"'eigen_power' parameter of GeneGloVe must be None .* \[0, 1\]"),
+     ("max_iter", -1, r"'max_iter' parameter of GeneGloVe must be None \(the solver's default\) or an int"),
      ("dtype", "float16", r"'dtype'"),
      ("n_jobs", 0, r"n_jobs=0 is not a number of threads"),
      ("random_state", "x", r"random_state must be None, an int")],
@@ -369,7 +459,7 @@ def test_sigkill_mid_run_then_resume_is_bit_identical(modules, tmp_path):
         def cb(epoch, loss, model):
             if epoch == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
-        m = GeneGloVe(dim=8, max_iter=8, random_state=0, n_jobs=2).fit(
+        m = GeneGloVe.exp2vec(dim=8, max_iter=8, random_state=0, n_jobs=2).fit(
             X, checkpoint={str(tmp_path / "ckpt")!r}, checkpoint_every=2, resume=True, callback=cb)
         m.save({str(tmp_path / "out.txt")!r})
         """
@@ -383,7 +473,7 @@ def test_sigkill_mid_run_then_resume_is_bit_identical(modules, tmp_path):
     from genevec import load_vectors
 
     resumed = load_vectors(tmp_path / "out.txt")
-    ref = GeneGloVe(dim=8, max_iter=8, random_state=0, n_jobs=1).fit(modules)
+    ref = GeneGloVe.exp2vec(dim=8, max_iter=8, random_state=0, n_jobs=1).fit(modules)
     np.testing.assert_array_equal(resumed.vectors, ref.embedding_)
 
 
@@ -402,7 +492,7 @@ def test_real_ctrl_c_stops_between_strata_and_keeps_the_model(tmp_path):
                 pathlib.Path({str(marker)!r}).write_text("go")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            m = GeneGloVe(dim=16, max_iter=100000, random_state=0, n_jobs=2).fit(X, callback=cb)
+            m = GeneGloVe.exp2vec(dim=16, max_iter=100000, random_state=0, n_jobs=2).fit(X, callback=cb)
         print("n_iter", m.n_iter_, len(m.most_similar("G1", topn=3)))
         print("warned", any("interrupted" in str(w.message) for w in caught))
         """

@@ -236,7 +236,7 @@ def rows_note(shown: int, total: int, *, rest: str = "filter or download for the
 
 
 def neighbours(gv: Any, gene: str, text: str | None = None) -> pd.DataFrame:
-    """``Gene | Similarity`` of every other gene to ``gene``, best first, filtered by ``text``."""
+    """``Gene | Similarity`` (``| Support`` when the vectors carry it) of every other gene, best first, filtered."""
     return filter_genes(gv.neighbor_table(gene), text)
 
 
@@ -250,10 +250,12 @@ def analogy(gv: Any, a: str, b: str, c: str, mode: str = "gensim", topn: int = 2
 
 
 def for_display(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """Round the Similarity column for the screen (downloads keep every digit)."""
+    """Round the Similarity and Support columns for the screen (downloads keep every digit)."""
     out = table.copy()
     if "Similarity" in out:
         out["Similarity"] = out["Similarity"].round(digits)
+    if "Support" in out:
+        out["Support"] = out["Support"].round(2)
     return out
 
 
@@ -420,12 +422,35 @@ def cluster_table(m: pd.DataFrame, cluster: int) -> pd.DataFrame:
 
 
 def about(models: Sequence[Model]) -> list[dict[str, Any]]:
-    """Per model: label, file, genes, dimension, dtype and the training parameters of its sidecar."""
+    """Per model: label, file, genes, dimension, dtype, the training parameters of its sidecar, and the
+    quality report (``quality``: verdict sentences and table rows) when one was stored with the vectors."""
     out = []
     for mdl in models:
         gv = mdl.vectors
+        raw = dict(getattr(gv, "metadata", {}) or {})
+        quality = quality_summary(raw.pop("quality", None))
         meta = {k: (v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v))
-                for k, v in sorted(dict(getattr(gv, "metadata", {}) or {}).items())}
+                for k, v in sorted(raw.items())}
         out.append({"label": mdl.label, "path": mdl.path, "genes": len(gv), "dim": int(gv.dim),
-                    "dtype": str(gv.vectors.dtype), "parameters": meta})
+                    "dtype": str(gv.vectors.dtype), "parameters": meta, "quality": quality,
+                    "support": None if gv.support is None else
+                    f"{gv.support.n_fits} {gv.support.mode} refits, top {gv.support.k}"})
     return out
+
+
+def quality_summary(report: Any) -> dict[str, Any] | None:
+    """Verdicts and rounded rows of a stored :class:`genevec.QualityReport` dict (None if absent or unreadable)."""
+    if not report:
+        return None
+    from ..evaluate import QualityReport
+
+    try:
+        rep = QualityReport.from_dict(report)
+    except (KeyError, TypeError, ValueError):
+        return None
+    rows = []
+    for (coll, method), r in rep.table.iterrows():
+        rows.append({"Collection": coll, "Method": "these vectors" if method == "vectors" else "Pearson of log-CPM",
+                     f"Precision@{rep.k}": round(float(r["precision"]), 3),
+                     "Random": round(float(r["random_precision"]), 3), "AUROC": round(float(r["auroc"]), 3)})
+    return {"verdicts": rep.verdicts(), "rows": rows}

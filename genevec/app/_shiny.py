@@ -433,6 +433,22 @@ def build_app(models: Sequence[d.Model]) -> App:
                 if not info["parameters"]:
                     blocks.append(ui.p("No training parameters: the file has no .json sidecar.",
                                        class_="text-muted"))
+                quality = info["quality"]
+                if quality is None:
+                    blocks.append(ui.p("No quality report stored with these vectors: run "
+                                       "`genevec evaluate VECTORS --counts COUNTS`, or train with `genevec train`.",
+                                       class_="text-muted"))
+                else:
+                    blocks.append(ui.h6("How good are the neighbours?", class_="mt-2"))
+                    blocks.extend(ui.p(line, class_="quality-verdict") for line in quality["verdicts"])
+                    head = list(quality["rows"][0])
+                    blocks.append(ui.tags.table(
+                        ui.tags.tr(*[ui.tags.th(h) for h in head]),
+                        *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in head]) for r in quality["rows"]],
+                        class_="about-table quality-table table table-sm w-auto"))
+                if info["support"]:
+                    blocks.append(ui.p(f"Neighbour support (the Support column): {info['support']}.",
+                                       class_="text-muted"))
             return ui.TagList(*blocks)
 
     return App(build_ui(models), server)

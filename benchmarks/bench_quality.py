@@ -1,0 +1,212 @@
+"""How good are the vectors? Every method on the three real shared cohorts, measured with genevec.evaluate.
+
+For each cohort (``../shared/data``, or ``GENEVEC_SHARED_DATA``) the genes are the 5,000 of highest
+mean CPM among genes with >= 10 reads in >= 50% of samples (all 1,066 that pass in the whole-blood
+file). Each method gives gene vectors; ``genevec.evaluate`` scores them against GO biological
+processes (shipped), Reactome (shipped) and MSigDB Hallmark (read from the shared folder, not
+shipped) with the same pairs for every method. Seed stability is the mean Jaccard index of a gene's
+top-10 neighbour sets between ``random_state=0`` and ``random_state=1`` (over all genes). Seconds are
+one fit on the machine's threads.
+
+    python benchmarks/bench_quality.py                      # all cohorts, all methods (~15 min on 2 cores)
+    python benchmarks/bench_quality.py --cohorts lcl --methods pearson default
+
+Writes ``benchmarks/results/quality.json`` and prints the Markdown table of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _harness import RESULTS, environment  # noqa: E402
+
+SHARED = Path(os.environ.get("GENEVEC_SHARED_DATA") or HERE.parent.parent / "shared" / "data")
+COHORTS = {
+    "gtex_skin_bladder": ("GTEx v6 skin/bladder, 31 samples",
+                          "gtex_v6_skin_bladder/gtex_v6_skin_bladder_gene_reads.gct.gz"),
+    "lcl": ("LCL Montgomery/Pickrell, 129 samples", "lcl_montpick/montpick_gene_reads.gct.gz"),
+    "whole_blood": ("GTEx v8 whole blood, 755 samples",
+                    "gtex_v8_whole_blood_3000/gtex_v8_whole_blood_3000genes_gene_reads.gct.gz"),
+}
+HALLMARK = "genesets/h.all.v7.0.symbols.gmt"
+K = 10
+
+
+def cohort_counts(name: str, n_top: int = 5000):
+    """The cohort's counts restricted to the benchmark genes (samples x genes DataFrame)."""
+    import genevec
+
+    X = genevec.read_counts(SHARED / COHORTS[name][1], gene_names="symbol", duplicates="sum")
+    v = X.to_numpy(dtype=np.float64)
+    expressed = (v >= 10).mean(axis=0) >= 0.5
+    cpm = v / v.sum(axis=1, keepdims=True) * 1e6
+    idx = np.flatnonzero(expressed)
+    idx = idx[np.argsort(-cpm.mean(axis=0)[idx], kind="stable")[:n_top]]
+    return X.iloc[:, np.sort(idx)]
+
+
+# ---------------------------------------------------------------------------------------- methods
+# Each method: (label, function(counts, seed) -> (genes, vectors), seeded?)
+
+def _log_cpm(X):
+    v = X.to_numpy(dtype=np.float64)
+    return np.log1p(v / v.sum(axis=1, keepdims=True) * 1e6)
+
+
+def m_random(X, seed):
+    return list(X.columns), np.random.default_rng(seed).normal(size=(X.shape[1], 100))
+
+
+def m_pearson(X, seed):
+    from genevec.evaluate import pearson_vectors
+
+    return pearson_vectors(X)
+
+
+def m_pca(X, seed):
+    L = _log_cpm(X).T
+    L = (L - L.mean(axis=1, keepdims=True)) / np.maximum(L.std(axis=1, keepdims=True), 1e-12)
+    U, S, _ = np.linalg.svd(L, full_matrices=False)
+    d = min(100, U.shape[1] - 1)
+    return list(X.columns), U[:, :d] * S[:d]
+
+
+def _estimator(**params):
+    def fit(X, seed):
+        from genevec import GeneGloVe
+
+        m = GeneGloVe(random_state=seed, **params).fit(X)
+        return list(m.genes_), m.embedding_
+
+    return fit
+
+
+def _exp2vec(X, seed):
+    from genevec import GeneGloVe
+
+    m = GeneGloVe.exp2vec(random_state=seed).fit(X)
+    return list(m.genes_), m.embedding_
+
+
+def _closed_form_v01(X, seed):
+    """The closed form as genevec 0.1 ran it: Krylov space of 2 dim in 5 blocks, the vectors W + C."""
+    from genevec import _layout, lowrank
+    from genevec.tcm import training_tiles
+
+    A = X.to_numpy(dtype=np.float64)
+    tiles = training_tiles(A, _layout.gene_groups(A.shape[1]), dtype=np.float32)
+    W, C, _, _ = lowrank.svd_fit(tiles, 100, rng=seed, n_power_iter=4, n_oversamples=100)
+    return list(X.columns), W + C
+
+
+def _consensus(eigen_power):
+    def fit(X, seed):
+        from genevec import GeneGloVe, stability
+
+        s = stability(X, GeneGloVe(eigen_power=eigen_power), n_resamples=20, random_state=seed)
+        return s.genes, s.consensus_vectors.vectors
+
+    return fit
+
+
+METHODS = {
+    "random": ("random vectors (dim 100)", m_random),
+    "pearson": ("Pearson r of log1p(CPM)", m_pearson),
+    "pca": ("PCA of standardised log1p(CPM), 100 PCs", m_pca),
+    "exp2vec": ("the study's settings: GeneGloVe.exp2vec() (0.1 default)", _exp2vec),
+    "svd_v01": ("closed form as in 0.1 (W + C, k = 2 dim, 5 blocks)", _closed_form_v01),
+    "svd_raw": ("GeneGloVe(eigen_power=None): closed form, W + C", _estimator(eigen_power=None)),
+    "sgd_raw": ("GeneGloVe(solver='sgd', eigen_power=None)", _estimator(solver="sgd", eigen_power=None)),
+    "sgd": ("GeneGloVe(solver='sgd'): centred start, eigen_power 0.25", _estimator(solver="sgd")),
+    "default": ("GeneGloVe() default: closed form, eigen_power 0.25", _estimator()),
+    "whiten": ("GeneGloVe(eigen_power=0): whitened", _estimator(eigen_power=0.0)),
+    "dim50": ("GeneGloVe(dim=50)", _estimator(dim=50)),
+    "dim200": ("GeneGloVe(dim=200)", _estimator(dim=200)),
+    "consensus": ("consensus of 20 bootstrap fits, eigen_power 0 (stability().consensus_vectors)",
+                  _consensus(0.0)),
+    "consensus25": ("consensus of 20 bootstrap fits, eigen_power 0.25", _consensus(0.25)),
+}
+SEEDLESS = {"pearson", "pca"}
+
+
+def jaccard(genes_a, V_a, genes_b, V_b) -> float:
+    """Mean Jaccard index of the top-10 neighbour sets of the genes both vector sets hold."""
+    from genevec.evaluate import _unit_rows, neighbour_indices
+
+    common = sorted(set(genes_a) & set(genes_b))
+    ia = {g: i for i, g in enumerate(genes_a)}
+    ib = {g: i for i, g in enumerate(genes_b)}
+    na = neighbour_indices(_unit_rows(V_a[[ia[g] for g in common]]), K)
+    nb = neighbour_indices(_unit_rows(V_b[[ib[g] for g in common]]), K)
+    return float(np.mean([len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na, nb)]))
+
+
+def run(cohorts, methods) -> list[dict]:
+    from genevec import evaluate
+
+    rows = []
+    gene_sets = ["go_bp", "reactome", str(SHARED / HALLMARK)]
+    for cohort in cohorts:
+        X = cohort_counts(cohort)
+        print(f"== {cohort}: {X.shape[0]} samples x {X.shape[1]} genes", file=sys.stderr, flush=True)
+        for key in methods:
+            label, fn = METHODS[key]
+            t0 = time.perf_counter()
+            genes, V = fn(X, 0)
+            seconds = time.perf_counter() - t0
+            report = evaluate((genes, V), gene_sets=gene_sets, k=K, random_state=0)
+            row = {"cohort": cohort, "method": key, "label": label, "seconds": round(seconds, 2),
+                   "n_genes": len(genes)}
+            for (coll, _), r in report.table.iterrows():
+                short = {"go_bp": "go", "reactome": "reactome"}.get(coll, "hallmark")
+                row[f"{short}_p10"] = round(float(r["precision"]), 4)
+                row[f"{short}_random"] = round(float(r["random_precision"]), 4)
+                row[f"{short}_auroc"] = round(float(r["auroc"]), 4)
+                row[f"{short}_n_annotated"] = int(r["n_annotated"])
+            if key not in SEEDLESS:
+                genes1, V1 = fn(X, 1)
+                row["seed_jaccard"] = round(jaccard(genes, V, genes1, V1), 3)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+            rows.append(row)
+    return rows
+
+
+def markdown(rows) -> str:
+    head = ("| cohort | method | GO p@10 (random) | GO AUROC | Reactome p@10 (random) | Reactome AUROC | "
+            "Hallmark p@10 (random) | Hallmark AUROC | seed Jaccard@10 | seconds |")
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(
+            f"| {COHORTS[r['cohort']][0]} | {r['label']} | {r['go_p10']:.3f} ({r['go_random']:.3f}) | "
+            f"{r['go_auroc']:.3f} | {r['reactome_p10']:.3f} ({r['reactome_random']:.3f}) | {r['reactome_auroc']:.3f} | "
+            f"{r['hallmark_p10']:.3f} ({r['hallmark_random']:.3f}) | {r['hallmark_auroc']:.3f} | "
+            f"{r['seed_jaccard'] if 'seed_jaccard' in r else 'deterministic'} | {r['seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cohorts", nargs="+", choices=list(COHORTS), default=list(COHORTS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--output", default=str(RESULTS / "quality.json"))
+    args = parser.parse_args(argv)
+    rows = run(args.cohorts, args.methods)
+    command = " ".join(["python", "benchmarks/bench_quality.py", *(sys.argv[1:] if argv is None else argv)])
+    with open(args.output, "w") as fh:
+        json.dump({"command": command, "environment": environment(), "rows": rows}, fh, indent=1)
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
