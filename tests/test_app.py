@@ -176,6 +176,23 @@ def test_clusters_and_about(vec_path):
     info = d.about(d.load_models([vec_path]))[0]
     assert (info["label"], info["genes"], info["dim"]) == ("pancreas.txt", 40, 8)
     assert info["parameters"] == {"dim": 8, "learning_rate": 0.05, "x_max": 100}
+    assert info["quality"] is None and info["support"] is None
+
+
+def test_about_shows_a_stored_quality_report(tmp_path):
+    from genevec import evaluate
+
+    gv = load_vectors(write_vectors(tmp_path / "v.txt"))
+    sets = {"a": gv.genes[:10], "b": gv.genes[10:20]}
+    report = evaluate(gv, gene_sets=sets)
+    GeneVectors(gv.vectors, gv.genes, metadata={"dim": 8, "quality": report.to_dict()}).save(tmp_path / "q.txt")
+    info = d.about(d.load_models([str(tmp_path / "q.txt")]))[0]
+    assert info["parameters"] == {"dim": 8}  # the report is shown as a report, not as a parameter
+    assert info["quality"]["verdicts"] == report.verdicts()
+    row = info["quality"]["rows"][0]
+    assert row["Collection"] == "custom" and row["Method"] == "these vectors"
+    assert row["Precision@10"] == round(float(report.table.iloc[0]["precision"]), 3)
+    assert d.quality_summary({"broken": True}) is None
 
 
 def test_create_app_and_run_app_checks(vec_path, tmp_path):

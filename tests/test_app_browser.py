@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
-from genevec import GeneVectors, load_vectors
+from genevec import GeneVectors, evaluate, load_vectors
+from genevec.stability import NeighbourSupport
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +46,17 @@ def _models(folder: Path):
     a = folder / "pancreas.txt"
     GeneVectors(X, genes, metadata={"dim": 16, "x_max": 100, "learning_rate": 0.05, "max_iter": 50}).save(a)
     b = folder / "blood.txt"
-    GeneVectors(rng.normal(size=(150, 8)), genes[:150], metadata={"dim": 8, "x_max": 10}).save(b)
+    blood = GeneVectors(rng.normal(size=(150, 8)), genes[:150], metadata={"dim": 8, "x_max": 10})
+    # the second model carries a quality report and neighbour support, as `genevec train --stability` writes
+    sets = {f"set{i}": genes[i * 10: i * 10 + 10] for i in range(15)}
+    blood.metadata["quality"] = evaluate(blood, gene_sets=sets).to_dict()
+    top = blood.neighbors(blood.genes, topn=5)
+    index = {g: i for i, g in enumerate(blood.genes)}
+    rows = np.repeat(np.arange(150), 5)
+    cols = [index[g] for g in top.to_numpy().ravel()]
+    support = NeighbourSupport(blood.genes, sp.csr_matrix((np.tile([1.0, 0.8, 0.6, 0.4, 0.2], 150), (rows, cols)),
+                                                          shape=(150, 150)), 5, 5, "bootstrap")
+    blood.with_support(support).save(b)
     return a, b
 
 
@@ -264,8 +276,13 @@ def test_switch_model_and_about(page, server):
     want = gv_b.neighbor_table("KRAS", topn=5)["Gene"].tolist()
     _wait_first(page, "nb_table", want[0])
     assert _first_genes(page, "nb_table") == want
+    assert "Support" in page.inner_text("#nb_table")  # this model carries neighbour support
+    assert [float(r[2]) for r in _rows(page, "nb_table", 3)] == [1.0, 0.8, 0.6]
     page.click("a[data-value='about']")
     _wait_text(page, "#about", "blood.txt")
     about = page.inner_text("#about")
     assert "pancreas.txt" in about and "x_max" in about and "learning_rate" in about and "240" in about
+    assert "How good are the neighbours?" in about and "a gene's 10 nearest genes share a set with it" in about
+    assert "No quality report stored with these vectors" in about  # pancreas.txt has none
+    assert "Neighbour support (the Support column): 5 bootstrap refits, top 5." in about
     page.screenshot(path=str(ARTIFACTS / "app_about.png"), full_page=True)

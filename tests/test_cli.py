@@ -571,3 +571,90 @@ def test_train_reads_a_table_with_stated_orientation(gct_file, tmp_path, capsys)
     assert main(["train", str(table), "--genes-as", "rows", "--dim", "4", "--max-iter", "2", "-q",
                  "--jobs", "1", "-o", str(out)]) == 0
     assert sorted(genevec.load_vectors(out).genes) == sorted(counts.columns)
+
+
+# ------------------------------------------------------------------------------ quality: evaluate, stability
+
+
+@pytest.fixture
+def demo_gct(tmp_path):
+    """The embedded demo counts as a file, 400 genes: real symbols, so GO sets apply."""
+    counts = genevec.datasets.load_demo(n_genes=400)
+    path = tmp_path / "demo.tsv"
+    counts.to_csv(path, sep="\t")
+    return path, counts
+
+
+def test_train_stores_the_quality_report_and_evaluate_prints_it(demo_gct, tmp_path, capsys):
+    path, counts = demo_gct
+    out = tmp_path / "v.txt"
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "16", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"genevec: quality: GO biological processes: a gene's 10 nearest genes share a GO biological "
+                     r"process with it \d+% of the time \(random \d+%, Pearson correlation \d+%\)", err)
+    report = genevec.QualityReport.from_dict(genevec.load_vectors(out).metadata["quality"])
+    assert report.table.loc[("go_bp", "vectors"), "n_genes"] == 400
+    assert main(["evaluate", str(out), "--counts", str(path), "--genes-as", "columns", "--gene-sets", "go_bp",
+                 "reactome"]) == 0
+    text = capsys.readouterr().out
+    rows = parse_aligned(text.split("\n\n")[0])
+    assert rows[0] == ["collection", "method", "precision@10", "random", "auroc", "genes", "annotated", "sets"]
+    assert [r[:2] for r in rows[1:]] == [["go_bp", "vectors"], ["go_bp", "pearson"], ["reactome", "vectors"],
+                                         ["reactome", "pearson"]]
+    assert float(rows[1][2]) == pytest.approx(report.table.loc[("go_bp", "vectors"), "precision"], abs=5e-5)
+    assert "Reactome pathways: a gene's 10 nearest genes" in text
+    assert main(["evaluate", str(out), "--tsv", "--k", "5"]) == 0
+    tsv = capsys.readouterr().out.splitlines()
+    assert tsv[0].split("\t")[2] == "precision@5" and len(tsv) == 2
+
+
+def test_train_without_symbols_says_why_there_is_no_report(gct_file, tmp_path, capsys):
+    gct, _, _ = gct_file
+    out = tmp_path / "v.txt"
+    assert main(["train", str(gct), "--dim", "4", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "genevec: quality not evaluated: evaluate: only 0 of the 20 genes are in any go_bp set" in err
+    assert "quality" not in genevec.load_vectors(out).metadata
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "-o", str(out)]) == 0
+    assert "quality" not in capsys.readouterr().err
+
+
+def test_train_with_stability_stores_support(gct_file, tmp_path, capsys):
+    gct, _, _ = gct_file
+    out = tmp_path / "v.txt"
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "--stability", "3", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "[stability] fit 3/3" in err and "genevec: stability: 3 fits on bootstrap resamples" in err
+    vectors = genevec.load_vectors(out)
+    assert vectors.support.n_fits == 3 and vectors.support.k == 10
+    assert main(["similar", str(out), "M1_0", "--topn", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["gene", "n1"]
+
+
+def test_stability_command_writes_the_table_and_consensus(gct_file, tmp_path, capsys):
+    gct, _, counts = gct_file
+    table, consensus = tmp_path / "stab.tsv", tmp_path / "consensus.txt"
+    assert main(["stability", str(gct), "--n-resamples", "3", "--k", "4", "--dim", "4", "-q", "-o", str(table),
+                 "--consensus", str(consensus)]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(table), str(consensus)]
+    frame = pd.read_csv(table, sep="\t", index_col=0)
+    assert list(frame.columns[:3]) == ["jaccard", "n1", "support1"] and len(frame) == counts.shape[1]
+    assert frame["jaccard"].between(0, 1).all()
+    cv = genevec.load_vectors(consensus)
+    assert cv.support.n_fits == 3 and cv.metadata["consensus_of"] == 3
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stability", str(gct), "--n-resamples", "1", "-o", str(table)])
+    assert exit_info.value.code == 2 and "expected a whole number >= 2, got 1" in capsys.readouterr().err
+    assert main(["stability", str(gct), "-o", str(tmp_path / "no" / "t.tsv")]) == 2
+    assert "the folder" in one_error_line(capsys.readouterr().err)
+
+
+def test_demo_ends_with_a_verdict(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--genes", "500", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    verdict = out.split("How good are these neighbours?")[1]
+    match = re.search(r"share a GO biological process with it (\d+)% of the time \(random (\d+)%, Pearson "
+                      r"correlation (\d+)%\)", verdict)
+    assert match and int(match.group(1)) > int(match.group(2)) + 5  # clearly better than random
+    assert "quality" in genevec.load_vectors(tmp_path / cli.DEMO_OUTPUT).metadata
