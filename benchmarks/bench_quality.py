@@ -5,8 +5,9 @@ mean CPM among genes with >= 10 reads in >= 50% of samples (all 1,066 that pass 
 file). Each method gives gene vectors; ``genevec.evaluate`` scores them against GO biological
 processes (shipped), Reactome (shipped) and MSigDB Hallmark (read from the shared folder, not
 shipped) with the same pairs for every method. Seed stability is the mean Jaccard index of a gene's
-top-10 neighbour sets between ``random_state=0`` and ``random_state=1`` (over all genes). Seconds are
-one fit on the machine's threads.
+top-10 neighbour sets between ``random_state=0`` and ``random_state=1`` (over all genes); the mean
+cosine is the average cosine of two different genes (near 1: every vector points one way). Seconds
+are one fit on the machine's threads.
 
     python benchmarks/bench_quality.py                      # all cohorts, all methods (~15 min on 2 cores)
     python benchmarks/bench_quality.py --cohorts lcl --methods pearson default
@@ -119,6 +120,64 @@ def _consensus(eigen_power):
     return fit
 
 
+def _sgd_start(start):
+    """SGD (50 epochs, vectors as trained) from a start GeneGloVe does not offer: the diagnosis of the study's
+    noise. ``start``: 'scaled' (vectors / dim, text2vec's random biases), 'unscaled_centred' (text2vec's
+    vectors, centred biases), 'scaled_mean' (vectors / dim, both biases at half the grand mean of log T)."""
+    def fit(X, seed):
+        from genevec import _layout, glove, lowrank
+        from genevec.tcm import training_tiles
+
+        A = X.to_numpy(dtype=np.float64)
+        tiles = training_tiles(A, _layout.gene_groups(A.shape[1]), dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        params = glove.init_params(A.shape[1], 100, np.float32, rng, scale=1.0 if start == "unscaled_centred"
+                                   else 0.01)
+        if start in ("unscaled_centred", "scaled_mean"):
+            b = lowrank.centred_biases(tiles)
+            if start == "scaled_mean":
+                sums, counts = np.empty(A.shape[1]), np.empty(A.shape[1], dtype=np.int64)
+                lowrank._kernels().tiles_row_sums(tiles.values, tiles.tile_ptr, tiles.group_bounds, sums, counts, 1)
+                b = np.full(A.shape[1], sums.sum() / counts.sum() / 2)
+            params.bw[...] = params.bc[...] = b
+        glove.fit_glove(tiles, params, max_iter=50, rng=rng, n_threads=os.cpu_count() or 1)
+        return list(X.columns), params.W + params.C
+
+    return fit
+
+
+def _cpm_input(X, seed):
+    """The default estimator on counts scaled to the median library size (co-occurrence of CPM-like counts)."""
+    from genevec import GeneGloVe
+
+    v = X.to_numpy(dtype=np.float64)
+    lib = v.sum(axis=1, keepdims=True)
+    scaled = X.copy().astype(np.float64)
+    scaled[:] = v / lib * np.median(lib)
+    m = GeneGloVe(random_state=seed, allow_non_integer=True).fit(scaled)
+    return list(m.genes_), m.embedding_
+
+
+def _drop_first(X, seed):
+    """Whitened closed form without its first direction (the tissue/batch axis), an idea that did not win."""
+    from genevec import GeneGloVe
+
+    m = GeneGloVe(eigen_power=0.0, random_state=seed).fit(X)
+    U, S, _ = np.linalg.svd(m.embedding_.astype(np.float64), full_matrices=False)
+    keep = S > S[0] * 1e-4
+    return list(m.genes_), U[:, keep][:, 1:]
+
+
+def _negative_power(X, seed):
+    """The closed form with the eigenvalue weight -0.25 (the small directions outweigh the large)."""
+    from genevec import GeneGloVe
+
+    m = GeneGloVe(eigen_power=None, random_state=seed).fit(X)
+    U, S, Vt = np.linalg.svd(m.embedding_.astype(np.float64), full_matrices=False)
+    keep = S > S[0] * max(U.shape) * np.finfo(np.float32).eps
+    return list(m.genes_), U[:, keep] * (S[keep] / S[0]) ** -0.5
+
+
 METHODS = {
     "random": ("random vectors (dim 100)", m_random),
     "pearson": ("Pearson r of log1p(CPM)", m_pearson),
@@ -135,7 +194,19 @@ METHODS = {
     "consensus": ("consensus of 20 bootstrap fits, eigen_power 0 (stability().consensus_vectors)",
                   _consensus(0.0)),
     "consensus25": ("consensus of 20 bootstrap fits, eigen_power 0.25", _consensus(0.25)),
+    # tried, not adopted
+    "cpm_input": ("GeneGloVe() on counts scaled to the median library size", _cpm_input),
+    "drop_first": ("whitened closed form without its first direction", _drop_first),
+    "neg_power": ("closed form, eigenvalue weight -0.25", _negative_power),
+    # the diagnosis of the study's noise (SGD 50 epochs, vectors as trained, starts GeneGloVe does not offer)
+    "sgd_scaled": ("SGD from Stanford's start: vectors / dim, random biases", _sgd_start("scaled")),
+    "sgd_unscaled_centred": ("SGD: text2vec's vectors, centred biases", _sgd_start("unscaled_centred")),
+    "sgd_scaled_mean": ("SGD: vectors / dim, biases at the grand mean only", _sgd_start("scaled_mean")),
 }
+#: What a plain run measures; the rest with --methods (see RESULTS.md for the commands).
+DEFAULT_METHODS = ["random", "pearson", "pca", "exp2vec", "svd_v01", "svd_raw", "sgd_raw", "sgd", "default",
+                   "whiten", "dim50", "dim200", "consensus", "consensus25"]
+#: Ideas that did not win, run apart: --methods cpm_input drop_first neg_power
 SEEDLESS = {"pearson", "pca"}
 
 
@@ -173,6 +244,9 @@ def run(cohorts, methods) -> list[dict]:
                 row[f"{short}_random"] = round(float(r["random_precision"]), 4)
                 row[f"{short}_auroc"] = round(float(r["auroc"]), 4)
                 row[f"{short}_n_annotated"] = int(r["n_annotated"])
+            U = V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-300)
+            n = U.shape[0]
+            row["mean_cosine"] = round(float((np.square(U.sum(axis=0)).sum() - n) / (n * (n - 1))), 3)
             if key not in SEEDLESS:
                 genes1, V1 = fn(X, 1)
                 row["seed_jaccard"] = round(jaccard(genes, V, genes1, V1), 3)
@@ -197,7 +271,7 @@ def markdown(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cohorts", nargs="+", choices=list(COHORTS), default=list(COHORTS))
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=DEFAULT_METHODS)
     parser.add_argument("--output", default=str(RESULTS / "quality.json"))
     args = parser.parse_args(argv)
     rows = run(args.cohorts, args.methods)

@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,8 +37,8 @@ __all__ = ["GeneSets", "load_gene_sets", "read_gmt", "SHIPPED"]
 
 #: Shipped collections: name -> (file in genevec/datasets/genesets, one-line description).
 SHIPPED = {
-    "go_bp": ("go_bp.gmt.gz", "GO biological processes, 10-500 genes, propagated (org.Hs.eg.db 3.16; CC BY 4.0)"),
-    "reactome": ("reactome.gmt.gz", "Reactome pathways (reactome.org GMT export; CC0)"),
+    "go_bp": ("go_bp.gmt.xz", "GO biological processes, 10-500 genes, propagated (org.Hs.eg.db 3.16; CC BY 4.0)"),
+    "reactome": ("reactome.gmt.xz", "Reactome pathways (reactome.org GMT export; CC0)"),
 }
 
 GeneSetSource = Union[str, os.PathLike, Mapping[str, Iterable[str]], "GeneSets"]
@@ -90,7 +91,7 @@ class GeneSets(Mapping):
 
 
 def read_gmt(path: str | os.PathLike, *, name: str | None = None) -> GeneSets:
-    """Read a GMT file (plain or ``.gz``): one set per line, ``name <TAB> description <TAB> gene ...``.
+    """Read a GMT file (plain, ``.gz`` or ``.xz``): one set per line, ``name <TAB> description <TAB> gene ...``.
 
     Parameters
     ----------
@@ -123,9 +124,9 @@ def read_gmt(path: str | os.PathLike, *, name: str | None = None) -> GeneSets:
     p = check_file(path, "gene-set (GMT) file")
     if name is None:
         name = p.name
-        for suffix in (".gz", ".gmt", ".txt"):
+        for suffix in (".gz", ".xz", ".gmt", ".txt"):
             name = name.removesuffix(suffix)
-    opener = gzip.open if p.name.endswith(".gz") else open
+    opener = gzip.open if p.name.endswith(".gz") else lzma.open if p.name.endswith(".xz") else open
     sets: dict[str, frozenset] = {}
     descriptions: dict[str, str] = {}
     try:
@@ -148,10 +149,10 @@ def read_gmt(path: str | os.PathLike, *, name: str | None = None) -> GeneSets:
                 descriptions[set_name] = fields[1].strip()
     except UnicodeDecodeError:
         raise FileFormatError(f"{p}: is not UTF-8 text; a GMT file is tab-separated text.") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, lzma.LZMAError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise FileFormatError(f"{p}: cannot be read ({exc}); is the .gz file complete?") from None
+        raise FileFormatError(f"{p}: cannot be read ({exc}); is the compressed file complete?") from None
     if not sets:
         raise FileFormatError(f"{p}: holds no gene set; a GMT file has one line per set.")
     return GeneSets(name, sets, descriptions)
@@ -206,7 +207,7 @@ def load_gene_sets(source: GeneSetSource) -> GeneSets:
             if text not in _CACHE:
                 _CACHE[text] = _shipped(text)
             return _CACHE[text]
-        if os.path.exists(text) or os.sep in text or text.endswith((".gmt", ".gz", ".txt")):
+        if os.path.exists(text) or os.sep in text or text.endswith((".gmt", ".gz", ".xz", ".txt")):
             return read_gmt(Path(text))
         shipped = ", ".join(f"{k!r}" for k in SHIPPED)
         raise ValueError(

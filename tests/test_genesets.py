@@ -1,6 +1,7 @@
 """Gene-set collections: shipped files, GMT parsing, dicts, and the errors for bad input."""
 
 import gzip
+import lzma
 
 import pytest
 
@@ -34,7 +35,10 @@ def test_read_gmt_plain_and_gzip(tmp_path):
     packed = tmp_path / "mine.gmt.gz"
     with gzip.open(packed, "wt") as fh:
         fh.write(text)
-    for path in (plain, packed):
+    xz = tmp_path / "mine.gmt.xz"
+    with lzma.open(xz, "wt") as fh:
+        fh.write(text)
+    for path in (plain, packed, xz):
         sets = read_gmt(path)
         assert sets.name == "mine"
         assert dict(sets) == {"A": frozenset({"EGFR", "ERBB2", "KRAS"}), "B": frozenset({"TP53", "EGFR"})}

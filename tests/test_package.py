@@ -53,3 +53,15 @@ def test_ci_runs_the_readme_test_command():
         ["awk", '/^```bash$/{n++; getline; if (n==2) {print; exit}}', str(REPO / "README.md")],
         capture_output=True, text=True).stdout.strip()
     assert extracted == blocks[1].strip()
+
+
+def test_installed_package_stays_under_5_mb():
+    """What a wheel installs (code, kernels, data, gene sets) plus its bytecode, about the size of the
+    sources, must stay under 5 MB; Cython's generated C beside the sources of a development tree is left out."""
+    import genevec
+
+    root = Path(genevec.__file__).parent
+    shipped = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+               and not (p.parent == root and p.suffix in (".c", ".html"))]
+    total = sum(p.stat().st_size for p in shipped) + sum(p.stat().st_size for p in shipped if p.suffix == ".py")
+    assert total < 5_000_000, sorted(((p.stat().st_size, str(p.relative_to(root))) for p in shipped), reverse=True)[:8]
