@@ -272,9 +272,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         when these were the defaults.
 
         On the shared cohorts its neighbours are near chance (GO precision@10 0.159 against a
-        random 0.148 and Pearson's 0.222 on the GTEx demo cohort) and change with the seed (two
-        seeds share 24 % of a gene's top-10 neighbours); see the docs page "How good are the
-        vectors?". Use it to reproduce the study, not for new analyses.
+        random 0.148 and Pearson's 0.222 on the GTEx demo cohort) and change with the seed (a gene's
+        top-10 neighbours from two seeds have a Jaccard index of 0.24); see the docs page "How good
+        are the vectors?". Use it to reproduce the study, not for new analyses.
 
         Parameters
         ----------

@@ -279,7 +279,7 @@ def _scores(U: np.ndarray, M: "sp.csr_matrix", k: int, I: np.ndarray, J: np.ndar
     }
 
 
-@dataclass
+@dataclass(eq=False)
 class QualityReport:
     """What :func:`evaluate` returns: one row per gene-set collection and method.
 

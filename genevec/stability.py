@@ -49,7 +49,7 @@ __all__ = ["stability", "Stability", "NeighbourSupport"]
 _MODES = ("bootstrap", "seed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NeighbourSupport:
     """How often each neighbour of each gene was among its top ``k`` across ``n_fits`` refits.
 
@@ -116,7 +116,7 @@ class NeighbourSupport:
         return cls(genes, M, int(data["k"]), int(data["n_fits"]), str(data.get("mode", "bootstrap")))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stability:
     """What :func:`stability` returns.
 
