@@ -162,9 +162,9 @@ def _drop_first(X, seed):
     """Whitened closed form without its first direction (the tissue/batch axis), an idea that did not win."""
     from genevec import GeneGloVe
 
-    m = GeneGloVe(eigen_power=0.0, random_state=seed).fit(X)
+    m = GeneGloVe(eigen_power=None, random_state=seed).fit(X)  # the trained vectors: directions by weight
     U, S, _ = np.linalg.svd(m.embedding_.astype(np.float64), full_matrices=False)
-    keep = S > S[0] * 1e-4
+    keep = S > S[0] * max(U.shape) * np.finfo(np.float32).eps
     return list(m.genes_), U[:, keep][:, 1:]
 
 

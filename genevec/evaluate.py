@@ -192,8 +192,11 @@ def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def neighbour_indices(U: np.ndarray, k: int) -> np.ndarray:
+def neighbour_indices(U: np.ndarray, k: int, *, n_threads: int = 1) -> np.ndarray:
     """The ``k`` nearest rows of every row of ``U`` by dot product (cosine for unit rows), self excluded.
+
+    Row blocks of ``ROWS`` are independent; with ``n_threads > 1`` they run in a thread pool, each
+    product on one BLAS thread, so the result is the same for any ``n_threads``.
 
     Returns
     -------
@@ -205,14 +208,27 @@ def neighbour_indices(U: np.ndarray, k: int) -> np.ndarray:
     >>> neighbour_indices(np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]), 1).ravel().tolist()
     [1, 0, 1]
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
     n = U.shape[0]
     k = min(int(k), n - 1)
     out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, ROWS):
+
+    def block(start: int) -> None:
         stop = min(n, start + ROWS)
         sims = U[start:stop] @ U.T
         sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         out[start:stop] = _top_k(sims, k)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        if n_threads > 1 and n > ROWS:
+            with ThreadPoolExecutor(max_workers=int(n_threads)) as pool:
+                list(pool.map(block, range(0, n, ROWS)))
+        else:
+            for start in range(0, n, ROWS):
+                block(start)
     return out
 
 

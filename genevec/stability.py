@@ -244,7 +244,8 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     random_state : int, Generator or None, default=0
         Draws the resamples and the fits' seeds.
     n_jobs : int, optional
-        Threads of each fit (the result is the same for every value).
+        Threads of each fit and of the neighbour searches (the result is the same for every value;
+        None: every core, as ``GeneGloVe``).
     verbose : int, default=0
         1: a line per fit on stderr.
 
@@ -274,7 +275,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
 
-    from ._validation import check_random_state
+    from ._validation import check_random_state, effective_n_jobs
     from .evaluate import neighbour_indices
     from .similarity import GeneVectors
 
@@ -284,6 +285,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
         raise ValueError(f"stability: mode must be 'bootstrap' (resample the samples) or 'seed' (only the seed "
                          f"changes), got {mode!r}.")
     rng = check_random_state(random_state, caller="stability")
+    n_threads = effective_n_jobs(n_jobs, caller="stability")
     if estimator is None:
         from .estimator import GeneGloVe
 
@@ -327,8 +329,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
         rows_of = np.array([index[g] for g in vectors.genes], dtype=np.int64)
         unit = np.asarray(vectors.get_normed_vectors(), dtype=np.float32)
         dim = unit.shape[1]
-        with threadpool_limits(limits=1, user_api="blas"):
-            local = neighbour_indices(unit, k)
+        local = neighbour_indices(unit, k, n_threads=n_threads)
         nb = np.full((n, k), -1, dtype=np.int64)
         nb[rows_of, : local.shape[1]] = rows_of[local]
         mask = np.zeros(n, dtype=bool)

@@ -204,3 +204,10 @@ def test_real_cohort_beats_random_with_go():
         assert row["precision"] > row["random_precision"] + 0.03
         assert row["auroc"] > 0.5
         assert row["n_annotated"] > 1000
+
+
+def test_neighbour_search_in_threads_gives_the_same_answer():
+    U = np.random.default_rng(4).normal(size=(2500, 8)).astype(np.float32)  # three row blocks
+    one = neighbour_indices(U, 7)
+    assert np.array_equal(neighbour_indices(U, 7, n_threads=2), one)
+    assert np.array_equal(neighbour_indices(U, 7, n_threads=3), one)
