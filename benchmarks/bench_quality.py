@@ -7,7 +7,8 @@ processes (shipped), Reactome (shipped) and MSigDB Hallmark (read from the share
 shipped) with the same pairs for every method. Seed stability is the mean Jaccard index of a gene's
 top-10 neighbour sets between ``random_state=0`` and ``random_state=1`` (over all genes); the mean
 cosine is the average cosine of two different genes (near 1: every vector points one way). Seconds
-are one fit on the machine's threads.
+are one fit on the machine's threads. The consensus rows also record ``bootstrap_jaccard``, the mean over
+genes of ``genevec.stability``'s Jaccard between bootstrap fits of their estimator.
 
     python benchmarks/bench_quality.py                      # all cohorts, all methods (~15 min on 2 cores)
     python benchmarks/bench_quality.py --cohorts lcl --methods pearson default
@@ -115,7 +116,7 @@ def _consensus(eigen_power):
         from genevec import GeneGloVe, stability
 
         s = stability(X, GeneGloVe(eigen_power=eigen_power), n_resamples=20, random_state=seed)
-        return s.genes, s.consensus_vectors.vectors
+        return s.genes, s.consensus_vectors.vectors, {"bootstrap_jaccard": round(float(s.jaccard.mean()), 3)}
 
     return fit
 
@@ -233,11 +234,11 @@ def run(cohorts, methods) -> list[dict]:
         for key in methods:
             label, fn = METHODS[key]
             t0 = time.perf_counter()
-            genes, V = fn(X, 0)
+            genes, V, *extra = fn(X, 0)
             seconds = time.perf_counter() - t0
             report = evaluate((genes, V), gene_sets=gene_sets, k=K, random_state=0)
             row = {"cohort": cohort, "method": key, "label": label, "seconds": round(seconds, 2),
-                   "n_genes": len(genes)}
+                   "n_genes": len(genes), **(extra[0] if extra else {})}
             for (coll, _), r in report.table.iterrows():
                 short = {"go_bp": "go", "reactome": "reactome"}.get(coll, "hallmark")
                 row[f"{short}_p10"] = round(float(r["precision"]), 4)
@@ -248,7 +249,7 @@ def run(cohorts, methods) -> list[dict]:
             n = U.shape[0]
             row["mean_cosine"] = round(float((np.square(U.sum(axis=0)).sum() - n) / (n * (n - 1))), 3)
             if key not in SEEDLESS:
-                genes1, V1 = fn(X, 1)
+                genes1, V1, *_ = fn(X, 1)
                 row["seed_jaccard"] = round(jaccard(genes, V, genes1, V1), 3)
             print(json.dumps(row), file=sys.stderr, flush=True)
             rows.append(row)
