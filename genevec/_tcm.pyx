@@ -371,3 +371,75 @@ def gather_rows(ChunkBuffers buffers,         # INOUT chunk buffers, freed as th
         free(val_tab[c])
         idx_tab[c] = NULL
         val_tab[c] = NULL
+
+
+cdef inline Py_ssize_t _first_at_least(const int *indices, Py_ssize_t lo, Py_ssize_t hi, i64 value) noexcept nogil:
+    """First q in [lo, hi) with indices[q] >= value (indices sorted), or hi."""
+    cdef Py_ssize_t mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def accumulate_chunk(const double[::1] cdata,      # IN    CSC of one chunk of cells (cells x genes): values
+                     const int[::1] cindices,      # IN    cell of each value, ascending within a gene
+                     const i64[::1] cindptr,       # IN    (n_genes + 1,)
+                     const double[::1] data,       # IN    CSR of the same chunk: values
+                     const int[::1] indices,       # IN    gene of each value, ascending within a cell
+                     const i64[::1] indptr,        # IN    (n_cells + 1,)
+                     const i64[::1] gb,            # IN    group bounds (B + 1,)
+                     const i64[::1] group_of,      # IN    (n_genes,) group of each gene
+                     const i64[::1] tile_ptr,      # IN    (B (B + 1) / 2 + 1,) offsets of the tiles in packed
+                     double[::1] packed,           # INOUT upper tiles of T = sum of A^T A over the chunks so far
+                     int n_threads):
+    """Add one chunk's A^T A to the packed upper tiles (diagonal tiles whole), one thread per gene group.
+
+    Entry ``(i, j)``, ``i`` in group ``g``, ``j >= gb[g]``, receives ``A[s, i] * A[s, j]`` for the
+    cells ``s`` of the chunk in ascending order, added one at a time to what earlier chunks left: the
+    summation order is the order of the cells, whatever the chunking or the thread count. The
+    diagonal receives ``sum A^2`` (the caller applies quanteda's rule once, at the end).
+    """
+    cdef Py_ssize_t n_genes = cindptr.shape[0] - 1
+    cdef Py_ssize_t B = gb.shape[0] - 1
+    cdef Py_ssize_t g, h, i, j, r, p, q, q_end, s
+    cdef i64 lo_gene
+    cdef double a
+    cdef i64 *colpos
+    cdef i64 *colsize
+    cdef int failed = 0
+    cdef int *fail = &failed
+    cdef const int *idx_p = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef double *out = &packed[0]
+    if cdata.shape[0] == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        colpos = <i64 *> malloc(n_genes * sizeof(i64) + 1)
+        colsize = <i64 *> malloc(n_genes * sizeof(i64) + 1)
+        if colpos == NULL or colsize == NULL:
+            fail[0] = 1
+        for g in prange(B, schedule="dynamic"):
+            if colpos == NULL or colsize == NULL:
+                continue
+            lo_gene = gb[g]
+            # where row 0 of this group's tiles holds gene j, and the length of that tile's rows
+            for j in range(lo_gene, n_genes):
+                h = group_of[j]
+                colpos[j] = tile_ptr[g * (2 * B - g + 1) // 2 + (h - g)] + (j - gb[h])
+                colsize[j] = gb[h + 1] - gb[h]
+            for i in range(lo_gene, gb[g + 1]):
+                r = i - lo_gene
+                for p in range(cindptr[i], cindptr[i + 1]):
+                    s = cindices[p]
+                    a = cdata[p]
+                    q_end = indptr[s + 1]
+                    for q in range(_first_at_least(idx_p, indptr[s], q_end, lo_gene), q_end):
+                        j = idx_p[q]
+                        out[colpos[j] + r * colsize[j]] += a * data[q]
+        free(colpos)
+        free(colsize)
+    if failed:
+        raise MemoryError("genevec: could not allocate the per-thread gene tables of the streamed co-occurrence.")
