@@ -6,6 +6,8 @@ one thread with a fixed summation order, so the result does not depend on the th
 must be held to one thread by the caller (``threadpool_limits(1, "blas")``) around these calls.
 """
 
+import numpy as np
+
 from cython cimport floating
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, realloc, free, qsort
@@ -373,73 +375,79 @@ def gather_rows(ChunkBuffers buffers,         # INOUT chunk buffers, freed as th
         val_tab[c] = NULL
 
 
-cdef inline Py_ssize_t _first_at_least(const int *indices, Py_ssize_t lo, Py_ssize_t hi, i64 value) noexcept nogil:
-    """First q in [lo, hi) with indices[q] >= value (indices sorted), or hi."""
-    cdef Py_ssize_t mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if indices[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-def accumulate_chunk(const double[::1] cdata,      # IN    CSC of one chunk of cells (cells x genes): values
-                     const int[::1] cindices,      # IN    cell of each value, ascending within a gene
-                     const i64[::1] cindptr,       # IN    (n_genes + 1,)
-                     const double[::1] data,       # IN    CSR of the same chunk: values
-                     const int[::1] indices,       # IN    gene of each value, ascending within a cell
-                     const i64[::1] indptr,        # IN    (n_cells + 1,)
-                     const i64[::1] gb,            # IN    group bounds (B + 1,)
-                     const i64[::1] group_of,      # IN    (n_genes,) group of each gene
-                     const i64[::1] tile_ptr,      # IN    (B (B + 1) / 2 + 1,) offsets of the tiles in packed
-                     double[::1] packed,           # INOUT upper tiles of T = sum of A^T A over the chunks so far
+def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of cells (cells x genes): values
+                     const int[::1] indices,      # IN    gene of each value, ascending within a cell
+                     const i64[::1] indptr,       # IN    (n_cells + 1,)
+                     const i64[::1] gb,           # IN    group bounds (B + 1,)
+                     const i64[::1] group_of,     # IN    (n_genes,) group of each gene
+                     const i64[::1] tile_ptr,     # IN    (B (B + 1) / 2 + 1,) offsets of the tiles in packed
+                     double[::1] packed,          # INOUT upper tiles of T = sum of A^T A over the chunks so far
                      int n_threads):
-    """Add one chunk's A^T A to the packed upper tiles (diagonal tiles whole), one thread per gene group.
+    """Add one chunk's A^T A to the packed upper tiles (diagonal tiles whole), one thread per tile.
 
-    Entry ``(i, j)``, ``i`` in group ``g``, ``j >= gb[g]``, receives ``A[s, i] * A[s, j]`` for the
-    cells ``s`` of the chunk in ascending order, added one at a time to what earlier chunks left: the
-    summation order is the order of the cells, whatever the chunking or the thread count. The
-    diagonal receives ``sum A^2`` (the caller applies quanteda's rule once, at the end).
+    The chunk is first regrouped (serially, O(nnz)) group-major: for each gene group ``g``, the
+    entries of every cell in that group, cell after cell. Tile ``(g, h)`` then walks the cells in
+    ascending order and adds the outer product of the cell's entries in ``g`` and in ``h``: entry
+    ``(i, j)`` receives its products in the order of the cells, one at a time, after what earlier
+    chunks left, whatever the chunking or the thread count. The tile stays in cache while the two
+    groups' entries stream past. The diagonal receives ``sum A^2`` (the caller applies quanteda's rule).
     """
-    cdef Py_ssize_t n_genes = cindptr.shape[0] - 1
+    cdef Py_ssize_t n_cells = indptr.shape[0] - 1
     cdef Py_ssize_t B = gb.shape[0] - 1
-    cdef Py_ssize_t g, h, i, j, r, p, q, q_end, s
-    cdef i64 lo_gene
+    cdef Py_ssize_t n1 = n_cells + 1
+    cdef i64 nnz = indptr[n_cells]
+    cdef Py_ssize_t s, q, q_end, g, h, t, pos, p, p_end, r, r_end, n_h
+    cdef i64 run
     cdef double a
-    cdef i64 *colpos
-    cdef i64 *colsize
-    cdef int failed = 0
-    cdef int *fail = &failed
-    cdef const int *idx_p = &indices[0] if indices.shape[0] > 0 else NULL
-    cdef double *out = &packed[0]
-    if cdata.shape[0] == 0:
+    cdef double *tile
+    cdef double *row
+    if nnz == 0:
         return
-    with nogil, parallel(num_threads=n_threads):
-        colpos = <i64 *> malloc(n_genes * sizeof(i64) + 1)
-        colsize = <i64 *> malloc(n_genes * sizeof(i64) + 1)
-        if colpos == NULL or colsize == NULL:
-            fail[0] = 1
-        for g in prange(B, schedule="dynamic"):
-            if colpos == NULL or colsize == NULL:
+    goff_arr = np.zeros(B * n1, dtype=np.int64)
+    gval_arr = np.empty(nnz, dtype=np.float64)
+    gidx_arr = np.empty(nnz, dtype=np.int32)
+    cdef i64[::1] goff = goff_arr
+    cdef double[::1] gval = gval_arr
+    cdef int[::1] gidx = gidx_arr
+    tg_arr, th_arr = np.triu_indices(B)
+    cdef i64[::1] tile_g = np.ascontiguousarray(tg_arr, dtype=np.int64)
+    cdef i64[::1] tile_h = np.ascontiguousarray(th_arr, dtype=np.int64)
+    cdef double *out = &packed[0]
+    with nogil:
+        # group-major layout: goff[g * n1 + s] .. goff[g * n1 + s + 1] are cell s's entries in group g
+        for s in range(n_cells):
+            for q in range(indptr[s], indptr[s + 1]):
+                goff[group_of[indices[q]] * n1 + s + 1] += 1
+        run = 0
+        for g in range(B):
+            goff[g * n1] = run
+            for s in range(n_cells):
+                run = run + goff[g * n1 + s + 1]
+                goff[g * n1 + s + 1] = run
+        for s in range(n_cells):
+            q = indptr[s]
+            q_end = indptr[s + 1]
+            while q < q_end:
+                g = group_of[indices[q]]
+                pos = goff[g * n1 + s]
+                while q < q_end and indices[q] < gb[g + 1]:
+                    gval[pos] = data[q]
+                    gidx[pos] = <int> (indices[q] - gb[g])
+                    pos = pos + 1
+                    q = q + 1
+    for t in prange(tile_g.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
+        g = tile_g[t]
+        h = tile_h[t]
+        n_h = gb[h + 1] - gb[h]
+        tile = out + tile_ptr[g * (2 * B - g + 1) // 2 + (h - g)]
+        for s in range(n_cells):
+            r = goff[h * n1 + s]
+            r_end = goff[h * n1 + s + 1]
+            if r == r_end:
                 continue
-            lo_gene = gb[g]
-            # where row 0 of this group's tiles holds gene j, and the length of that tile's rows
-            for j in range(lo_gene, n_genes):
-                h = group_of[j]
-                colpos[j] = tile_ptr[g * (2 * B - g + 1) // 2 + (h - g)] + (j - gb[h])
-                colsize[j] = gb[h + 1] - gb[h]
-            for i in range(lo_gene, gb[g + 1]):
-                r = i - lo_gene
-                for p in range(cindptr[i], cindptr[i + 1]):
-                    s = cindices[p]
-                    a = cdata[p]
-                    q_end = indptr[s + 1]
-                    for q in range(_first_at_least(idx_p, indptr[s], q_end, lo_gene), q_end):
-                        j = idx_p[q]
-                        out[colpos[j] + r * colsize[j]] += a * data[q]
-        free(colpos)
-        free(colsize)
-    if failed:
-        raise MemoryError("genevec: could not allocate the per-thread gene tables of the streamed co-occurrence.")
+            p_end = goff[g * n1 + s + 1]
+            for p in range(goff[g * n1 + s], p_end):
+                a = gval[p]
+                row = tile + gidx[p] * n_h
+                for q in range(r, r_end):
+                    row[gidx[q]] += a * gval[q]

@@ -3,7 +3,7 @@
 ``T = AᵀA`` is a sum over cells, so it is built chunk by chunk: each chunk of cells (a CSR block) is
 added to the packed upper-triangle tiles of :mod:`genevec._layout` by the ``accumulate_chunk``
 kernel, and memory is bounded by the genes, never by the cells: the packed float64 tiles
-(``4 * n_genes^2`` bytes), one chunk (its CSR and CSC copies) and a small per-thread table.
+(``4 * n_genes^2`` bytes), one chunk (a few copies of it) and a small per-thread table.
 
 Exactness and order. Entry ``(i, j)`` receives the products of the cells in the order of the data
 (chunk after chunk, cells ascending within a chunk), one at a time, whatever the number of threads,
@@ -43,8 +43,8 @@ __all__ = ["CellChunks", "cell_chunks", "is_streamed", "tcm_tiles", "log_tiles",
 
 log = logging.getLogger(__name__)
 
-#: Nonzeros per chunk read from an ``.h5ad`` file (about 200 MB with the CSR and CSC copies).
-CHUNK_NNZ = 2**24
+#: Nonzeros per chunk read from an ``.h5ad`` file (about 100 MB for each copy of a chunk).
+CHUNK_NNZ = 2**23
 #: Largest dense chunk read from an ``.h5ad`` file, in float64 bytes.
 CHUNK_DENSE_BYTES = 128 * 2**20
 #: Values converted at a time when ``log T`` is written over the float64 tiles.
@@ -461,16 +461,11 @@ class PartialTiles:
     def add(self, X: sp.csr_matrix, n_threads: int) -> None:
         """Add one chunk (canonical float64 CSR over the same genes)."""
         from . import _tcm
-        from .tcm import _blas_one_thread
 
         b = self.group_bounds
-        C = X.tocsc()
-        C.sort_indices()
         group_of = np.repeat(np.arange(b.shape[0] - 1, dtype=np.int64), np.diff(b))
-        with _blas_one_thread():
-            _tcm.accumulate_chunk(C.data, C.indices.astype(np.int32, copy=False), C.indptr.astype(np.int64, copy=False),
-                                  X.data, X.indices.astype(np.int32, copy=False), X.indptr.astype(np.int64, copy=False),
-                                  b, group_of, _layout.tile_sizes(b), self.packed, n_threads)
+        _tcm.accumulate_chunk(X.data, X.indices.astype(np.int32, copy=False), X.indptr.astype(np.int64, copy=False),
+                              b, group_of, _layout.tile_sizes(b), self.packed, n_threads)
         self.colsum += np.asarray(X.sum(axis=0)).ravel()
         self.n_cells += X.shape[0]
 
@@ -575,10 +570,11 @@ def log_tiles(T: _layout.TrainingTiles, dtype, n_threads: int = 1) -> _layout.Tr
     n = int(ptr[-1])
     if dtype == np.float64:
         values = vals
+    elif not vals.flags.owndata:  # e.g. received from a Dask worker: cannot shrink in place, copy the half
+        values = out[:n].copy()
     else:
         del out
-        keep = -(-n * dtype.itemsize // 8)
-        vals.resize(max(1, keep), refcheck=False)
+        vals.resize(max(1, -(-n * dtype.itemsize // 8)), refcheck=False)
         values = vals.view(dtype)[:n]
     return _layout.TrainingTiles(group_bounds=T.group_bounds, tile_ptr=ptr, values=values, n_entries=n_entries)
 
