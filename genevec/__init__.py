@@ -24,7 +24,7 @@ _PUBLIC = {
     "tissues": "io",
     "filter_genes": "io",
     "dtm_to_tcm": "tcm",
-    "pseudobulk": "pseudobulk",
+    "pseudobulk": "cells",
     "fit_anndata": "anndata_api",
     "gene_map": "plot",
     "plot_gene_map": "plot",

@@ -102,10 +102,10 @@ def fit_anndata(adata: Any, *, layer: str | None = "counts", key_added: str = "g
 
     Examples
     --------
-    >>> import anndata, numpy as np
+    >>> import anndata, pandas as pd
     >>> import genevec
     >>> counts = genevec.datasets.load_demo(n_genes=200)
-    >>> adata = anndata.AnnData(counts.to_numpy(dtype=float), var=dict(index=list(counts.columns)))
+    >>> adata = anndata.AnnData(counts.to_numpy(dtype=float), var=pd.DataFrame(index=list(counts.columns)))
     >>> model = genevec.fit_anndata(adata, layer=None, dim=8, solver="svd", max_iter=0, random_state=0,
     ...                             gene_sets=None)
     >>> adata.varm["genevec"].shape, adata.uns["genevec"]["params"]["dim"]

@@ -1,4 +1,4 @@
-"""Pseudobulk: sum the counts of groups of cells before co-occurrence.
+"""Single cells: pseudobulk, the sum of the counts of groups of cells before co-occurrence.
 
 Co-occurrence over single cells is dominated by zeros: a droplet detects a few hundred to a few
 thousand of its transcripts' genes, so two genes expressed in the same cells often miss each
