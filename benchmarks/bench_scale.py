@@ -7,8 +7,10 @@ The atlas is generated once under benchmarks/_data/ (git-ignored; ``_generate.wr
 counts in ``layers["counts"]``, CSR). Each contender runs in a fresh subprocess, so its peak RSS is
 its own; each is run once (a run takes minutes, so there is no warm-up or minimum over repeats).
 
-1. genevec in-process, 2 threads: ``stream.tcm_tiles(path, layer="counts")`` (T in packed float64
-   tiles, timed), then ``log_tiles`` (float32 training tiles, as ``training_tiles`` returns them).
+1. genevec in-process, 2 threads: ``stream.tcm_tiles(path, layer="counts")``: T in packed float64
+   tiles, one pass (timed against scipy); then, in another process, ``training_tiles(path, ...,
+   layer="counts")``: the float32 training tiles, built in 256 MiB bands (one pass per band), its
+   peak RSS against the size of the tiles.
 2. genevec on a ``dask.distributed.LocalCluster`` of 2 single-threaded workers (loopback): the same
    tiles from ``anndata.experimental.read_elem_lazy`` blocks of 25,000 cells; peak RSS of each worker
    and of the client. Its tiles must hash to the in-process ones.
@@ -56,16 +58,22 @@ def rows_of(T):
     return out
 """
 
-GENEVEC = COMMON + """
+GENEVEC_T = COMMON + """
 from genevec import stream
 t0 = time.perf_counter()
 T, genes = stream.tcm_tiles(PATH, layer="counts", n_threads={threads})
 t_tcm = time.perf_counter() - t0
 np.save({rows_file!r}, rows_of(T))
-L = stream.log_tiles(T, np.float32, {threads})
-t_all = time.perf_counter() - t0
-print("RESULT", json.dumps(dict(tcm_s=t_tcm, tiles_s=t_all, tiles_bytes=int(L.values.nbytes), n_entries=L.n_entries,
-                                sha=hashlib.sha256(L.values.tobytes()).hexdigest()[:16])))
+print("RESULT", json.dumps(dict(tcm_s=t_tcm, T_bytes=int(T.values.nbytes))))
+"""
+
+GENEVEC_TILES = COMMON + """
+from genevec import _layout
+from genevec.tcm import training_tiles
+t0 = time.perf_counter()
+L = training_tiles(PATH, _layout.gene_groups({genes}), layer="counts", n_jobs={threads})
+print("RESULT", json.dumps(dict(tiles_s=time.perf_counter() - t0, tiles_bytes=int(L.values.nbytes),
+                                n_entries=L.n_entries, sha=hashlib.sha256(L.values.tobytes()).hexdigest()[:16])))
 """
 
 DASK = COMMON + """
@@ -149,13 +157,16 @@ def main() -> None:
                threads=args.threads, block=args.block)
     bench = Bench("scale", quick=args.quick)
 
-    ours, ours_rss = run(GENEVEC, **fmt)
-    bench.record("tiles_from_backed_h5ad", shape, threads=args.threads, peak_rss_bytes=ours_rss, **ours)
+    ours, ours_rss = run(GENEVEC_T, **fmt)
+    bench.record("T_float64_from_backed_h5ad", shape, threads=args.threads, peak_rss_bytes=ours_rss, **ours)
+    tiles, tiles_rss = run(GENEVEC_TILES, **fmt)
+    bench.record("training_tiles_float32_from_h5ad", shape, threads=args.threads, peak_rss_bytes=tiles_rss,
+                 peak_over_tiles_bytes=tiles_rss - tiles["tiles_bytes"], **tiles)
     if "dask" not in skip:
         dsk, dsk_rss = run(DASK, **fmt)
         bench.record("tiles_dask_localcluster_2x1", shape, threads=1, client_peak_rss_bytes=dsk_rss,
-                     same_tiles=dsk["sha"] == ours["sha"], **dsk)
-        assert dsk["sha"] == ours["sha"], "Dask tiles differ from the in-process tiles"
+                     same_tiles=dsk["sha"] == tiles["sha"], **dsk)
+        assert dsk["sha"] == tiles["sha"], "Dask tiles differ from the in-process tiles"
     if "scipy" not in skip:
         peer, peer_rss = run(SCIPY, **fmt)
         assert peer["rows_equal"], "genevec's T differs from scipy's X.T @ X on the checked rows"

@@ -380,10 +380,12 @@ def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of ce
                      const i64[::1] indptr,       # IN    (n_cells + 1,)
                      const i64[::1] gb,           # IN    group bounds (B + 1,)
                      const i64[::1] group_of,     # IN    (n_genes,) group of each gene
-                     const i64[::1] tile_ptr,     # IN    (B (B + 1) / 2 + 1,) offsets of the tiles in packed
-                     double[::1] packed,          # INOUT upper tiles of T = sum of A^T A over the chunks so far
+                     const i64[::1] tile_g,       # IN    (n_tiles,) word group of each tile to add to, g <= h
+                     const i64[::1] tile_h,       # IN    (n_tiles,) context group
+                     const i64[::1] tile_off,     # IN    (n_tiles,) offset of each tile in out
+                     double[::1] out,             # INOUT tiles of T = sum of A^T A over the chunks so far
                      int n_threads):
-    """Add one chunk's A^T A to the packed upper tiles (diagonal tiles whole), one thread per tile.
+    """Add one chunk's A^T A to the listed tiles (row-major; diagonal tiles whole), one thread per tile.
 
     The chunk is first regrouped (serially, O(nnz)) group-major: for each gene group ``g``, the
     entries of every cell in that group, cell after cell. Tile ``(g, h)`` then walks the cells in
@@ -401,7 +403,7 @@ def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of ce
     cdef double a
     cdef double *tile
     cdef double *row
-    if nnz == 0:
+    if nnz == 0 or tile_g.shape[0] == 0:
         return
     goff_arr = np.zeros(B * n1, dtype=np.int64)
     gval_arr = np.empty(nnz, dtype=np.float64)
@@ -409,10 +411,7 @@ def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of ce
     cdef i64[::1] goff = goff_arr
     cdef double[::1] gval = gval_arr
     cdef int[::1] gidx = gidx_arr
-    tg_arr, th_arr = np.triu_indices(B)
-    cdef i64[::1] tile_g = np.ascontiguousarray(tg_arr, dtype=np.int64)
-    cdef i64[::1] tile_h = np.ascontiguousarray(th_arr, dtype=np.int64)
-    cdef double *out = &packed[0]
+    cdef double *dst = &out[0]
     with nogil:
         # group-major layout: goff[g * n1 + s] .. goff[g * n1 + s + 1] are cell s's entries in group g
         for s in range(n_cells):
@@ -439,7 +438,7 @@ def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of ce
         g = tile_g[t]
         h = tile_h[t]
         n_h = gb[h + 1] - gb[h]
-        tile = out + tile_ptr[g * (2 * B - g + 1) // 2 + (h - g)]
+        tile = dst + tile_off[t]
         for s in range(n_cells):
             r = goff[h * n1 + s]
             r_end = goff[h * n1 + s + 1]

@@ -39,7 +39,7 @@ from . import _layout
 from ._validation import check_gene_names
 from .exceptions import CountsError, FileFormatError
 
-__all__ = ["CellChunks", "cell_chunks", "is_streamed", "tcm_tiles", "log_tiles", "scan"]
+__all__ = ["CellChunks", "cell_chunks", "is_streamed", "tcm_tiles", "training_tiles", "log_tiles", "scan"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ CHUNK_NNZ = 2**23
 CHUNK_DENSE_BYTES = 128 * 2**20
 #: Values converted at a time when ``log T`` is written over the float64 tiles.
 LOG_BLOCK = 2**23
+#: Largest float64 band of tiles accumulated at once when the float32 result is built band by band.
+MAX_BUFFER_BYTES = 256 * 2**20
 
 INSTALL_DASK = 'pip install "genevec[dask]"'
 
@@ -443,29 +445,46 @@ def _chunk_bounds(indptr, n_cells: int, n_genes: int, chunk_nnz: int) -> np.ndar
 
 
 # ---------------------------------------------------------------------------------------- accumulation
+def _tile_rows(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group pair ``(g, h)`` of every tile, ``g <= h``, in the packed order, and the tile offsets."""
+    B = b.shape[0] - 1
+    tg, th = np.triu_indices(B)
+    return tg.astype(np.int64), th.astype(np.int64), _layout.tile_sizes(b)
+
+
 @dataclass
 class PartialTiles:
-    """Packed upper tiles of ``sum AᵀA`` (diagonal: ``sum A^2``) and column sums over some cells."""
+    """Tiles ``t0 .. t1 - 1`` of ``sum AᵀA`` (diagonal: ``sum A^2``) and the column sums, over some cells.
+
+    ``packed`` holds those tiles as in :mod:`genevec._layout` (offsets relative to tile ``t0``); the
+    whole upper triangle when ``(t0, t1)`` covers every tile.
+    """
 
     group_bounds: np.ndarray
+    t0: int
+    t1: int
     packed: np.ndarray
     colsum: np.ndarray
     n_cells: int = 0
 
     @classmethod
-    def zeros(cls, group_bounds) -> PartialTiles:
+    def zeros(cls, group_bounds, tiles: tuple[int, int] | None = None) -> PartialTiles:
         b = np.asarray(group_bounds, dtype=np.int64)
         ptr = _layout.tile_sizes(b)
-        return cls(b, np.zeros(int(ptr[-1]), dtype=np.float64), np.zeros(int(b[-1]), dtype=np.float64))
+        t0, t1 = (0, ptr.shape[0] - 1) if tiles is None else tiles
+        return cls(b, int(t0), int(t1), np.zeros(int(ptr[t1] - ptr[t0]), dtype=np.float64),
+                   np.zeros(int(b[-1]), dtype=np.float64))
 
     def add(self, X: sp.csr_matrix, n_threads: int) -> None:
         """Add one chunk (canonical float64 CSR over the same genes)."""
         from . import _tcm
 
         b = self.group_bounds
+        tg, th, ptr = _tile_rows(b)
         group_of = np.repeat(np.arange(b.shape[0] - 1, dtype=np.int64), np.diff(b))
+        sl = slice(self.t0, self.t1)
         _tcm.accumulate_chunk(X.data, X.indices.astype(np.int32, copy=False), X.indptr.astype(np.int64, copy=False),
-                              b, group_of, _layout.tile_sizes(b), self.packed, n_threads)
+                              b, group_of, tg[sl], th[sl], ptr[sl] - ptr[self.t0], self.packed, n_threads)
         self.colsum += np.asarray(X.sum(axis=0)).ravel()
         self.n_cells += X.shape[0]
 
@@ -476,21 +495,43 @@ class PartialTiles:
         self.n_cells += other.n_cells
         return self
 
-    def finish(self) -> _layout.TrainingTiles:
-        """Quanteda's diagonal rule; return ``T`` (not its log) in the packed layout, float64."""
+    def apply_diagonal(self) -> None:
+        """Quanteda's rule on the diagonal of the diagonal tiles held: ``(sum A^2 - sum A) / 2``."""
         b = self.group_bounds
-        ptr = _layout.tile_sizes(b)
-        sizes = np.diff(b)
-        B = sizes.shape[0]
-        g = np.repeat(np.arange(B), sizes)
-        r = np.arange(int(b[-1])) - b[g]
-        diag_tile = ptr[g * (2 * B - g + 1) // 2]
-        where = diag_tile + r * sizes[g] + r
-        d = self.packed[where]
-        d -= self.colsum
-        d *= 0.5
-        self.packed[where] = d
-        return _layout.TrainingTiles(group_bounds=b, tile_ptr=ptr, values=self.packed, n_entries=-1)
+        tg, th, ptr = _tile_rows(b)
+        for t in range(self.t0, self.t1):
+            if tg[t] != th[t]:
+                continue
+            g = int(tg[t])
+            size = int(b[g + 1] - b[g])
+            where = int(ptr[t] - ptr[self.t0]) + np.arange(size) * (size + 1)
+            d = self.packed[where]
+            d -= self.colsum[b[g]:b[g + 1]]
+            d *= 0.5
+            self.packed[where] = d
+
+    def finish(self) -> _layout.TrainingTiles:
+        """``T`` (not its log) in the packed layout, float64; the partial must hold every tile."""
+        if (self.t0, self.t1) != (0, _layout.tile_sizes(self.group_bounds).shape[0] - 1):
+            raise ValueError("PartialTiles.finish needs every tile; this one holds a band.")
+        self.apply_diagonal()
+        return _layout.TrainingTiles(group_bounds=self.group_bounds, tile_ptr=_layout.tile_sizes(self.group_bounds),
+                                     values=self.packed, n_entries=-1)
+
+
+def _bands(b: np.ndarray, max_values: int) -> list[tuple[int, int]]:
+    """Consecutive rows of tiles ``[t0, t1)`` holding at most ``max_values`` values each (or one row of tiles)."""
+    tg, _, ptr = _tile_rows(b)
+    row_start = np.searchsorted(tg, np.arange(b.shape[0]), side="left")   # first tile of each row (+ the end)
+    bands, r = [], 0
+    B = b.shape[0] - 1
+    while r < B:
+        u = r + 1
+        while u < B and ptr[row_start[u + 1]] - ptr[row_start[r]] <= max_values:
+            u += 1
+        bands.append((int(row_start[r]), int(row_start[u])))
+        r = u
+    return bands
 
 
 def _say(verbose: int, message: str) -> None:
@@ -500,12 +541,22 @@ def _say(verbose: int, message: str) -> None:
         print(f"[genevec] {message}", file=sys.stderr, flush=True)
 
 
-def tcm_tiles(X, group_bounds=None, *, layer: str | None = None, gene_names=None, allow_non_integer: bool = False,
-              n_threads: int = 1, verbose: int = 0, caller: str = "genevec") -> tuple[_layout.TrainingTiles, np.ndarray]:
-    """``T`` (float64, packed upper tiles) of a streamed count matrix, and its gene names.
+def _accumulate(src: CellChunks, b: np.ndarray, tiles, *, allow_non_integer: bool, n_threads: int, verbose: int,
+                caller: str) -> PartialTiles:
+    """One pass over the chunks into the tiles ``tiles`` (``(t0, t1)``, None for all)."""
+    part = PartialTiles.zeros(b, tiles)
+    t0 = time.perf_counter()
+    for k, (row0, chunk) in enumerate(src.chunks(allow_non_integer=allow_non_integer, caller=caller)):
+        part.add(chunk, n_threads)
+        log.debug("%s: chunk %d, cells %d-%d added", caller, k, row0, row0 + chunk.shape[0] - 1)
+        _say(verbose >= 2, f"chunk {k}: {part.n_cells:,} cells, {time.perf_counter() - t0:.1f} s")
+    if part.n_cells == 0:
+        raise CountsError(f"{caller}: {src.source} holds no cells; the count matrix is empty.")
+    return part
 
-    ``X`` is anything :func:`is_streamed` accepts. Groups default to ``_layout.gene_groups(n_genes)``.
-    """
+
+def _streamed_source(X, group_bounds, layer, gene_names, allow_non_integer, n_threads, caller):
+    """(CellChunks, groups) for a file or an iterable; (PartialTiles over every tile, groups, genes) for Dask."""
     if _is_dask(X) or (type(X).__name__ == "AnnData" and not getattr(X, "isbacked", False)):
         if type(X).__name__ == "AnnData":
             genes = check_gene_names(np.asarray(X.var_names, dtype=object), X.shape[1], caller=caller)
@@ -514,20 +565,56 @@ def tcm_tiles(X, group_bounds=None, *, layer: str | None = None, gene_names=None
             genes = check_gene_names(np.arange(X.shape[1]).astype(str) if gene_names is None else gene_names,
                                      X.shape[1], caller=caller)
         b = _groups(group_bounds, len(genes))
-        part = dask_partial_tiles(X, b, genes=genes, allow_non_integer=allow_non_integer, n_threads=n_threads,
-                                  caller=caller)
-        return part.finish(), genes
+        return dask_partial_tiles(X, b, genes=genes, allow_non_integer=allow_non_integer, n_threads=n_threads,
+                                  caller=caller), b, genes
     src = cell_chunks(X, layer=layer, gene_names=gene_names, caller=caller)
-    b = _groups(group_bounds, len(src.genes))
-    part = PartialTiles.zeros(b)
-    t0 = time.perf_counter()
-    for k, (row0, chunk) in enumerate(src.chunks(allow_non_integer=allow_non_integer, caller=caller)):
-        part.add(chunk, n_threads)
-        log.debug("%s: chunk %d, cells %d-%d added", caller, k, row0, row0 + chunk.shape[0] - 1)
-        _say(verbose >= 2, f"chunk {k}: {part.n_cells:,} cells, {time.perf_counter() - t0:.1f} s")
-    if part.n_cells == 0:
-        raise CountsError(f"{caller}: {src.source} holds no cells; the count matrix is empty.")
-    return part.finish(), src.genes
+    return src, _groups(group_bounds, len(src.genes)), src.genes
+
+
+def tcm_tiles(X, group_bounds=None, *, layer: str | None = None, gene_names=None, allow_non_integer: bool = False,
+              n_threads: int = 1, verbose: int = 0, caller: str = "genevec") -> tuple[_layout.TrainingTiles, np.ndarray]:
+    """``T`` (float64, packed upper tiles) of a streamed count matrix, and its gene names.
+
+    ``X`` is anything :func:`is_streamed` accepts. Groups default to ``_layout.gene_groups(n_genes)``.
+    One pass over the chunks; memory: the float64 tiles (``4 * n_genes^2`` bytes) and one chunk.
+    """
+    src, b, genes = _streamed_source(X, group_bounds, layer, gene_names, allow_non_integer, n_threads, caller)
+    if isinstance(src, CellChunks):
+        src = _accumulate(src, b, None, allow_non_integer=allow_non_integer, n_threads=n_threads, verbose=verbose,
+                          caller=caller)
+    return src.finish(), genes
+
+
+def training_tiles(X, group_bounds=None, *, dtype=np.float32, layer: str | None = None, gene_names=None,
+                   allow_non_integer: bool = True, max_buffer_bytes: int = MAX_BUFFER_BYTES, n_threads: int = 1,
+                   verbose: int = 0, caller: str = "genevec") -> _layout.TrainingTiles:
+    """``log T`` in ``dtype`` tiles of a streamed count matrix (what :func:`genevec.tcm.training_tiles` returns).
+
+    When the float64 tiles fit in ``max_buffer_bytes``, or the chunks can be read only once, or
+    ``dtype`` is float64: one pass, and ``log T`` is written over the float64 tiles
+    (:func:`log_tiles`). Otherwise the tiles are built in bands of whole tile rows, each at most
+    ``max_buffer_bytes`` of float64, one pass over the chunks per band, each band's ``log T``
+    rounded into the ``dtype`` result: the peak is the result plus one band plus one chunk.
+    """
+    dtype = np.dtype(dtype)
+    src, b, _ = _streamed_source(X, group_bounds, layer, gene_names, allow_non_integer, n_threads, caller)
+    if not isinstance(src, CellChunks):
+        return log_tiles(src.finish(), dtype, n_threads)
+    ptr = _layout.tile_sizes(b)
+    bands = _bands(b, max(1, int(max_buffer_bytes) // 8))
+    if dtype == np.float64 or not src.reiterable or len(bands) == 1:
+        part = _accumulate(src, b, None, allow_non_integer=allow_non_integer, n_threads=n_threads, verbose=verbose,
+                           caller=caller)
+        return log_tiles(part.finish(), dtype, n_threads)
+    values = np.empty(int(ptr[-1]), dtype=dtype)
+    n_entries = 0
+    for k, (t0, t1) in enumerate(bands):
+        _say(verbose, f"band {k + 1}/{len(bands)}: tiles {t0:,}-{t1 - 1:,} of {ptr.shape[0] - 1:,}")
+        part = _accumulate(src, b, (t0, t1), allow_non_integer=allow_non_integer, n_threads=n_threads,
+                           verbose=verbose, caller=caller)
+        part.apply_diagonal()
+        n_entries += _log_into(part.packed, values[ptr[t0]:ptr[t1]], b, t0, t1, n_threads)
+    return _layout.TrainingTiles(group_bounds=b, tile_ptr=ptr, values=values, n_entries=n_entries)
 
 
 def _groups(group_bounds, n_genes: int) -> np.ndarray:
@@ -536,37 +623,44 @@ def _groups(group_bounds, n_genes: int) -> np.ndarray:
     return _layout.gene_groups(n_genes) if group_bounds is None else _check_group_bounds(group_bounds, n_genes)
 
 
-def log_tiles(T: _layout.TrainingTiles, dtype, n_threads: int = 1) -> _layout.TrainingTiles:
-    """``log T`` in ``dtype`` written over the float64 tiles of ``T`` (consumed), with ``n_entries``.
+def _log_into(vals: np.ndarray, out: np.ndarray, b: np.ndarray, t0: int, t1: int, n_threads: int) -> int:
+    """``out = log(max(vals, 0))`` rounded to out's dtype, for tiles ``t0 .. t1 - 1``; returns their ``n_entries``.
 
-    float32 values are written into the first half of the float64 buffer, block by block (each block
-    is copied out before its float32 image overwrites it), and the buffer is then shrunk: the peak is
-    the float64 tiles, never float64 + float32. The values are those of :func:`genevec.tcm.training_tiles`
-    (``log(max(T, 0))`` in float64, then rounded once to ``dtype``).
+    Block by block (each block copied out of ``vals`` before ``out`` is written), so ``out`` may be
+    the float32 view of the start of ``vals`` itself.
     """
     from .tcm import _log_inplace
 
-    dtype = np.dtype(dtype)
-    vals = T.values
-    ptr = T.tile_ptr
-    B = T.n_groups
-    diag = np.zeros(ptr.shape[0] - 1, dtype=bool)
-    diag[[_layout.tile_index(g, g, B) for g in range(B)]] = True
-    out = vals.view(dtype)
+    tg, th, ptr = _tile_rows(b)
+    base = int(ptr[t0])
     n_entries = 0
-    t = 0
-    n_tiles = ptr.shape[0] - 1
-    while t < n_tiles:
+    t = t0
+    while t < t1:
         u = t + 1
-        while u < n_tiles and ptr[u + 1] - ptr[t] <= LOG_BLOCK:
+        while u < t1 and ptr[u + 1] - ptr[t] <= LOG_BLOCK:
             u += 1
-        lo, hi = int(ptr[t]), int(ptr[u])
+        lo, hi = int(ptr[t]) - base, int(ptr[u]) - base
         block = vals[lo:hi].copy()
-        positive = np.add.reduceat(block > 0, ptr[t:u] - lo) if hi > lo else np.zeros(u - t, dtype=np.int64)
-        n_entries += int(np.where(diag[t:u], positive, 2 * positive).sum())
+        positive = np.add.reduceat(block > 0, ptr[t:u] - base - lo) if hi > lo else np.zeros(u - t, dtype=np.int64)
+        n_entries += int(np.where(tg[t:u] == th[t:u], positive, 2 * positive).sum())
         _log_inplace(block.reshape(-1, 1), n_threads)
         out[lo:hi] = block
         t = u
+    return n_entries
+
+
+def log_tiles(T: _layout.TrainingTiles, dtype, n_threads: int = 1) -> _layout.TrainingTiles:
+    """``log T`` in ``dtype`` written over the float64 tiles of ``T`` (consumed), with ``n_entries``.
+
+    float32 values are written into the first half of the float64 buffer, block by block, and the
+    buffer is then shrunk: the peak is the float64 tiles, never float64 + float32. The values are
+    those of :func:`genevec.tcm.training_tiles` (``log(max(T, 0))`` in float64, rounded once to ``dtype``).
+    """
+    dtype = np.dtype(dtype)
+    vals = T.values
+    ptr = T.tile_ptr
+    out = vals.view(dtype)
+    n_entries = _log_into(vals, out, T.group_bounds, 0, ptr.shape[0] - 1, n_threads)
     n = int(ptr[-1])
     if dtype == np.float64:
         values = vals

@@ -328,9 +328,12 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
     densified one column block at a time (at most 256 MiB each, two at a time), so its
     super-blocks shrink when there are many samples.
 
-    Streamed input accumulates ``T`` in float64 packed tiles (``4 * n_genes^2`` bytes: 1.6 GB for
-    20,000 genes), then writes ``log T`` over them; the peak is those tiles plus one chunk of cells.
-    For integer counts the tiles are bit-identical to the in-memory ones.
+    Streamed input accumulates ``T`` chunk by chunk in float64 tiles. When those fit in 256 MiB (up
+    to ~8,000 genes), or the chunks can be read only once, one pass builds them and ``log T`` is
+    written over them. Otherwise the float32 result is filled in bands of tile rows, one pass over
+    the chunks per band: the peak is the result (``2 * n_genes^2`` bytes: 0.8 GB for 20,000 genes)
+    plus a 256 MiB band plus one chunk. For integer counts the tiles are bit-identical to the
+    in-memory ones.
 
     Examples
     --------
@@ -351,9 +354,8 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
         raise ValueError(f"training_tiles: dtype must be float32 or float64, got {dtype}. Use dtype='float32'.")
     n_threads = effective_n_jobs(n_jobs, caller="training_tiles")
     if stream.is_streamed(counts_X, layer):
-        T, _ = stream.tcm_tiles(counts_X, group_bounds, layer=layer, allow_non_integer=True, n_threads=n_threads,
-                                verbose=verbose, caller="training_tiles")
-        return stream.log_tiles(T, dtype, n_threads)
+        return stream.training_tiles(counts_X, group_bounds, dtype=dtype, layer=layer, n_threads=n_threads,
+                                     verbose=verbose, caller="training_tiles")
     if type(counts_X).__name__ == "AnnData":
         counts_X = stream.in_memory_anndata(counts_X, layer, "training_tiles")
     counts = check_counts(counts_X, allow_non_integer=True, caller="training_tiles")

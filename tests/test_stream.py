@@ -43,12 +43,13 @@ def atlas(tmp_path):
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
 @pytest.mark.parametrize("chunk_nnz", [1, 97, 10**9])
-def test_h5ad_tiles_bit_identical_to_in_memory(atlas, n_jobs, chunk_nnz):
+@pytest.mark.parametrize("band_bytes", [8, 5000, 10**9])   # a tile row per pass, a few rows, one pass
+def test_h5ad_tiles_bit_identical_to_in_memory(atlas, n_jobs, chunk_nnz, band_bytes):
     path, X = atlas
     b = _layout.gene_groups(X.shape[1], group_size=16)
     want = training_tiles(X.toarray(), b, n_jobs=1)
     src = stream.cell_chunks(path, layer="counts", chunk_nnz=chunk_nnz)
-    got = training_tiles(src, b, n_jobs=n_jobs)
+    got = stream.training_tiles(src, b, max_buffer_bytes=band_bytes, n_threads=n_jobs)
     assert got.values.dtype == np.float32
     assert got.values.tobytes() == want.values.tobytes()
     assert got.n_entries == want.n_entries
@@ -72,6 +73,16 @@ def test_every_input_kind_gives_the_same_tiles(atlas, dtype):
         assert got.values.tobytes() == want.values.tobytes(), name
         assert got.n_entries == want.n_entries, name
     backed.file.close()
+
+
+def test_bands_cover_every_tile_once():
+    b = _layout.gene_groups(1000)
+    n_tiles = _layout.tile_sizes(b).shape[0] - 1
+    for budget in (1, 10**4, 10**5, 10**9):
+        bands = stream._bands(b, budget)
+        assert bands[0][0] == 0 and bands[-1][1] == n_tiles
+        assert all(x[1] == y[0] for x, y in zip(bands, bands[1:]))
+    assert len(stream._bands(b, 10**9)) == 1 and len(stream._bands(b, 1)) == len(b) - 1
 
 
 def test_dtm_to_tcm_streamed_equals_exact_reference(atlas):
