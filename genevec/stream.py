@@ -683,25 +683,48 @@ class Scan:
     fingerprint: str
 
 
-def scan(src: CellChunks, *, allow_non_integer: bool, caller: str) -> Scan:
-    """One validating pass: cells, genes without any co-occurrence (as ``estimator._isolated_genes``), hash."""
-    n = len(src.genes)
+def _scan_block(X: sp.csr_matrix) -> tuple[int, np.ndarray, np.ndarray, bytes]:
+    """Cells, genes sharing a cell with another gene, genes with a count above 1, and a digest, of one chunk."""
+    n = X.shape[1]
+    shared = np.zeros(n, dtype=bool)
+    self_pair = np.zeros(n, dtype=bool)
+    per_cell = np.diff(X.indptr)
+    shared[X.indices[np.repeat(per_cell >= 2, per_cell)]] = True
+    self_pair[X.indices[X.data > 1]] = True
+    h = hashlib.sha1()
+    for part in (X.indptr, X.indices, X.data):
+        h.update(np.ascontiguousarray(part).tobytes())
+    return X.shape[0], shared, self_pair, h.digest()
+
+
+def _combine_scans(parts, genes, caller: str, source: str) -> Scan:
+    n = len(genes)
     shared = np.zeros(n, dtype=bool)
     self_pair = np.zeros(n, dtype=bool)
     h = hashlib.sha1(repr(n).encode())
     n_cells = 0
-    for _, X in src.chunks(allow_non_integer=allow_non_integer, caller=caller):
-        per_cell = np.diff(X.indptr)
-        rows = np.repeat(per_cell >= 2, per_cell)
-        shared[X.indices[rows]] = True
-        self_pair[X.indices[X.data > 1]] = True
-        for part in (X.indptr, X.indices, X.data):
-            h.update(np.ascontiguousarray(part).tobytes())
-        n_cells += X.shape[0]
+    for cells, sh, sf, digest in parts:
+        n_cells += cells
+        shared |= sh
+        self_pair |= sf
+        h.update(digest)
     if n_cells == 0:
-        raise CountsError(f"{caller}: {src.source} holds no cells; the count matrix is empty.")
-    h.update("\x00".join(map(str, src.genes)).encode())
+        raise CountsError(f"{caller}: {source} holds no cells; the count matrix is empty.")
+    h.update("\x00".join(map(str, genes)).encode())
     return Scan(n_cells=n_cells, isolated=~(shared | self_pair), fingerprint=h.hexdigest())
+
+
+def scan(src: CellChunks, *, allow_non_integer: bool, caller: str) -> Scan:
+    """One validating pass: cells, genes without any co-occurrence (as ``estimator._isolated_genes``), hash."""
+    parts = (_scan_block(X) for _, X in src.chunks(allow_non_integer=allow_non_integer, caller=caller))
+    return _combine_scans(parts, src.genes, caller, src.source)
+
+
+def _dask_scan_leaf(block, k, row0, genes, allow_non_integer, caller):
+    src = _DaskSource(genes, caller)
+    X = _as_csr(block, k, src, caller)
+    check_chunk(X, k, row0, src, allow_non_integer=allow_non_integer, caller=caller)
+    return _scan_block(X)
 
 
 @dataclass(frozen=True)
@@ -719,7 +742,28 @@ class StreamedCounts:
 
 def check_streamed_counts(X, *, layer=None, gene_names=None, allow_non_integer=False, min_genes=1,
                           caller="genevec") -> StreamedCounts:
-    """Validate a streamed matrix in one pass (as ``check_counts`` does in memory); see :func:`scan`."""
+    """Validate a streamed matrix in one pass (as ``check_counts`` does in memory); see :func:`scan`.
+
+    For a Dask array (or an AnnData whose counts are one), the pass runs on Dask and ``X`` of the
+    result is the Dask array itself (``X[:, keep]`` selects genes lazily).
+    """
+    if _is_dask(X) or (type(X).__name__ == "AnnData" and not getattr(X, "isbacked", False)):
+        if type(X).__name__ == "AnnData":
+            names = np.asarray(X.var_names, dtype=object) if gene_names is None else gene_names
+            X = _anndata_matrix(X, layer, caller)
+        else:
+            names = np.arange(X.shape[1]).astype(str) if gene_names is None else gene_names
+        genes = check_gene_names(names, X.shape[1], caller=caller)
+        if len(genes) < min_genes:
+            raise CountsError(f"{caller}: needs at least {min_genes} genes, got {len(genes)}.")
+        dask = _import_dask(caller)
+        X = _dask_rows(X, caller)
+        leaf = dask.delayed(_dask_scan_leaf, pure=True)
+        starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
+        parts = _dask_compute(dask, [leaf(blk, k, int(s0), genes, allow_non_integer, caller)
+                                     for k, (blk, s0) in enumerate(zip(X.to_delayed()[:, 0], starts))],
+                              _layout.gene_groups(len(genes)), caller)
+        return StreamedCounts(X=X, genes=genes, scan=_combine_scans(parts, genes, caller, "the Dask array"))
     src = cell_chunks(X, layer=layer, gene_names=gene_names, caller=caller)
     if not src.reiterable:
         raise ValueError(
@@ -771,6 +815,32 @@ def _dask_merge(a: PartialTiles, b: PartialTiles) -> PartialTiles:
     return a.merge(b)
 
 
+def _dask_compute(dask, tasks: list, group_bounds, caller: str) -> tuple:
+    """``dask.compute(*tasks)``; workers that keep dying become one clear error (Dask retries a death first)."""
+    try:
+        return dask.compute(*tasks)
+    except Exception as exc:
+        if type(exc).__name__ == "KilledWorker":
+            raise RuntimeError(
+                f"{caller}: Dask workers died while reducing the co-occurrence ({exc}); the reduction was abandoned "
+                "and no partial result is returned. Give each worker memory for the packed tiles "
+                f"({format_tiles(group_bounds)}) plus two blocks, or use smaller blocks (X.rechunk)."
+            ) from None
+        raise
+
+
+def _dask_rows(X, caller: str):
+    """The Dask array with known chunk sizes, blocks of whole rows (columns merged)."""
+    if any(np.isnan(c) for dim in X.chunks for c in dim):
+        raise ValueError(
+            f"{caller}: the Dask array has unknown chunk sizes (shape {X.shape}); genevec needs them to number "
+            "the cells. Call X = X.compute_chunk_sizes() first (or build it with known chunks)."
+        )
+    if X.ndim != 2:
+        raise CountsError(f"{caller}: the Dask array must be 2-d cells x genes, got shape {X.shape}.")
+    return X.rechunk({1: -1}) if len(X.chunks[1]) > 1 else X
+
+
 def dask_partial_tiles(X, group_bounds, *, genes, allow_non_integer: bool, n_threads: int = 1,
                        caller: str = "genevec") -> PartialTiles:
     """Reduce a Dask array of counts to packed tiles: one leaf per block of rows, summed in a fixed binary tree.
@@ -780,17 +850,9 @@ def dask_partial_tiles(X, group_bounds, *, genes, allow_non_integer: bool, n_thr
     stops with an error and no partial result.
     """
     dask = _import_dask(caller)
-    if any(np.isnan(c) for dim in X.chunks for c in dim):
-        raise ValueError(
-            f"{caller}: the Dask array has unknown chunk sizes (shape {X.shape}); genevec needs them to number "
-            "the cells. Call X = X.compute_chunk_sizes() first (or build it with known chunks)."
-        )
-    if X.ndim != 2:
-        raise CountsError(f"{caller}: the Dask array must be 2-d cells x genes, got shape {X.shape}.")
+    X = _dask_rows(X, caller)
     if X.shape[1] != len(genes):
         raise CountsError(f"{caller}: the Dask array has {X.shape[1]:,} columns for {len(genes):,} gene names.")
-    if len(X.chunks[1]) > 1:
-        X = X.rechunk({1: -1})
     blocks = X.to_delayed()[:, 0]
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
     leaf = dask.delayed(_dask_leaf, pure=True)
@@ -802,16 +864,7 @@ def dask_partial_tiles(X, group_bounds, *, genes, allow_non_integer: bool, n_thr
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt
-    try:
-        (result,) = dask.compute(level[0])
-    except Exception as exc:
-        if type(exc).__name__ == "KilledWorker":
-            raise RuntimeError(
-                f"{caller}: Dask workers died while reducing the co-occurrence ({exc}); the reduction was abandoned "
-                "and no partial result is returned. Give each worker memory for the packed tiles "
-                f"({format_tiles(group_bounds)}) plus two blocks, or use smaller blocks (X.rechunk)."
-            ) from None
-        raise
+    (result,) = _dask_compute(dask, [level[0]], group_bounds, caller)
     if result.n_cells != X.shape[0]:  # never a silently partial TCM
         raise RuntimeError(f"{caller}: the Dask reduction covered {result.n_cells:,} of {X.shape[0]:,} cells.")
     return result

@@ -225,6 +225,21 @@ def test_dask_array_same_bits_on_the_local_scheduler(atlas):
     assert training_tiles(blocks, b).values.tobytes() == want.values.tobytes()
 
 
+def test_fit_on_a_dask_array_equals_fit_in_memory(atlas):
+    import dask.array as da
+
+    path, X = atlas
+    a = anndata.read_h5ad(path)
+    params = dict(dim=5, solver="svd", max_iter=0, random_state=0)
+    with pytest.warns(Warning, match="co-occur with no gene"):
+        mem = GeneGloVe(**params).fit(a, layer="counts")
+    a.layers["counts"] = da.from_array(X, chunks=(64, -1))
+    with pytest.warns(Warning, match="co-occur with no gene"):
+        lazy = GeneGloVe(**params).fit(a, layer="counts")
+    assert lazy.embedding_.tobytes() == mem.embedding_.tobytes()
+    assert list(lazy.genes_) == list(mem.genes_) and lazy.n_samples_fit_ == X.shape[0]
+
+
 def test_dask_unknown_chunk_sizes_and_bad_values():
     import dask.array as da
 
