@@ -54,7 +54,7 @@ def _groups(labels: np.ndarray | None, n_cells: int, k: int | None, rng: np.rand
     return group, group_label, sizes
 
 
-def pseudobulk(adata: Any, *, groupby: str | None = None, cells_per_group: int | None = 25,
+def pseudobulk(adata: Any, *, groupby: str | None = None, cells_per_group: int | None = 10,
                layer: str | None = "counts", random_state: Any = 0):
     """Sum the counts of groups of cells: a label column, or random groups of ``k`` cells (within each label).
 
@@ -64,7 +64,7 @@ def pseudobulk(adata: Any, *, groupby: str | None = None, cells_per_group: int |
         Cells x genes. A backed file is read a chunk of cells at a time.
     groupby : str, optional
         A column of ``adata.obs`` (cell type, sample, donor). Groups never mix labels.
-    cells_per_group : int or None, default=25
+    cells_per_group : int or None, default=10
         Cells per group: each label's cells (all cells without ``groupby``) are shuffled and cut
         into ``n // k`` groups of ``k`` to ``2k - 1`` cells, so that every cell is used (a label
         with fewer than ``k`` cells is one group). ``None`` sums each label into one sample.
