@@ -354,8 +354,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         curve: list[float] = []
         start_epoch = 0
         ckpt_path = Path(checkpoint) / CHECKPOINT_NAME if checkpoint is not None else None
-        data_hash = None if checkpoint is None else (
-            _hash_counts(Xk, genes) if not hasattr(counts, "scan") else _hash_counts(np.array([counts.scan.fingerprint]), genes))
+        data_hash = None
+        if checkpoint is not None:  # a streamed input was fingerprinted by its checking pass
+            data_hash = counts.scan.fingerprint if hasattr(counts, "scan") else _hash_counts(Xk, genes)
 
         if resume and ckpt_path.exists():
             params, start_epoch, curve = self._load_checkpoint(ckpt_path, rng, genes, data_hash, dtype)

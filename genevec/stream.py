@@ -790,11 +790,7 @@ def _import_dask(caller: str):
 class _DaskSource:
     """Enough of a CellChunks for :func:`check_chunk` and :func:`_as_csr` on one Dask block."""
 
-    reiterable = True
-    columns = None
-
     def __init__(self, genes, caller):
-        self.genes = genes
         self.source_genes = [str(g) for g in genes]
         self.source = "the Dask array"
 

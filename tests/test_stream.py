@@ -85,6 +85,12 @@ def test_bands_cover_every_tile_once():
     assert len(stream._bands(b, 10**9)) == 1 and len(stream._bands(b, 1)) == len(b) - 1
 
 
+def test_dense_h5ad_matrix_is_streamed_too(tmp_path):
+    X = cells(n_cells=90, empty_genes=0).toarray()
+    anndata.AnnData(X=X).write_h5ad(tmp_path / "dense.h5ad")
+    np.testing.assert_array_equal(dtm_to_tcm(tmp_path / "dense.h5ad", n_jobs=2), dtm_to_tcm(X, n_jobs=1))
+
+
 def test_dtm_to_tcm_streamed_equals_exact_reference(atlas):
     path, X = atlas
     T = dtm_to_tcm(path, layer="counts", n_jobs=2)
