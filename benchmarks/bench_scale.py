@@ -180,7 +180,7 @@ def main() -> None:
         bench.record("tcm_vs_scipy_XtX", shape, threads=args.threads, genevec_s=ours["tcm_s"],
                      peer_s=peer["tcm_s"], ratio=peer["tcm_s"] / ours["tcm_s"], genevec_peak_rss_bytes=ours_rss,
                      peer_peak_rss_bytes=peer_rss, note="peer: scipy.sparse X.T @ X in memory (single-threaded); "
-                     "genevec: backed .h5ad, chunks of 2^23 nonzeros", **{k: peer[k] for k in ("nnz", "product_nnz")})
+                     "genevec: backed .h5ad, chunks of 2^22 nonzeros", **{k: peer[k] for k in ("nnz", "product_nnz")})
     for step, task, fit_input in (("fit", "GeneGloVe_svd_fit_h5ad_path", "PATH"),
                                   ("fit_backed", "GeneGloVe_svd_fit_backed_anndata",
                                    'anndata.read_h5ad(PATH, backed="r")')):

@@ -43,8 +43,8 @@ __all__ = ["CellChunks", "cell_chunks", "is_streamed", "tcm_tiles", "training_ti
 
 log = logging.getLogger(__name__)
 
-#: Nonzeros per chunk read from an ``.h5ad`` file (about 100 MB for each copy of a chunk).
-CHUNK_NNZ = 2**23
+#: Nonzeros per chunk read from an ``.h5ad`` file (about 50 MB for each copy of a chunk).
+CHUNK_NNZ = 2**22
 #: Largest dense chunk read from an ``.h5ad`` file, in float64 bytes.
 CHUNK_DENSE_BYTES = 128 * 2**20
 #: Values converted at a time when ``log T`` is written over the float64 tiles.
