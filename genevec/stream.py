@@ -614,6 +614,7 @@ def training_tiles(X, group_bounds=None, *, dtype=np.float32, layer: str | None 
                            verbose=verbose, caller=caller)
         part.apply_diagonal()
         n_entries += _log_into(part.packed, values[ptr[t0]:ptr[t1]], b, t0, t1, n_threads)
+        del part  # before the next band is allocated: one band at a time
     return _layout.TrainingTiles(group_bounds=b, tile_ptr=ptr, values=values, n_entries=n_entries)
 
 
