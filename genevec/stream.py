@@ -722,7 +722,7 @@ def scan(src: CellChunks, *, allow_non_integer: bool, caller: str) -> Scan:
 
 
 def _dask_scan_leaf(block, k, row0, genes, allow_non_integer, caller):
-    src = _DaskSource(genes, caller)
+    src = _DaskSource(genes)
     X = _as_csr(block, k, src, caller)
     check_chunk(X, k, row0, src, allow_non_integer=allow_non_integer, caller=caller)
     return _scan_block(X)
@@ -791,7 +791,7 @@ def _import_dask(caller: str):
 class _DaskSource:
     """Enough of a CellChunks for :func:`check_chunk` and :func:`_as_csr` on one Dask block."""
 
-    def __init__(self, genes, caller):
+    def __init__(self, genes):
         self.source_genes = [str(g) for g in genes]
         self.source = "the Dask array"
 
@@ -800,7 +800,7 @@ class _DaskSource:
 
 
 def _dask_leaf(block, k, row0, group_bounds, genes, allow_non_integer, caller) -> PartialTiles:
-    src = _DaskSource(genes, caller)
+    src = _DaskSource(genes)
     X = _as_csr(block, k, src, caller)
     check_chunk(X, k, row0, src, allow_non_integer=allow_non_integer, caller=caller)
     part = PartialTiles.zeros(group_bounds)
