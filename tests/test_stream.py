@@ -41,9 +41,14 @@ def atlas(tmp_path):
     return path, X
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2, 3])
-@pytest.mark.parametrize("chunk_nnz", [1, 97, 10**9])
-@pytest.mark.parametrize("band_bytes", [8, 5000, 10**9])   # a tile row per pass, a few rows, one pass
+@pytest.mark.parametrize("n_jobs,chunk_nnz,band_bytes", [
+    (1, 1, 10**9),        # one cell per chunk (about): chunk boundaries everywhere
+    (2, 97, 8),           # a tile row per pass
+    (3, 97, 5000),        # a few tile rows per pass
+    (2, 10**9, 5000),     # the whole file as one chunk
+    (3, 10**9, 10**9),    # one chunk, one pass
+    (1, 400, 8),
+])
 def test_h5ad_tiles_bit_identical_to_in_memory(atlas, n_jobs, chunk_nnz, band_bytes):
     path, X = atlas
     b = _layout.gene_groups(X.shape[1], group_size=16)
@@ -272,6 +277,7 @@ def _die_once(block, flag, where, block_info=None):
     return block
 
 
+@pytest.mark.slow
 def test_dask_on_a_two_worker_local_cluster(tmp_path):
     """Same bits on a LocalCluster; a worker killed mid-reduction is replaced and the task rerun; a task that
     keeps killing workers stops the reduction with a clear error, never a partial TCM."""
