@@ -3,7 +3,9 @@
 ``T = AᵀA`` is a sum over cells, so it is built chunk by chunk: each chunk of cells (a CSR block) is
 added to the packed upper-triangle tiles of :mod:`genevec._layout` by the ``accumulate_chunk``
 kernel, and memory is bounded by the genes, never by the cells: the packed float64 tiles
-(``4 * n_genes^2`` bytes), one chunk (a few copies of it) and a small per-thread table.
+(``4 * n_genes^2`` bytes) and one chunk (a few copies of it, one regrouped by gene group). The
+float32 training tiles of a file are built in bands of tile rows instead (:func:`training_tiles`):
+the result (``2 * n_genes^2`` bytes) plus one 256 MiB float64 band, one pass over the file per band.
 
 Exactness and order. Entry ``(i, j)`` receives the products of the cells in the order of the data
 (chunk after chunk, cells ascending within a chunk), one at a time, whatever the number of threads,
