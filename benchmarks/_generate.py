@@ -36,3 +36,53 @@ if __name__ == "__main__":
     q = np.quantile(X, [0.25, 0.5, 0.75])
     print(f"shape {X.shape}  25% {q[0]:.0f}  median {q[1]:.0f}  75% {q[2]:.0f}  max {X.max():.3g}  "
           f"all-zero genes {(X.sum(0) == 0).sum()}")
+
+
+def write_atlas_h5ad(path, n_cells: int = 200_000, n_genes: int = 20_000, per_cell: int = 1_500, seed: int = 0,
+                     block: int = 2_000) -> int:
+    """Write a single-cell-like ``.h5ad`` (counts in ``layers["counts"]``, CSR, no ``X``) a block at a time.
+
+    Cell ``s`` detects gene ``j`` with probability ``min(1, c_s w_j)``: gene weights ``w`` log-normal
+    (sd 1), cell factors ``c`` log-normal (sd 0.3), scaled so that a cell detects ``per_cell`` genes
+    on average; a detected gene has ``1 + Poisson(3 w_j / mean(w))`` UMIs. Every gene is detected
+    somewhere. Memory: one block of ``block x n_genes`` uniforms. Returns the number of nonzeros.
+    """
+    import h5py
+    import pandas as pd
+    from anndata.io import write_elem
+
+    rng = np.random.default_rng(seed)
+    w = rng.lognormal(0.0, 1.0, n_genes)
+    w = np.minimum(w / w.mean() * per_cell / n_genes, 0.9)
+    c = rng.lognormal(0.0, 0.3, n_cells)
+    c /= c.mean()
+    lam = 3.0 * w / w.mean()
+    with h5py.File(path, "w") as f:
+        f.attrs["encoding-type"] = "anndata"
+        f.attrs["encoding-version"] = "0.1.0"
+        write_elem(f, "obs", pd.DataFrame(index=[f"cell{i}" for i in range(n_cells)]))
+        write_elem(f, "var", pd.DataFrame(index=[f"gene{j}" for j in range(n_genes)]))
+        for name in ("obsm", "varm", "obsp", "varp", "uns"):
+            write_elem(f, name, {})
+        g = f.create_group("layers").create_group("counts")
+        g.attrs["encoding-type"] = "csr_matrix"
+        g.attrs["encoding-version"] = "0.1.0"
+        g.attrs["shape"] = np.array([n_cells, n_genes])
+        data = g.create_dataset("data", shape=(0,), maxshape=(None,), dtype=np.float32, chunks=(2**20,))
+        indices = g.create_dataset("indices", shape=(0,), maxshape=(None,), dtype=np.int32, chunks=(2**20,))
+        indptr = np.zeros(n_cells + 1, dtype=np.int64)
+        nnz = 0
+        for s0 in range(0, n_cells, block):
+            s1 = min(n_cells, s0 + block)
+            hit = rng.random((s1 - s0, n_genes)) < np.minimum(1.0, c[s0:s1, None] * w[None, :])
+            rows, cols = np.nonzero(hit)
+            vals = 1.0 + rng.poisson(lam[cols]).astype(np.float32)
+            n = rows.shape[0]
+            data.resize((nnz + n,))
+            indices.resize((nnz + n,))
+            data[nnz:nnz + n] = vals
+            indices[nnz:nnz + n] = cols
+            indptr[s0 + 1:s1 + 1] = nnz + np.cumsum(np.bincount(rows, minlength=s1 - s0))
+            nnz += n
+        g.create_dataset("indptr", data=indptr)
+    return nnz

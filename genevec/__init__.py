@@ -24,6 +24,8 @@ _PUBLIC = {
     "tissues": "io",
     "filter_genes": "io",
     "dtm_to_tcm": "tcm",
+    "pseudobulk": "cells",
+    "fit_anndata": "anndata_api",
     "gene_map": "plot",
     "plot_gene_map": "plot",
     "cluster_genes": "plot",

@@ -6,6 +6,8 @@ one thread with a fixed summation order, so the result does not depend on the th
 must be held to one thread by the caller (``threadpool_limits(1, "blas")``) around these calls.
 """
 
+import numpy as np
+
 from cython cimport floating
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport malloc, realloc, free, qsort
@@ -371,3 +373,80 @@ def gather_rows(ChunkBuffers buffers,         # INOUT chunk buffers, freed as th
         free(val_tab[c])
         idx_tab[c] = NULL
         val_tab[c] = NULL
+
+
+def accumulate_chunk(const double[::1] data,      # IN    CSR of one chunk of cells (cells x genes): values
+                     const int[::1] indices,      # IN    gene of each value, ascending within a cell
+                     const i64[::1] indptr,       # IN    (n_cells + 1,)
+                     const i64[::1] gb,           # IN    group bounds (B + 1,)
+                     const i64[::1] group_of,     # IN    (n_genes,) group of each gene
+                     const i64[::1] tile_g,       # IN    (n_tiles,) word group of each tile to add to, g <= h
+                     const i64[::1] tile_h,       # IN    (n_tiles,) context group
+                     const i64[::1] tile_off,     # IN    (n_tiles,) offset of each tile in out
+                     double[::1] out,             # INOUT tiles of T = sum of A^T A over the chunks so far
+                     int n_threads):
+    """Add one chunk's A^T A to the listed tiles (row-major; diagonal tiles whole), one thread per tile.
+
+    The chunk is first regrouped (serially, O(nnz)) group-major: for each gene group ``g``, the
+    entries of every cell in that group, cell after cell. Tile ``(g, h)`` then walks the cells in
+    ascending order and adds the outer product of the cell's entries in ``g`` and in ``h``: entry
+    ``(i, j)`` receives its products in the order of the cells, one at a time, after what earlier
+    chunks left, whatever the chunking or the thread count. The tile stays in cache while the two
+    groups' entries stream past. The diagonal receives ``sum A^2`` (the caller applies quanteda's rule).
+    """
+    cdef Py_ssize_t n_cells = indptr.shape[0] - 1
+    cdef Py_ssize_t B = gb.shape[0] - 1
+    cdef Py_ssize_t n1 = n_cells + 1
+    cdef i64 nnz = indptr[n_cells]
+    cdef Py_ssize_t s, q, q_end, g, h, t, pos, p, p_end, r, r_end, n_h
+    cdef i64 run
+    cdef double a
+    cdef double *tile
+    cdef double *row
+    if nnz == 0 or tile_g.shape[0] == 0:
+        return
+    goff_arr = np.zeros(B * n1, dtype=np.int64)
+    gval_arr = np.empty(nnz, dtype=np.float64)
+    gidx_arr = np.empty(nnz, dtype=np.int32)
+    cdef i64[::1] goff = goff_arr
+    cdef double[::1] gval = gval_arr
+    cdef int[::1] gidx = gidx_arr
+    cdef double *dst = &out[0]
+    with nogil:
+        # group-major layout: goff[g * n1 + s] .. goff[g * n1 + s + 1] are cell s's entries in group g
+        for s in range(n_cells):
+            for q in range(indptr[s], indptr[s + 1]):
+                goff[group_of[indices[q]] * n1 + s + 1] += 1
+        run = 0
+        for g in range(B):
+            goff[g * n1] = run
+            for s in range(n_cells):
+                run = run + goff[g * n1 + s + 1]
+                goff[g * n1 + s + 1] = run
+        for s in range(n_cells):
+            q = indptr[s]
+            q_end = indptr[s + 1]
+            while q < q_end:
+                g = group_of[indices[q]]
+                pos = goff[g * n1 + s]
+                while q < q_end and indices[q] < gb[g + 1]:
+                    gval[pos] = data[q]
+                    gidx[pos] = <int> (indices[q] - gb[g])
+                    pos = pos + 1
+                    q = q + 1
+    for t in prange(tile_g.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
+        g = tile_g[t]
+        h = tile_h[t]
+        n_h = gb[h + 1] - gb[h]
+        tile = dst + tile_off[t]
+        for s in range(n_cells):
+            r = goff[h * n1 + s]
+            r_end = goff[h * n1 + s + 1]
+            if r == r_end:
+                continue
+            p_end = goff[g * n1 + s + 1]
+            for p in range(goff[g * n1 + s], p_end):
+                a = gval[p]
+                row = tile + gidx[p] * n_h
+                for q in range(r, r_end):
+                    row[gidx[q]] += a * gval[q]

@@ -336,15 +336,21 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             print(f"[GeneGloVe] {message}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, *, gene_names=None, callback=None, checkpoint=None, checkpoint_every=1, resume=False):
+    def fit(self, X, y=None, *, layer=None, gene_names=None, callback=None, checkpoint=None, checkpoint_every=1,
+            resume=False):
         """Build the co-occurrence matrix of ``X`` and train the gene vectors.
 
         Parameters
         ----------
-        X : DataFrame, ndarray, scipy.sparse matrix or AnnData of shape (n_samples, n_genes)
-            Read counts, samples in rows, genes in columns (a DataFrame's columns name the genes).
+        X : DataFrame, ndarray, scipy.sparse matrix, AnnData, ``.h5ad`` path or iterable of row blocks
+            Read counts, samples in rows, genes in columns (a DataFrame's columns name the genes). A
+            path, an AnnData opened with ``backed="r"`` or a list of CSR blocks is read a chunk of
+            cells at a time, twice (a checking pass, then the co-occurrence), in bounded memory; see
+            :mod:`genevec.stream`.
         y : None
             Ignored.
+        layer : str, optional
+            For AnnData and ``.h5ad`` input: the layer holding the counts (``None``: ``X``).
         gene_names : sequence of str, optional
             Names of the columns of an ndarray or sparse ``X``.
         callback : callable, optional
@@ -373,10 +379,17 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         if resume and checkpoint is None:
             raise ValueError("resume=True needs checkpoint=DIR: the folder the interrupted run wrote to.")
 
-        counts = check_counts(X, gene_names=gene_names, allow_non_integer=self.allow_non_integer,
-                              min_genes=2, caller="GeneGloVe")
+        from . import stream
+
+        if stream.is_streamed(X, layer):
+            counts = stream.check_streamed_counts(X, layer=layer, gene_names=gene_names, min_genes=2,
+                                                  allow_non_integer=self.allow_non_integer, caller="GeneGloVe")
+        else:
+            X = stream.in_memory_anndata(X, layer, "GeneGloVe") if type(X).__name__ == "AnnData" else X
+            counts = check_counts(X, gene_names=gene_names, allow_non_integer=self.allow_non_integer,
+                                  min_genes=2, caller="GeneGloVe")
         self.n_features_in_ = counts.X.shape[1]
-        if gene_names is not None or self._has_names(X):
+        if gene_names is not None or self._has_names(X) or getattr(counts.X, "named", False):
             self.feature_names_in_ = np.asarray(counts.genes, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
@@ -404,7 +417,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         curve: list[float] = []
         start_epoch = 0
         ckpt_path = Path(checkpoint) / CHECKPOINT_NAME if checkpoint is not None else None
-        data_hash = _hash_counts(Xk, genes) if checkpoint is not None else None
+        data_hash = None
+        if checkpoint is not None:  # a streamed input was fingerprinted by its checking pass
+            data_hash = counts.scan.fingerprint if hasattr(counts, "scan") else _hash_counts(Xk, genes)
 
         if resume and ckpt_path.exists():
             params, start_epoch, curve = self._load_checkpoint(ckpt_path, rng, genes, data_hash, dtype)
@@ -472,7 +487,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return hasattr(X, "columns") or type(X).__name__ == "AnnData"
 
     def _drop_isolated(self, counts):
-        isolated = _isolated_genes(counts.X)
+        isolated = counts.scan.isolated if hasattr(counts, "scan") else _isolated_genes(counts.X)
         genes = counts.genes
         self.dropped_genes_ = np.asarray(genes[isolated], dtype=object)
         if isolated.any():

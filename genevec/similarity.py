@@ -764,6 +764,40 @@ class GeneVectors:
             table["Support"] = self.support.of(gene, names)
         return table
 
+    # ------------------------------------------------------------------ AnnData
+    @classmethod
+    def from_anndata(cls, adata: Any, key: str = "genevec") -> GeneVectors:
+        """The vectors stored in ``adata.varm[key]`` by :func:`genevec.fit_anndata` or :meth:`to_anndata`.
+
+        Genes whose row is NaN (no vector) are left out; ``metadata`` is ``adata.uns[key]["params"]``.
+
+        See Also
+        --------
+        genevec.fit_anndata
+        """
+        from .anndata_api import vectors_from_anndata
+
+        return vectors_from_anndata(adata, key=key)
+
+    def to_anndata(self, adata: Any = None, *, key: str = "genevec") -> Any:
+        """Store the vectors in ``adata.varm[key]`` (NaN rows for genes of ``adata`` without a vector).
+
+        ``adata.uns[key]`` receives the metadata as ``params``. Without ``adata``, returns a new
+        AnnData with no cells and one ``var`` per gene; ``GeneVectors.from_anndata`` reads either back.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> gv = GeneVectors(np.eye(3, 2), ["A", "B", "C"], metadata={"dim": 2})
+        >>> a = gv.to_anndata()
+        >>> a.varm["genevec"].shape, GeneVectors.from_anndata(a).genes
+        ((3, 2), ['A', 'B', 'C'])
+        """
+        from .anndata_api import vectors_to_anndata
+
+        return vectors_to_anndata(self, adata, key=key)
+
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:
         """Write the vectors in word2vec text format, and the metadata to ``<path>.json``.

@@ -118,7 +118,7 @@ def _sparse_tcm(X: sp.csr_matrix, n_threads: int) -> sp.csr_matrix:
 
 
 def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
-               allow_non_integer: bool = False) -> np.ndarray | sp.csr_matrix:
+               allow_non_integer: bool = False, layer: str | None = None) -> np.ndarray | sp.csr_matrix:
     """Gene co-occurrence matrix of a samples x genes count matrix.
 
     ``T[i, j] = sum_s X[s, i] * X[s, j]`` for ``i != j`` and ``T[i, i] = (sum_s X[s, i]^2 -
@@ -127,10 +127,16 @@ def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
 
     Parameters
     ----------
-    X : array-like, DataFrame or scipy.sparse matrix of shape (n_samples, n_genes)
-        Raw read counts, samples in rows and genes in columns.
+    X : array-like, DataFrame, scipy.sparse matrix, AnnData, path, iterable of blocks or Dask array
+        Raw read counts, samples (cells) in rows and genes in columns. Besides matrices in memory:
+        an ``.h5ad`` path or an AnnData opened with ``backed="r"`` (read a chunk of cells at a
+        time), an iterable of row blocks (scipy.sparse, ndarrays, DataFrames or AnnData with the same
+        genes), or a Dask array (reduced with ``dask.delayed``, on a ``distributed.Client`` if one
+        is active); see :mod:`genevec.stream`.
     gene_names : sequence of str, optional
         One name per column; only used to name genes in error messages.
+    layer : str, optional
+        For AnnData and ``.h5ad`` input: the layer holding the counts (``None``: ``X``). Never guessed.
     n_jobs : int, default=None
         Threads. ``None`` or ``-1`` use every core this process may use (a departure from the
         joblib convention, safe since the result does not depend on it), ``-k`` all but ``k - 1``.
@@ -140,8 +146,8 @@ def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
     Returns
     -------
     T : ndarray of shape (n_genes, n_genes), float64, or scipy.sparse.csr_matrix
-        Symmetric. Dense for dense input; CSR with sorted indices and no explicit zeros for sparse
-        input.
+        Symmetric. Dense for dense and streamed input; CSR with sorted indices and no explicit zeros
+        for sparse input.
 
     Raises
     ------
@@ -167,6 +173,10 @@ def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
     the relative error is about 1e-15 per summed term. The result is bit-identical for every
     ``n_jobs``.
 
+    Streamed input is added to packed upper tiles chunk by chunk (memory: ``4 * n_genes^2`` bytes
+    plus one chunk, then the dense result); the products of each entry are summed in the order of
+    the cells, so integer counts give exactly the in-memory result.
+
     Examples
     --------
     >>> import numpy as np
@@ -182,8 +192,16 @@ def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
     >>> T.nnz, float(T[0, 2])
     (6, 3.0)
     """
-    counts = check_counts(X, gene_names=gene_names, allow_non_integer=allow_non_integer, caller="dtm_to_tcm")
+    from . import stream
+
     n_threads = effective_n_jobs(n_jobs, caller="dtm_to_tcm")
+    if stream.is_streamed(X, layer):
+        T, _ = stream.tcm_tiles(X, layer=layer, gene_names=gene_names, allow_non_integer=allow_non_integer,
+                                n_threads=n_threads, caller="dtm_to_tcm")
+        return T.to_dense()
+    if type(X).__name__ == "AnnData":
+        X = stream.in_memory_anndata(X, layer, "dtm_to_tcm")
+    counts = check_counts(X, gene_names=gene_names, allow_non_integer=allow_non_integer, caller="dtm_to_tcm")
     A = counts.X
     n_samples, n_genes = A.shape
     log.debug("dtm_to_tcm: %d samples x %d genes, %s, %d thread(s)", n_samples, n_genes,
@@ -266,20 +284,27 @@ def estimate_training_bytes(n_genes: int, dtype=np.float32) -> int:
     return int(n_values * itemsize + side * side * 8 + 8 * (b.shape[0] + len(sizes) * (len(sizes) + 1) // 2 + 1))
 
 
-def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | None = None) -> _layout.TrainingTiles:
+def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | None = None,
+                   layer: str | None = None, verbose: int = 0) -> _layout.TrainingTiles:
     """``log T`` in the tiled layout of :mod:`genevec._layout`, built straight from the counts.
 
     Parameters
     ----------
-    counts_X : ndarray or scipy.sparse matrix of shape (n_samples, n_genes)
+    counts_X : ndarray, scipy.sparse matrix, or a streamed input of shape (n_samples, n_genes)
         Counts (float64 C-contiguous or CSR preferred; others are converted). Non-integer values
         are accepted here: the caller (``GeneGloVe``) has already decided whether they are allowed.
+        Streamed input (an ``.h5ad`` path, a backed AnnData, an iterable of row blocks, a Dask
+        array; see :func:`dtm_to_tcm`) is added chunk by chunk to the packed tiles.
     group_bounds : array of int, shape (B + 1,)
         Gene groups, strictly increasing from 0 to ``n_genes`` (``_layout.gene_groups(n_genes)``).
     dtype : {float32, float64}, default=float32
         Type of the stored ``log T`` (the float64 log, rounded once).
     n_jobs : int, default=None
         Threads; the result is the same for every value.
+    layer : str, optional
+        For AnnData and ``.h5ad`` input: the layer holding the counts (``None``: ``X``).
+    verbose : int, default=0
+        ``2`` prints a line per streamed chunk on stderr.
 
     Returns
     -------
@@ -303,6 +328,13 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
     densified one column block at a time (at most 256 MiB each, two at a time), so its
     super-blocks shrink when there are many samples.
 
+    Streamed input accumulates ``T`` chunk by chunk in float64 tiles. When those fit in 256 MiB (up
+    to ~8,000 genes), or the chunks can be read only once, one pass builds them and ``log T`` is
+    written over them. Otherwise the float32 result is filled in bands of tile rows, one pass over
+    the chunks per band: the peak is the result (``2 * n_genes^2`` bytes: 0.8 GB for 20,000 genes)
+    plus a 256 MiB band plus one chunk. For integer counts the tiles are bit-identical to the
+    in-memory ones.
+
     Examples
     --------
     >>> import numpy as np
@@ -315,13 +347,20 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
     >>> round(float(np.exp(tiles.tile(0, 1)[0, 1])), 3)
     7.0
     """
-    counts = check_counts(counts_X, allow_non_integer=True, caller="training_tiles")
-    A = counts.X
-    n_samples, n_genes = A.shape
+    from . import stream
+
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"training_tiles: dtype must be float32 or float64, got {dtype}. Use dtype='float32'.")
     n_threads = effective_n_jobs(n_jobs, caller="training_tiles")
+    if stream.is_streamed(counts_X, layer):
+        return stream.training_tiles(counts_X, group_bounds, dtype=dtype, layer=layer, n_threads=n_threads,
+                                     verbose=verbose, caller="training_tiles")
+    if type(counts_X).__name__ == "AnnData":
+        counts_X = stream.in_memory_anndata(counts_X, layer, "training_tiles")
+    counts = check_counts(counts_X, allow_non_integer=True, caller="training_tiles")
+    A = counts.X
+    n_samples, n_genes = A.shape
     b = _check_group_bounds(group_bounds, n_genes)
     B = b.shape[0] - 1
     ptr = _layout.tile_sizes(b)

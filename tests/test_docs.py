@@ -74,7 +74,7 @@ def test_sphinx_builds_without_warnings(tmp_path):
     )
     assert proc.returncode == 0, f"sphinx -W failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
     for page in ("index", "quickstart", "tutorial", "algorithm", "determinism", "memory_speed",
-                 "model_selection", "errors", "cli", "app", "api"):
+                 "model_selection", "errors", "cli", "app", "api", "single_cell"):
         assert (out / f"{page}.html").exists(), f"{page}.html was not built"
     api = (out / "api.html").read_text(encoding="utf-8")
     for name in ("GeneGloVe", "GeneVectors", "load_vectors", "read_counts", "dtm_to_tcm", "gene_map"):
@@ -133,7 +133,8 @@ def python_blocks(page: Path) -> list[str]:
     return blocks
 
 
-RUNNABLE_PAGES = ["quickstart.rst", "tutorial.rst", "determinism.rst", "model_selection.rst", "errors.rst"]
+RUNNABLE_PAGES = ["quickstart.rst", "tutorial.rst", "determinism.rst", "model_selection.rst", "errors.rst",
+                  "single_cell.rst"]
 
 
 def test_python_blocks_are_extracted():

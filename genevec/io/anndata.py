@@ -72,7 +72,9 @@ def from_anndata(
     Notes
     -----
     A sparse matrix is densified (8 bytes per sample and gene): fine for bulk RNA-seq, not for
-    a million cells.
+    a million cells. For single-cell data, give the AnnData (or the ``.h5ad`` path) to
+    ``GeneGloVe.fit(..., layer=...)`` or :func:`genevec.dtm_to_tcm` instead: they keep it sparse and
+    read a backed file a chunk of cells at a time (:mod:`genevec.stream`).
 
     Examples
     --------
