@@ -240,8 +240,9 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     eigenvalue weighting of :class:`genevec.GeneGloVe` (``eigen_power < 0.5``) gives them more
     weight. With the former ``k = 2 dim`` in 5 blocks, the top-10 neighbour sets of two seeds
     shared 91 % (LCL cohort, 5,000 genes; 57 % after whitening); with ``k = 3 dim`` in 8 blocks,
-    99.9-100 % on every shared cohort, for 1.5x the flops (0.29 s instead of 0.19 s at 5,000
-    genes). Loss against ``n_power_iter`` is in ``benchmarks/RESULTS.md`` (section Solvers).
+    99.9-100 % on every shared cohort, for 1.5x the flops and 1.6-1.7x the time (1.04 s instead
+    of 0.61 s at 5,000 genes, 10.1 s instead of 6.3 s at 25,321; ``benchmarks/bench_stability.py``).
+    Loss against ``n_power_iter`` is in ``benchmarks/RESULTS.md`` (section Solvers).
 
     References
     ----------
