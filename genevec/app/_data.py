@@ -71,7 +71,7 @@ def load_model(path: str | os.PathLike) -> Any:
     if not os.path.isfile(real):
         raise FileNotFoundError(
             f"genevec app: the vectors file {os.fspath(path)!r} does not exist. Train one with "
-            "'genevec fit counts.gct -o vectors.txt' or try 'genevec demo'."
+            "'genevec train counts.gct -o vectors.txt' or try 'genevec demo'."
         )
     stamp = _stamp(real)
     with _lock:
@@ -282,8 +282,10 @@ def safe_filename(*parts: str) -> str:
 
 # --------------------------------------------------------------------------- map
 def map_path(vectors_path: str) -> str:
-    """Where a model's map is cached: ``<vectors>.map.tsv``."""
-    return os.fspath(vectors_path) + ".map.tsv"
+    """Where a model's map is cached: ``<vectors>.map.tsv`` (:func:`genevec.plot.map_cache_path`)."""
+    from ..plot import map_cache_path
+
+    return map_cache_path(vectors_path)
 
 
 def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd.DataFrame:
@@ -293,7 +295,7 @@ def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd
     each map once, however many sessions ask at the same time. If the folder is read-only the map
     is kept in memory only.
     """
-    from ..plot import gene_map, read_gene_map, write_map_table
+    from ..plot import model_map, read_gene_map, write_map_table
 
     gv = model.vectors
     stamp = _stamp(model.path)
@@ -319,10 +321,8 @@ def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd
                 log.warning("ignoring the map cache %s: %s", cache, exc)
                 m = None
         if m is None:
-            k = min(n_clusters, len(gv))
-            perplexity = min(30.0, max(1.0, (len(gv) - 1) / 3.0))
             log.info("computing the map of %s (%d genes)", model.path, len(gv))
-            m = gene_map(gv, n_clusters=k, perplexity=perplexity, random_state=random_state)
+            m = model_map(gv, n_clusters=n_clusters, random_state=random_state)
             try:
                 write_map_table(m, cache)
             except OSError as exc:
