@@ -606,7 +606,7 @@ def _cmd_app(args: argparse.Namespace, out: TextIO) -> int:
     from .app import run_app
 
     _say(f"serving {len(paths)} model(s) on http://{args.host}:{args.port} (Ctrl-C stops)")
-    run_app(paths, host=args.host, port=args.port)
+    run_app(paths, host=args.host, port=args.port, gene_sets=args.gene_sets)
     return EXIT_OK
 
 
@@ -936,6 +936,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vectors", metavar="VECTORS", nargs="+", help="vectors file(s) (word2vec text)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=_positive_int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--gene-sets", nargs="+", default=["go_bp", "reactome"], metavar="SETS",
+                   help="collections for the enrichment and the map's colours: go_bp, reactome (shipped) or GMT "
+                        "files (default: go_bp reactome)")
     p.set_defaults(func=_cmd_app)
 
     # demo

@@ -31,7 +31,7 @@ from ._version import __version__
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KEY", "training_record", "describe", "parameters", "guidance", "absent_reason", "FEW_SAMPLES"]
+__all__ = ["KEY", "training_record", "describe", "summary", "parameters", "guidance", "absent_reason", "FEW_SAMPLES"]
 
 #: The metadata key of the training record.
 KEY = "provenance"
@@ -131,11 +131,10 @@ def describe(metadata: Mapping | None) -> list[tuple[str, str]]:
     n = rec.get("n_samples")
     tissues = rec.get("tissues") or {}
     detail = ", ".join(f"{t} {c}" for t, c in tissues.items())
-    if rec.get("tissue") or tissues:
-        head = f"{rec['tissue']}: " if rec.get("tissue") else "all samples: "
-        rows.append(("Tissue", f"{head}{n} samples" + (f" ({detail})" if detail else "")))
+    if rec.get("tissue"):
+        rows.append(("Tissue", f"{rec['tissue']}: {n} samples" + (f" ({detail})" if detail else "")))
     elif n:
-        rows.append(("Samples", str(n)))
+        rows.append(("Samples", f"{n}" + (f", every tissue of the file ({detail})" if detail else "")))
     if rec.get("attributes_file"):
         rows.append(("Sample attributes", rec["attributes_file"]))
     rows.append(("Gene filters", _filters_text(rec.get("filters") or {})))
@@ -148,6 +147,27 @@ def describe(metadata: Mapping | None) -> list[tuple[str, str]]:
     rows.append(("Seed", str(rec.get("seed"))))
     rows.append(("genevec", f"{rec.get('genevec_version', '?')}, {rec.get('trained', 'date unknown')}"))
     return rows
+
+
+def summary(metadata: Mapping | None) -> str:
+    """One line: the tissue, samples and input file, or that there is no record.
+
+    Examples
+    --------
+    >>> from genevec.provenance import summary
+    >>> summary({"provenance": {"tissue": "Pancreas", "n_samples": 328, "counts_file": "gtex.gct.gz"}})
+    'Pancreas, 328 samples, from gtex.gct.gz'
+    >>> summary({})
+    'no training record'
+    """
+    rec = _record(metadata)
+    if not rec:
+        return "no training record"
+    parts = [rec["tissue"]] if rec.get("tissue") else []
+    if rec.get("n_samples"):
+        parts.append(f"{rec['n_samples']:,} samples")
+    source = rec.get("counts_file") or rec.get("source")
+    return ", ".join(parts) + (f", from {source}" if source else "")
 
 
 def parameters(metadata: Mapping | None) -> list[tuple[str, str]]:

@@ -439,7 +439,9 @@ def test_app_passes_its_options(vectors_file, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(genevec.app, "run_app", lambda paths, **kw: calls.append((paths, kw)))
     assert main(["app", str(path), str(path), "--host", "0.0.0.0", "--port", "8123"]) == 0
-    assert calls == [([str(path), str(path)], {"host": "0.0.0.0", "port": 8123})]
+    assert calls == [([str(path), str(path)], {"host": "0.0.0.0", "port": 8123, "gene_sets": ["go_bp", "reactome"]})]
+    assert main(["app", str(path), "--gene-sets", "mine.gmt"]) == 0
+    assert calls[-1][1]["gene_sets"] == ["mine.gmt"]
     assert "http://0.0.0.0:8123" in capsys.readouterr().err
 
 
