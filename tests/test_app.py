@@ -266,7 +266,7 @@ def test_labels_never_overlap_and_crowded_ones_are_left_out():
     for (x, y, anchor), text in ((s, t) for s, t in zip(spots, texts) if s is not None):
         w = d.CHAR_EM * 11 * len(text) + 2
         left = x if anchor == "start" else x - w if anchor == "end" else x - w / 2
-        boxes.append((left, y - 0.8 * 11, left + w, y + 0.2 * 11))
+        boxes.append((left, y - d.ASCENT_EM * 11, left + w, y + (d.LINE_EM - d.ASCENT_EM) * 11))
     for i, a in enumerate(boxes):
         assert 0 <= a[0] and a[2] <= d.MAP_WIDTH and 0 <= a[1] and a[3] <= d.MAP_HEIGHT
         for b in boxes[i + 1:]:

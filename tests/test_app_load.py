@@ -129,10 +129,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(paths: list[Path], log: Path, startup_s: float = 60.0) -> Iterator[Server]:
+def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list[str] | None = None
+          ) -> Iterator[Server]:
     """``run_app`` in a subprocess on a free loopback port; stdout and stderr go to ``log``."""
     port = free_port()
-    code = f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port})"
+    sets = "" if gene_sets is None else f", gene_sets={gene_sets!r}"
+    code = (f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port}"
+            f"{sets})")
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=log.parent, stdout=fh,
                                 stderr=subprocess.STDOUT)

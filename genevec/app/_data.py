@@ -589,12 +589,16 @@ def legend_html(legend: dict[str, Any]) -> str:
     return f'<div class="map-legend" id="map-legend-box"><div class="legend-title">{title}</div>{items}</div>'
 
 
-#: Width of a label character, in font sizes (upper-case Arial-like glyphs are ~0.67 em; a margin on top).
+#: Width of a label character, in font sizes (upper-case Arial glyphs are ~0.67 em, bold ~0.72; a margin on top).
 CHAR_EM = 0.72
+BOLD_EM = 0.8
+#: Height of a label in font sizes (Arial's ascent 0.905 + descent 0.212), and its baseline from the top.
+LINE_EM, ASCENT_EM = 1.15, 0.92
 
 
 def place_labels(points: Sequence[tuple[float, float, float]], texts: Sequence[str], sizes: Sequence[float], *,
-                 width: float = MAP_WIDTH, height: float = MAP_HEIGHT) -> list[tuple[float, float, str] | None]:
+                 bold: Sequence[bool] | None = None, width: float = MAP_WIDTH, height: float = MAP_HEIGHT
+                 ) -> list[tuple[float, float, str] | None]:
     """Put each text beside its point without overlapping another label or ringed point, or leave it out.
 
     Labels are placed in the order given (the most important first): each tries eight spots around
@@ -608,7 +612,8 @@ def place_labels(points: Sequence[tuple[float, float, float]], texts: Sequence[s
     points : sequence of (x, y, ring radius)
     texts : sequence of str
     sizes : sequence of float
-        Font sizes (px); a label is ``CHAR_EM * size`` per character wide and ``size`` high.
+        Font sizes (px); a label is ``CHAR_EM * size`` per character wide (``BOLD_EM`` if ``bold``) and
+        ``LINE_EM * size`` high.
 
     Returns
     -------
@@ -635,8 +640,9 @@ def place_labels(points: Sequence[tuple[float, float, float]], texts: Sequence[s
                 return False
         return not any(x0 < a1 and a0 < x1 and y0 < b1 and b0 < y1 for a0, b0, a1, b1 in boxes)
 
-    for k, ((x, y, r), text, size) in enumerate(zip(points, texts, sizes)):
-        w, h, gap = CHAR_EM * size * len(text) + 2, size, r + 3
+    bold = [False] * len(texts) if bold is None else bold
+    for k, ((x, y, r), text, size, heavy) in enumerate(zip(points, texts, sizes, bold)):
+        w, h, gap = (BOLD_EM if heavy else CHAR_EM) * size * len(text) + 2, LINE_EM * size, r + 3
         spots = [(x + gap, y - h / 2, "start"), (x - gap - w, y - h / 2, "end"), (x - w / 2, y - gap - h, "middle"),
                  (x - w / 2, y + gap, "middle"), (x + gap, y - gap - h, "start"), (x + gap, y + gap, "start"),
                  (x - gap - w, y - gap - h, "end"), (x - gap - w, y + gap, "end")]
@@ -648,7 +654,7 @@ def place_labels(points: Sequence[tuple[float, float, float]], texts: Sequence[s
                 if placed is None and free(box, k, mind_rings):
                     boxes.append(box)
                     tx = left if anchor == "start" else left + w if anchor == "end" else left + w / 2
-                    placed = (tx, top + 0.8 * h, anchor)
+                    placed = (tx, top + ASCENT_EM * size, anchor)
         out.append(placed)
     return out
 
@@ -664,7 +670,7 @@ def map_overlay_svg(m: pd.DataFrame, focus: str | None, others: Sequence[str] = 
     rings = [max(r * (3.0 if is_focus else 2.0), 5.0 if is_focus else 3.5) for _, is_focus in rows]
     sizes = [16 if is_focus else 11 for _, is_focus in rows]
     spots = place_labels([(px[pos[g]], py[pos[g]], ring) for (g, _), ring in zip(rows, rings)],
-                         [g for g, _ in rows], sizes)
+                         [g for g, _ in rows], sizes, bold=[is_focus for _, is_focus in rows])
     hidden = [g for (g, _), spot in zip(rows, spots) if spot is None]
     out = [f'<svg id="genemap-overlay" class="genemap-overlay" viewBox="0 0 {MAP_WIDTH} {MAP_HEIGHT}" '
            f'xmlns="http://www.w3.org/2000/svg" data-hidden="{len(hidden)}">']

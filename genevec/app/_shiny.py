@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 
 _CSS = """
 .map-row { display: flex; gap: 1rem; align-items: flex-start; }
-.genemap-wrap { position: relative; flex: 0 1 auto; width: min(100%, calc((100vh - 235px) * 1000 / 760));
+.genemap-wrap { position: relative; flex: 0 1 auto; width: min(100% - 220px, calc((100vh - 200px) * 1000 / 760));
                 min-width: 320px; }
 .genemap-wrap svg { width: 100%; height: auto; display: block; }
 #genemap-overlay { position: absolute; top: 0; left: 0; width: 100%; height: auto; pointer-events: none; }
 #genemap-base { border: 1px solid #ddd; border-radius: 4px; background: #fff; }
 #genemap-base circle { cursor: pointer; }
 #genemap-base circle:hover { stroke: #000; stroke-width: 1.5; }
-.map-legend { font-size: .85rem; min-width: 190px; max-height: calc(100vh - 235px); overflow-y: auto; }
+.map-side { flex: 1 1 220px; min-width: 200px; max-width: 340px; max-height: calc(100vh - 200px);
+            overflow-y: auto; }
+.map-side .alert { font-size: .85rem; }
+.map-legend { font-size: .85rem; }
 .legend-title { font-weight: 600; margin-bottom: .25rem; }
 .legend-item { display: flex; align-items: center; gap: .4rem; line-height: 1.35; }
 .legend-swatch { width: .8rem; height: .8rem; border-radius: 50%; display: inline-block; flex: none; }
@@ -42,6 +45,7 @@ _CSS = """
 .rows-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin-bottom: .5rem; }
 .rows-line p { margin-bottom: 0; }
 .picker-hint:empty { display: none; }
+.bslib-sidebar-layout > .sidebar small { overflow-wrap: anywhere; }
 """
 
 # The gene pickers of each tab, filled when the tab is first shown (Neighbours at once: it is the
@@ -164,11 +168,12 @@ def build_ui(models: Sequence[d.Model], collections: Sequence[str]) -> ui.Tag:
                                                     options={"placeholder": "type part of a set's name"})),
             col_widths=(3, 2, 2, 2, 3),
         ),
-        _notice("map_notice"),
-        ui.p(ui.output_text("map_status", inline=True), " ", ui.output_text("map_ring_caption", inline=True),
-             class_="text-muted mb-1"),
         ui.div(ui.div(ui.output_ui("map_base"), ui.output_ui("map_overlay"), class_="genemap-wrap"),
-               ui.output_ui("map_legend"), class_="map-row"),
+               ui.div(_notice("map_notice"),
+                      ui.p(ui.output_text("map_status", inline=True), " ",
+                           ui.output_text("map_ring_caption", inline=True), class_="text-muted small"),
+                      ui.output_ui("map_legend"), class_="map-side"),
+               class_="map-row"),
         ui.h5(ui.output_text("map_click_caption", inline=True), class_="mt-3"),
         ui.output_data_frame("map_click_table"),
         value="map",
@@ -431,8 +436,9 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             result = en()
             req(not isinstance(result, str))
             hits = result.significant(0.05)
-            if hits.empty:
-                hits = result.table.head(10).assign(Set=lambda t: t["Set"] + " (not significant)")
+            if hits.empty:                       # none: the smallest p values, marked as such
+                hits = result.table.head(10).copy()
+                hits["Set"] = [f"{name} (not significant)" for name in hits["Set"]]
             cols = ["Set", "Name", "Overlap", "Size", "Expected", "P", "Q", "Genes"]
             return render.DataGrid(d.for_display(hits.loc[:, cols]), width="100%")
 
@@ -526,19 +532,28 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             ok = isinstance(topn, (int, float)) and topn == topn and abs(topn) != float("inf")
             return int(min(max(topn, 0), d.MAX_RING)) if ok else 0
 
+        clamped: reactive.Value[tuple[float, int] | None] = reactive.value(None)   # (typed, used) until changed
+
         @reactive.effect
         def _enforce_topn():
             topn = input.map_topn()
-            if isinstance(topn, (int, float)) and topn == topn and (topn > d.MAX_RING or topn < 0):
-                ui.update_numeric("map_topn", value=map_topn())
+            if not (isinstance(topn, (int, float)) and topn == topn):
+                return
+            with reactive.isolate():
+                last = clamped()
+            if topn > d.MAX_RING or topn < 0:
+                clamped.set((topn, map_topn()))
+                ui.update_numeric("map_topn", value=map_topn())      # the box shows what is used
+            elif last is not None and topn != last[1]:
+                clamped.set(None)
 
         @render.ui
         def map_notice():
             parts = []
-            topn = input.map_topn()
-            if isinstance(topn, (int, float)) and topn == topn and (topn > d.MAX_RING or topn < 0):
-                parts.append(ui.div(f"Neighbours to ring: {topn:g} is outside 0..{d.MAX_RING}; ringing "
-                                    f"{map_topn()}.", class_="alert alert-warning py-2 limit-notice"))
+            if clamped() is not None:
+                typed, used = clamped()
+                parts.append(ui.div(f"Neighbours to ring: {typed:g} is outside 0..{d.MAX_RING}; ringing {used}.",
+                                    class_="alert alert-warning py-2 limit-notice"))
             missing = picker_notice(["map_gene"], "it and its neighbours on the map")
             if missing is not None and gene_of("map_gene"):
                 parts.append(missing)
@@ -625,8 +640,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             req(focus is not None)
             text = f"{focus} (red) and its {len(others)} nearest genes are ringed"
             if hidden:
-                text += (f"; {len(hidden)} of their labels are left out where they would overlap "
-                         f"({', '.join(hidden)}): hover a ring for its gene")
+                text += f"; {len(hidden)} labels are left out where they would overlap: hover a ring for its gene"
             return text + "."
 
         @render.text
