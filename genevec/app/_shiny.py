@@ -223,8 +223,11 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             return models[i]
 
         def gene_of(iid: str) -> str:
-            """A picker's gene: '' when empty; a name the model lacks is kept (the notice says why)."""
-            return _text(input[iid]())
+            """A picker's gene: '' when empty or not sent yet; a name the model lacks is kept (a notice says why)."""
+            try:
+                return _text(input[iid]())
+            except SilentException:
+                return ""
 
         def present(iid: str) -> str:
             """A picker's gene when the current model has it; else the outputs that need it show nothing."""
@@ -270,12 +273,6 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             url = session.dynamic_route(f"update_selectize_{iid}", choices_json)
             session.send_input_message(iid, {"value": [selected] if selected else [], "url": url})
 
-        def _current(iid: str) -> str:
-            try:
-                return _text(input[iid]())
-            except Exception:                    # an input the browser has not sent yet  # noqa: BLE001
-                return ""
-
         @reactive.effect
         def _fill_pickers():
             i = _model_index(input.model(), len(models))
@@ -290,7 +287,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 filled[t] = i
                 with reactive.isolate():         # keep the genes the user chose; never swap them
                     for k, iid in enumerate(PICKERS[t]):
-                        keep = "" if first else _current(iid)
+                        keep = "" if first else gene_of(iid)
                         default = d.DEFAULT_ANALOGY[k] if t == "analogy" else d.default_gene(gv)
                         _fill(iid, gv, keep or default)
 
