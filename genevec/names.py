@@ -1,8 +1,9 @@
 """Full names of human genes, from the NCBI Gene table shipped with genevec.
 
-``EGFR`` is "epidermal growth factor receptor" and ``MTND2P28`` is "MT-ND2 pseudogene 28": the app's
-tables and ``genevec similar`` show the name beside each neighbour so that a reader can judge a list
-of symbols. The table (47,888 protein-coding, RNA and pseudo genes; symbol -> name) comes from
+``EGFR`` is "epidermal growth factor receptor": the app's tables and ``genevec similar`` show the name
+beside each neighbour so that a reader can judge a list of symbols. The table (22,955 protein-coding
+genes and small structural RNAs; symbol -> name; pseudogenes and long non-coding RNAs are left out
+to keep the package small) comes from
 Bioconductor's org.Hs.eg.db 3.16 (NCBI Gene of 2022-09-12); its source, licence and the script that
 builds it are in ``genevec/datasets/names/PROVENANCE.md``. Symbols are matched exactly (NCBI's
 official symbols, case-sensitive); an Ensembl ID, an alias or an old symbol has no name here.
@@ -12,7 +13,7 @@ Examples
 >>> from genevec.names import gene_name, gene_names
 >>> gene_name("EGFR"), gene_name("not-a-gene")
 ('epidermal growth factor receptor', '')
->>> len(gene_names()) > 40_000
+>>> len(gene_names()) > 20_000
 True
 """
 
@@ -36,7 +37,7 @@ _table: dict[str, str] | None = None
 
 
 def gene_names() -> dict[str, str]:
-    """The shipped symbol -> full name table (read once per process, ~0.1 s; about 5 MB in memory).
+    """The shipped symbol -> full name table (read once per process, ~0.05 s; about 3 MB in memory).
 
     Returns
     -------
