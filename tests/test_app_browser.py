@@ -270,7 +270,7 @@ def test_enter_on_a_partial_name_chooses_nothing(page, server):
     page.keyboard.type("BRC")
     _wait_options(page, "o.join() === 'BRCA1,BRCA2'")
     page.keyboard.press("Enter")
-    _wait_text(page, ".picker-hint", "No gene is called BRC: type its full symbol, or pick it with the arrow keys")
+    _wait_text(page, ".picker-hint", "No gene is called BRC: type its full name, or pick it with the arrow keys")
     page.wait_for_timeout(1000)                                                      # give a wrong change time to land
     assert "to KRAS" in page.inner_text("#nb_caption")
     page.keyboard.press("Escape")                                                    # leaving: the gene comes back
@@ -357,6 +357,9 @@ def test_model_switch_keeps_a_present_gene(page, server):
     gv_b = load_vectors(server["b"])
     _pick(page, "gene", "TP53")
     _wait_text(page, "#nb_caption", "to TP53")
+    # every value the browser sends for the picker from now on: the switch must send none (no blank, no swap)
+    page.evaluate("() => { window.__sent = []; $(document).on('shiny:inputchanged', e => { "
+                  "if (e.name === 'gene') window.__sent.push(e.value); }); }")
     page.select_option("#model", "1")
     _wait_text(page, "#model_info", "150 genes x 8 dimensions")
     _wait_text(page, "#nb_caption", "to TP53 (of 149 other genes)")
@@ -367,6 +370,12 @@ def test_model_switch_keeps_a_present_gene(page, server):
     assert page.locator("#nb_table thead th").all_inner_texts()[:4] == ["Gene", "Name", "Similarity", "Support"]
     assert [float(r[3]) for r in _rows(page, "nb_table", 3)] == [1.0, 0.8, 0.6]
     assert page.inner_text("#nb_notice") == ""
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__sent") == []
+    page.click("#gene-selectized")                            # the picker now searches the new model
+    page.keyboard.type("G14")
+    _wait_options(page, "o.length > 0 && o.every(g => g.startsWith('G14'))")
+    assert _options(page) == ["G14"] + [f"G14{i}" for i in range(10)]          # blood.txt ends at G149
 
 
 def test_model_switch_with_an_absent_gene_says_why_in_every_tab(page, server):

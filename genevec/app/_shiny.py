@@ -257,24 +257,34 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
         # ---------------------------------------------------------------- pickers, per tab and model
         # A picker is served by the model's one shared gene index (d.search_genes): the session keeps
         # no copy of the 25k choices. Same route name and protocol as ui.update_selectize(server=True).
+        # A picker's route is set up once; a model switch only points it at the new model and tells the
+        # browser to forget the old model's options, so the chosen gene never goes blank on the way.
         filled: dict[str, int] = {}                      # tab -> model index its pickers were filled for
+        routes: dict[str, dict[str, Any]] = {}           # picker -> {"gv": model searched, "selected": gene}
 
-        def _fill(iid: str, gv, selected: str) -> None:
+        async def _fill(iid: str, gv, selected: str) -> None:
+            state = routes.get(iid)
+            if state is not None:
+                state.update(gv=gv, selected=selected)
+                await session.send_custom_message("genevec-picker", {"id": iid, "reload": True})
+                return
+            state = routes[iid] = {"gv": gv, "selected": selected}
+
             def choices_json(request: Request) -> JSONResponse:
                 q = request.query_params
                 try:
                     limit = min(max(int(q.get("maxop", d.MAX_OPTIONS)), 1), d.MAX_OPTIONS)
                 except ValueError:
                     limit = d.MAX_OPTIONS
-                genes = d.search_genes(gv, q.get("query", ""), limit=limit, selected=[selected],
+                genes = d.search_genes(state["gv"], q.get("query", ""), limit=limit, selected=[state["selected"]],
                                        any_word=q.get("conju") == "or")
-                return JSONResponse(d.picker_options(gv, genes))
+                return JSONResponse(d.picker_options(state["gv"], genes))
 
             url = session.dynamic_route(f"update_selectize_{iid}", choices_json)
             session.send_input_message(iid, {"value": [selected] if selected else [], "url": url})
 
         @reactive.effect
-        def _fill_pickers():
+        async def _fill_pickers():
             i = _model_index(input.model(), len(models))
             if i is None:
                 return
@@ -289,7 +299,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                     for k, iid in enumerate(PICKERS[t]):
                         keep = "" if first else gene_of(iid)
                         default = d.DEFAULT_ANALOGY[k] if t == "analogy" else d.default_gene(gv)
-                        _fill(iid, gv, keep or default)
+                        await _fill(iid, gv, keep or default)
 
         def _paged(key, button) -> reactive.Calc_:
             """Rows a big table shows: PAGE_ROWS, plus PAGE_ROWS per click of ``button`` while ``key()`` stays.
@@ -609,10 +619,10 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
 
         @reactive.effect
         @reactive.event(input.map_click)
-        def _focus_from_click():
+        async def _focus_from_click():
             gene = input.map_click()
-            if isinstance(gene, str) and gene in model().vectors:
-                _fill("map_gene", model().vectors, gene)           # the picker shows what the ring shows
+            if isinstance(gene, str) and gene in model().vectors:      # the picker shows what the ring shows
+                await session.send_custom_message("genevec-picker", {"id": "map_gene", "value": gene})
 
         @reactive.calc
         async def ring() -> tuple[str | None, list[str], str, list[str]]:

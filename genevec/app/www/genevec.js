@@ -31,7 +31,8 @@
     var want = typed.toLowerCase();
     var keys = Object.keys(sel.options);
     for (var i = 0; i < keys.length; i++) {
-      if (keys[i].toLowerCase() === want) { return keys[i]; }
+      var label = String(sel.options[keys[i]].label || "");
+      if (keys[i].toLowerCase() === want || label.toLowerCase() === want) { return keys[i]; }
     }
     return null;
   }
@@ -63,12 +64,13 @@
       if (!typed) { return; }
       sel.__gvPendingEnter = null;
       var exact = exactOption(sel, typed);
-      if (exact !== null) { choose(sel, exact); } else { hint(sel, notFound(typed)); }
+      if (exact !== null) { choose(sel, exact); } else { hint(sel, notFound(sel, typed)); }
     });
   }
 
-  function notFound(typed) {
-    return "No gene is called " + typed + ": type its full symbol, or pick it with the arrow keys and Enter.";
+  function notFound(sel, typed) {
+    var what = sel.$input.attr("id") === "map_set" ? "gene set" : "gene";
+    return "No " + what + " is called " + typed + ": type its full name, or pick it with the arrow keys and Enter.";
   }
 
   document.addEventListener("keydown", function (ev) {
@@ -93,7 +95,7 @@
       var exact = exactOption(sel, typed);
       if (exact !== null) { choose(sel, exact); }
       else if (sel.loading) { sel.__gvPendingEnter = typed; }
-      else { hint(sel, notFound(typed)); }
+      else { hint(sel, notFound(sel, typed)); }
       return;
     }
     if (key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
@@ -132,9 +134,34 @@
     });
   }
 
+  // {id, reload: true}: the picker now searches another model; forget the old options, keep the gene.
+  // {id, value}: choose this gene (a click on the map), as if the user had picked it.
+  function picker(msg) {
+    var el = document.getElementById(msg.id);
+    var sel = el && el.selectize;
+    if (!sel) { return; }
+    if (msg.reload) {
+      // selectize's clearOptions() without its final clear(): the chosen gene stays in the box untouched
+      var keep = {};
+      sel.items.forEach(function (v) { if (sel.options[v]) { keep[v] = sel.options[v]; } });
+      sel.loadedSearches = {};
+      sel.userOptions = {};
+      sel.renderCache = {};
+      sel.options = sel.sifter.items = keep;
+      sel.lastQuery = null;
+      sel.trigger("option_clear");
+      sel.load(function (cb) { sel.settings.load.apply(sel, ["", cb]); });
+    }
+    if (typeof msg.value === "string") {
+      if (!sel.options[msg.value]) { sel.addOption({value: msg.value, label: msg.value, rank: -1}); }
+      sel.setValue(msg.value);              // not silent: the server hears it as a pick
+    }
+  }
+
   function register() {
     if (window.Shiny && Shiny.addCustomMessageHandler) {
       Shiny.addCustomMessageHandler("genevec-toggle", toggle);
+      Shiny.addCustomMessageHandler("genevec-picker", picker);
       return true;
     }
     return false;
