@@ -921,3 +921,23 @@ def test_every_message_names_a_real_command_and_real_options():
         options = {o for a in sub.choices[cmd]._actions for o in a.option_strings}
         for flag in flags:
             assert flag in options, f"{where}: 'genevec {cmd} {flag}': no such option"
+
+
+def test_long_run_messages_for_memory_and_for_a_small_input(gct_file, demo_gct, tmp_path, capsys, monkeypatch):
+    import genevec._validation as validation
+    import genevec.cost as cost
+
+    path, _ = demo_gct
+    out = tmp_path / "v.txt"
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2_000_000)   # for the CLI's estimate only
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "8", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"genevec: that is a long run \(more memory than this machine has free\): --top-genes (\d+) "
+                     r"keeps the [\d,]+ most expressed genes, as genevec demo does, and would take about \d+ s\n", err)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: None)
+    monkeypatch.setattr(cost, "LONG_RUN_SECONDS", 1e-9)                          # even 100 genes are "long"
+    gct, _, _ = gct_file                                                         # 20 genes: nothing smaller to suggest
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"genevec: that is a long run \(about 1 s\); Ctrl-C stops it, and --top-genes N keeps only the N "
+                     r"most expressed genes\n", err)
