@@ -318,6 +318,9 @@ def test_enrichment_of_the_neighbours_is_shown(page, server):
     top = expected.significant(0.05).iloc[0]
     first = _rows(page, "en_table", 1)[0]
     assert first[:4] == [top["Set"], top["Name"], str(top["Overlap"]), str(top["Size"])]
+    page.fill("#en_topn", "5000")
+    _wait_text(page, ".enrich-summary", "Nearest genes tested: give a whole number from 5 to 500 (got 5000).")
+    page.wait_for_function("() => document.getElementById('en_download').classList.contains('disabled')")
     page.fill("#en_topn", "20")
     _wait_text(page, ".enrich-summary", "KRAS's 20 nearest genes")
     assert page.inner_text(".enrich-summary") == gv.enrich("KRAS", topn=20, gene_sets=str(server["gmt"])).summary()

@@ -416,8 +416,10 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
         # ---------------------------------------------------------------- enrichment of the neighbours
         @reactive.calc
         def en():
+            """The Enrichment of the gene's neighbours, or a sentence saying why there is none."""
             topn = input.en_topn()
-            req(isinstance(topn, (int, float)) and 5 <= topn <= 500)
+            if not (isinstance(topn, (int, float)) and 5 <= topn <= 500):
+                return f"Nearest genes tested: give a whole number from 5 to 500 (got {topn!r})."
             sets = collections.get(input.en_sets())
             req(sets is not None)
             try:
