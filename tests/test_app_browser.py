@@ -262,6 +262,13 @@ def test_typing_over_the_chosen_gene_replaces_it(page, server):
     _wait_options(page, "o[0] === 'KRAS'")
     page.keyboard.press("Enter")
     _wait_text(page, "#nb_caption", "to KRAS")
+    page.click("#gene-selectized")                                                   # pasting replaces it too
+    page.evaluate("() => { const i = document.getElementById('gene-selectized'); const d = new DataTransfer(); "
+                  "d.setData('text/plain', 'BRCA2'); i.dispatchEvent(new ClipboardEvent('paste', "
+                  "{clipboardData: d, bubbles: true, cancelable: true})); }")
+    assert _value(page, "gene") == ""                                                # the gene is put aside
+    page.keyboard.press("Escape")
+    assert _value(page, "gene") == "KRAS"                                            # and comes back
 
 
 def test_enter_on_a_partial_name_chooses_nothing(page, server):

@@ -98,15 +98,23 @@
       else { hint(sel, notFound(sel, typed)); }
       return;
     }
-    if (key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
-      hint(sel, "");
-      sel.__gvNavigated = false;
-      if (sel.items.length) {
-        sel.__gvPrevious = sel.items[0];
-        sel.clear(true);            // silent: the server keeps the gene until another is chosen
-      }
-    }
+    if (key.length === 1 && !ev.ctrlKey && !ev.metaKey && !ev.altKey) { putAside(sel); }
   }, true);
+
+  // Pasting a name replaces the chosen gene too.
+  document.addEventListener("paste", function (ev) {
+    var sel = ev.target && ev.target.tagName === "INPUT" ? pickerOf(ev.target) : null;
+    if (sel) { hook(sel); putAside(sel); }
+  }, true);
+
+  function putAside(sel) {
+    hint(sel, "");
+    sel.__gvNavigated = false;
+    if (sel.items.length) {
+      sel.__gvPrevious = sel.items[0];
+      sel.clear(true);              // silent: the server keeps the gene until another is chosen
+    }
+  }
 
   // ------------------------------------------------------------------ the map: a click picks the gene
   // One listener for every circle of the (re-rendered) map; the name is read from data-g (the browser
