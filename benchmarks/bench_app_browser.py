@@ -2,6 +2,7 @@
 
     python benchmarks/bench_app_browser.py                # 25,321 genes x 100 dims, 8 picks, 4 filters
     python benchmarks/bench_app_browser.py --quick        # 3,000 genes x 50 dims
+    python benchmarks/bench_app_browser.py --map 3000 8303   # the Map tab's first view: cached vs computed
 
 The app runs in a subprocess on 127.0.0.1 (``serve`` and ``write_model`` from tests/test_app_load.py)
 and Debian's Chromium (/usr/bin/chromium, never a downloaded one) is driven by Playwright. A *pick*
@@ -16,6 +17,7 @@ first render (the session start) in the same run. Rows go to benchmarks/results/
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -107,11 +109,74 @@ def run(n_genes: int, dim: int) -> dict:
             "server_rss_mib": round(rss / 2**20, 1)}
 
 
+def _map_first_view(path: Path, log: Path, n_genes: int) -> float:
+    """Seconds from the click on the Map tab until every gene's circle is drawn, in a fresh server and tab."""
+    from playwright.sync_api import sync_playwright
+
+    with serve([path], log) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(server.url)
+        _caption_has(page, "similarity to")
+        t0 = time.perf_counter()
+        page.click("a[data-value='map']")
+        page.wait_for_function("n => document.querySelectorAll('#genemap-base circle').length === n", arg=n_genes,
+                               timeout=600_000)
+        took = time.perf_counter() - t0
+        browser.close()
+    return took
+
+
+def run_map(n_genes: int, repeats: int) -> dict:
+    """The Map tab's first view of the demo model, from the cache `genevec train --map` writes and computed."""
+    from genevec import GeneGloVe, datasets
+    from genevec.plot import map_cache_path, model_map, read_gene_map, write_map_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "demo.txt"
+        GeneGloVe(random_state=0).fit(datasets.load_demo(n_genes=n_genes)).vectors_.save(path)
+        n_genes = len(load_vectors(path))                                  # genes with no co-occurrence are dropped
+        cache = Path(map_cache_path(path))
+        t0 = time.perf_counter()
+        write_map_table(model_map(load_vectors(path)), cache)              # what `genevec train --map` does
+        train_map_s = time.perf_counter() - t0
+        expected = read_gene_map(cache)
+        cached, computed = [], []
+        for k in range(repeats):                                           # alternate: the same machine state
+            cached.append(_map_first_view(path, folder / f"cached{k}.log", n_genes))
+            cache.unlink()
+            computed.append(_map_first_view(path, folder / f"computed{k}.log", n_genes))
+            again = read_gene_map(cache)                                   # the app wrote the same map back
+            if not (again["gene"].tolist() == expected["gene"].tolist()
+                    and (again["cluster"] == expected["cluster"]).all()):
+                raise SystemExit("the app computed another map than genevec train --map: not comparable")
+            write_map_table(expected, cache)
+            os.utime(cache)                                                # newer than the vectors
+    return {"genes_mapped": n_genes, "cached_s": round(min(cached), 2), "computed_s": round(min(computed), 2),
+            "cached_all_s": [round(t, 2) for t in cached], "computed_all_s": [round(t, 2) for t in computed],
+            "train_map_s": round(train_map_s, 2)}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3,000 genes x 50 dims")
     ap.add_argument("--label", default="", help="a note stored with the row, e.g. 'before'")
+    ap.add_argument("--map", type=int, nargs="+", metavar="GENES",
+                    help="instead: the Map tab's first view of the demo model with these many genes, from the "
+                         "cache genevec train --map writes against computed by the app")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating repeats of --map (default: %(default)s)")
     args = ap.parse_args(argv)
+    if args.map:
+        bench = Bench("app_map_view")
+        for n in args.map:
+            row = run_map(n, args.repeats)
+            bench.record("app map first view, cached vs computed", (n, 100), threads=2,
+                         ratio=round(row["computed_s"] / row["cached_s"], 1),
+                         note="ratio = computed by the app on first view / read from the cache written by "
+                              "genevec train --map; each view in a fresh server and tab", **row)
+        bench.save()
+        return
     genes, dim = (3_000, 50) if args.quick else (25_321, 100)
     bench = Bench("app_browser", quick=args.quick)
     row = run(genes, dim)

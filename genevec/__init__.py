@@ -32,6 +32,7 @@ _PUBLIC = {
     "save_gene_map": "plot",
     "read_gene_map": "plot",
     "load_gene_sets": "genesets",
+    "gene_names": "names",
     "QualityReport": "evaluate",
     "Stability": "stability",
     "datasets": None,

@@ -3,7 +3,8 @@
 Subcommands::
 
     genevec train COUNTS -o VECTORS      learn gene vectors from a count file
-    genevec similar VECTORS GENE...      the nearest genes of each query gene
+    genevec similar VECTORS GENE...      the nearest genes of each query gene, with scores and names
+    genevec info VECTORS                 where the vectors came from, their parameters and quality
     genevec analogy VECTORS A B C        A - B + C ("A is to B as ? is to C")
     genevec map VECTORS -o map.png       t-SNE map with k-means clusters (+ map.tsv)
     genevec app VECTORS...               the interactive explorer in a browser
@@ -116,6 +117,51 @@ def _print_neighbors(vectors, genes: Sequence[str], topn: int, tsv: bool, out: T
     out.write(format_table(rows, header, tsv=tsv))
 
 
+def _similar_rows(vectors, genes: Sequence[str], topn: int) -> tuple[list[list[Any]], list[str]]:
+    """One row per (query, neighbour): query, rank, gene, similarity, [support,] name."""
+    from .names import gene_names
+
+    names = gene_names()
+    support = vectors.support is not None
+    rows = []
+    for query in genes:
+        table = vectors.neighbor_table(query, topn=topn)
+        for rank, r in enumerate(table.itertuples(index=False), 1):
+            row = [query, rank, r.Gene, float(r.Similarity)]
+            if support:
+                row.append(float(r.Support))
+            rows.append(row + [names.get(r.Gene, "")])
+    return rows, ["query", "rank", "gene", "similarity"] + ["support"] * support + ["name"]
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3].rstrip() + "..."
+
+
+def _print_enrichment(vectors, genes: Sequence[str], args: argparse.Namespace, out: TextIO) -> None:
+    """``--enrich``: per query, a sentence and the sets with q <= --max-q (TSV: every set with a hit)."""
+    header = ["query", "set", "name", "overlap", "size", "expected", "fold", "p", "q", "genes"]
+    tsv_rows = []
+    for query in genes:
+        result = vectors.enrich(query, topn=args.enrich_topn, gene_sets=args.gene_sets)
+        table = result.table
+        if args.tsv:
+            tsv_rows += [[query, r.Set, r.Name, int(r.Overlap), int(r.Size), float(r.Expected), float(r.Fold),
+                          f"{r.P:.3g}", f"{r.Q:.3g}", r.Genes] for r in table.itertuples(index=False)]
+            continue
+        print(f"\n{result.summary(args.max_q)}", file=out)
+        hits = result.significant(args.max_q).head(10)
+        if hits.empty and not table.empty:
+            print("Smallest p values (not significant after the Benjamini-Hochberg correction):", file=out)
+            hits = table.head(5)
+        if not hits.empty:
+            rows = [[r.Set, _short(r.Name, 50), f"{r.Overlap}/{result.n_listed}", int(r.Size), f"{r.P:.2g}",
+                     f"{r.Q:.2g}", _short(r.Genes, 50)] for r in hits.itertuples(index=False)]
+            out.write(format_table(rows, ["set", "name", "overlap", "size", "p", "q", "genes"]))
+    if args.tsv:
+        out.write(format_table(tsv_rows, header, tsv=True))
+
+
 def _print_analogy(vectors, a: str, b: str, c: str, topn: int, mode: str, tsv: bool, out: TextIO) -> None:
     result = vectors.analogy(a, b, c, topn=topn, mode=mode)
     rows = [(k + 1, str(gene), float(score)) for k, (gene, score) in enumerate(result)]
@@ -214,11 +260,13 @@ def _read_input(args: argparse.Namespace):
         raise _CliError(f"{given} needs {missing}: select a tissue with both, e.g. "
                         "--attributes GTEx_SampleAttributesDS.txt --tissue Pancreas.")
     _existing_file(args.counts, "counts file")
+    attrs = None
     if args.attributes is not None:
         _existing_file(args.attributes, "attributes file")
+        attrs = genevec.read_attributes(args.attributes)
     t0 = time.perf_counter()
     try:
-        counts = genevec.read_counts(args.counts, attributes=args.attributes, tissue=args.tissue,
+        counts = genevec.read_counts(args.counts, attributes=attrs, tissue=args.tissue,
                                      gene_names=args.gene_names, genes_as=args.genes_as, layer=args.layer,
                                      allow_non_integer=args.allow_non_integer)
     except ValueError as exc:
@@ -228,14 +276,41 @@ def _read_input(args: argparse.Namespace):
     if not args.quiet:
         _say(f"read {counts.shape[0]:,} samples x {counts.shape[1]:,} genes from {args.counts} "
              f"in {time.perf_counter() - t0:.1f} s")
-    limits = {k: v for k, v in (("min_samples", args.min_samples), ("min_counts", args.min_counts)) if v is not None}
-    if limits:
-        before = counts.shape[1]
-        counts = genevec.filter_genes(counts, **limits)
+    info: dict[str, Any] = {"counts_file": args.counts, "genes_in_input": int(counts.shape[1])}
+    if attrs is not None:
+        from .io.samples import detailed_tissues
+
+        tissues = detailed_tissues(attrs, counts.index)
+        info.update(attributes_file=args.attributes, tissue=args.tissue, tissues=tissues)
         if not args.quiet:
-            _say(f"kept {counts.shape[1]:,} of {before:,} genes "
-                 f"({', '.join(f'{k}={v}' for k, v in limits.items())})")
-    return counts
+            _say_tissues(args.tissue, tissues)
+    limits = {k: v for k, v in (("min_samples", args.min_samples), ("min_counts", args.min_counts),
+                                ("top_n", args.top_genes)) if v is not None}
+    info["filters"] = {("top_genes" if k == "top_n" else k): v for k, v in limits.items()}
+    if limits:
+        before = counts.columns
+        counts = genevec.filter_genes(counts, **limits)
+        info["filtered_out"] = [str(g) for g in before.difference(counts.columns, sort=False)]
+        if not args.quiet:
+            _say(f"kept {counts.shape[1]:,} of {len(before):,} genes "
+                 f"({', '.join(f'{k}={v}' for k, v in info['filters'].items())})")
+    return counts, info
+
+
+def _say_tissues(tissue: str, tissues: dict[str, int]) -> None:
+    """The detailed tissues behind ``--tissue``, and a note when cultured cells are among them."""
+    n = sum(tissues.values())
+    detail = ", ".join(f"{t} {c}" for t, c in tissues.items())
+    if list(tissues) == [tissue] or len(tissues) == 1 and next(iter(tissues)).casefold() == tissue.casefold():
+        _say(f"tissue {tissue!r}: {n:,} samples")
+        return
+    _say(f"tissue {tissue!r}: {n:,} samples, of the detailed tissues (SMTSD) {detail}")
+    cells = {t: c for t, c in tissues.items() if t.startswith("Cells -")}
+    if cells:
+        other = [t for t in tissues if t not in cells]
+        fix = (f"; to leave them out, name a detailed tissue, e.g. --tissue '{other[0]}'" if other else "")
+        _say(f"note: {sum(cells.values()):,} of these {n:,} samples are cultured cells "
+             f"({', '.join(cells)}), not tissue{fix}")
 
 
 #: Model options of the command line and the GeneGloVe parameter each sets (None: not given).
@@ -273,17 +348,49 @@ def _quality(model, counts, quiet: bool):
     return report
 
 
+def _say_cost(model, counts, quiet: bool) -> None:
+    """The size of the run and its estimated time and memory; for a long run, the --top-genes that fits."""
+    from ._validation import available_memory_bytes
+    from .cost import LONG_RUN_SECONDS, affordable_genes, format_duration, training_cost
+
+    n_samples, n_genes = counts.shape
+    cost = training_cost(model, n_samples, n_genes)
+    avail = available_memory_bytes()
+    if not quiet:
+        _say(f"training {cost} (estimated from genevec's benchmark speeds; your machine may differ)")
+    too_big = avail is not None and cost.bytes > 0.8 * avail
+    if cost.seconds > LONG_RUN_SECONDS or too_big:
+        top = affordable_genes(model, n_samples, seconds=LONG_RUN_SECONDS,
+                               max_bytes=None if avail is None else 0.8 * avail)
+        why = "more memory than this machine has free" if too_big else f"about {format_duration(cost.seconds)}"
+        if top < n_genes:
+            smaller = training_cost(model, n_samples, top)
+            _say(f"that is a long run ({why}): --top-genes {top} keeps the {top:,} most expressed genes, as "
+                 f"genevec demo does, and would take about {format_duration(smaller.seconds)}")
+        else:
+            _say(f"that is a long run ({why}); Ctrl-C stops it, and --top-genes N keeps only the N most "
+                 "expressed genes")
+
+
 def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    from . import provenance
+
     if args.resume and args.checkpoint is None:
         raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
     output = _writable_target(args.output, "vectors file")
-    counts = _read_input(args)
+    if args.map:
+        from .plot import map_cache_path
+
+        _writable_target(map_cache_path(output), "map file")
+    counts, info = _read_input(args)
     model = _model(args, verbose=0 if args.quiet else 2)
+    _say_cost(model, counts, args.quiet)
     fit_kw: dict[str, Any] = {}
     if args.checkpoint is not None:
         fit_kw.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     _fit(model, counts, fit_kw, checkpoint=args.checkpoint)
     vectors = model.vectors_
+    vectors.metadata[provenance.KEY] = provenance.training_record(model, **info)
     if args.evaluate:
         report = _quality(model, counts, args.quiet)
         if report is not None:
@@ -299,7 +406,21 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         vectors = vectors.with_support(stab)
     vectors.save(output)
     print(f"{output}\t{len(model.genes_)} genes x {model.embedding_.shape[1]} dimensions", file=out)
+    if args.map:
+        _write_model_map(vectors, output, args.jobs, args.quiet, out)
     return EXIT_OK
+
+
+def _write_model_map(vectors, output: Path, jobs: int | None, quiet: bool, out: TextIO) -> None:
+    """``train --map``: the app's map of the model, cached beside the vectors (written after them, so it is fresh)."""
+    from .plot import map_cache_path, model_map, write_map_table
+
+    t0 = time.perf_counter()
+    m = model_map(vectors, n_jobs=jobs)
+    path = write_map_table(m, map_cache_path(output))
+    if not quiet:
+        _say(f"mapped {len(m):,} genes in {time.perf_counter() - t0:.1f} s (t-SNE + k-means); the app reads {path}")
+    print(path, file=out)
 
 
 def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
@@ -309,7 +430,7 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO) -> int:
     counts = None
     if args.counts is not None:
         args.quiet = True
-        counts = _read_input(args)
+        counts, _ = _read_input(args)
     report = evaluate(vectors, gene_sets=args.gene_sets or "go_bp", k=args.k, counts=counts)
     table = report.table.reset_index()
     cols = ["collection", "method", "precision", "random_precision", "auroc", "n_genes", "n_annotated", "n_sets"]
@@ -329,7 +450,7 @@ def _cmd_stability(args: argparse.Namespace, out: TextIO) -> int:
 
     output = _writable_target(args.output, "stability table")
     consensus = _writable_target(args.consensus, "consensus vectors file") if args.consensus else None
-    counts = _read_input(args)
+    counts, _ = _read_input(args)
     model = _model(args, verbose=0)
     stab = stability(counts, model, n_resamples=args.n_resamples, k=args.k, mode=args.mode,
                      random_state=args.seed, n_jobs=args.jobs, verbose=0 if args.quiet else 1)
@@ -371,7 +492,72 @@ def _fit(model, counts, fit_kw: dict, *, checkpoint: str | None, resumable: bool
 
 def _cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
     vectors = _load_vectors(args.vectors)
-    _print_neighbors(vectors, args.genes, args.topn, args.tsv, out)
+    for gene in args.genes:
+        vectors[gene]  # an unknown gene raises GeneNotFoundError (with close matches) before any output
+    topn = args.topn
+    if topn > len(vectors) - 1:
+        _say(f"--topn {topn} is more than the {len(vectors) - 1:,} other genes of {Path(args.vectors).name}; "
+             f"listing all {len(vectors) - 1:,}")
+        topn = len(vectors) - 1
+    if args.wide:
+        _print_neighbors(vectors, args.genes, topn, args.tsv, out)
+    elif not (args.enrich and args.tsv):
+        rows, header = _similar_rows(vectors, args.genes, topn)
+        if not args.tsv:
+            rows = [[_short(v) if isinstance(v, str) else v for v in row] for row in rows]
+        out.write(format_table(rows, header, tsv=args.tsv))
+    if args.enrich:
+        _print_enrichment(vectors, args.genes, args, out)
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
+    from . import provenance
+    from .evaluate import QualityReport
+    from .plot import map_cache_path, read_gene_map
+
+    vectors = _load_vectors(args.vectors)
+    meta = vectors.metadata
+    name = Path(args.vectors).name
+    print(f"{name}: {len(vectors):,} genes x {vectors.dim} dimensions ({vectors.vectors.dtype})", file=out)
+
+    def block(title: str, rows: Sequence[tuple[str, str]]) -> None:
+        print(f"\n{title}", file=out)
+        width = max((len(k) for k, _ in rows), default=0)
+        for k, v in rows:
+            print(f"  {k.ljust(width)}  {v}", file=out)
+
+    block("Training record", provenance.describe(meta))
+    params = provenance.parameters(meta)
+    if params:
+        block("Parameters", params)
+    if meta.get("quality"):
+        print("\nQuality (genevec evaluate, stored at training)", file=out)
+        try:
+            verdicts = QualityReport.from_dict(meta["quality"]).verdicts()
+        except (KeyError, TypeError, ValueError):
+            verdicts = ["the stored report is unreadable; run genevec evaluate VECTORS"]
+        for line in verdicts:
+            print(f"  {line}", file=out)
+    advice = provenance.guidance(meta)
+    if advice:
+        print("\nWhat to expect", file=out)
+        for line in advice:
+            print(textwrap.fill(line, width=100, initial_indent="  - ", subsequent_indent="    "), file=out)
+    if vectors.support is not None:
+        sup = vectors.support
+        print(f"\nNeighbour support: {sup.n_fits} {sup.mode} refits, top {sup.k} (genevec train --stability).", file=out)
+    cache = map_cache_path(args.vectors)
+    if os.path.isfile(cache):
+        try:
+            m = read_gene_map(cache)
+            state = f"cached in {Path(cache).name} ({len(m):,} genes, {m['cluster'].nunique()} clusters)"
+        except (ValueError, OSError) as exc:
+            state = f"{Path(cache).name} is unreadable ({_error_message(exc)}); the app recomputes it"
+    else:
+        state = ("not computed yet: genevec train --map computes it at training; otherwise the app computes it "
+                 "on first use and caches it")
+    print(f"\nMap: {state}.", file=out)
     return EXIT_OK
 
 
@@ -381,11 +567,25 @@ def _cmd_analogy(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
-    png = _writable_target(args.output, "map image")
-    if png.suffix.lower() == ".tsv":
-        raise _CliError(f"the map image {str(png)!r} ends in .tsv, the name of the coordinates file written "
+def _image_target(path: str, what: str = "map image") -> Path:
+    """An image path matplotlib can write, checked before any work."""
+    png = _writable_target(path, what)
+    suffix = png.suffix.lower().lstrip(".")
+    if suffix == "tsv":
+        raise _CliError(f"the {what} {str(png)!r} ends in .tsv, the name of the coordinates file written "
                         "beside it; give an image name such as map.png.")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if suffix not in formats:
+        got = f"the extension .{suffix}" if suffix else "no extension"
+        raise _CliError(f"the {what} {str(png)!r} has {got}, which is not an image format matplotlib writes; "
+                        f"end the name in one of .{', .'.join(formats)}, e.g. map.png.")
+    return png
+
+
+def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
+    png = _image_target(args.output)
     vectors = _load_vectors(args.vectors)
     for gene in args.highlight or ():
         vectors[gene]  # an unknown gene raises GeneNotFoundError (with close matches) before the t-SNE
@@ -406,7 +606,7 @@ def _cmd_app(args: argparse.Namespace, out: TextIO) -> int:
     from .app import run_app
 
     _say(f"serving {len(paths)} model(s) on http://{args.host}:{args.port} (Ctrl-C stops)")
-    run_app(paths, host=args.host, port=args.port)
+    run_app(paths, host=args.host, port=args.port, gene_sets=args.gene_sets)
     return EXIT_OK
 
 
@@ -416,7 +616,8 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     output = _writable_target(args.output, "vectors file")
     t_start = time.perf_counter()
-    counts = datasets.load_demo(n_genes=args.genes)
+    full, attrs = datasets.load_demo(return_attributes=True)
+    counts = datasets._top_genes(full, args.genes)          # what load_demo(n_genes=...) keeps
     _say(f"demo data: {counts.shape[0]} GTEx samples x {counts.shape[1]:,} genes (embedded, see "
          "genevec/datasets/PROVENANCE.md)")
     params = dict(max_iter=args.max_iter, n_jobs=args.jobs, random_state=0, verbose=2)
@@ -425,6 +626,13 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     model = (genevec.GeneGloVe.exp2vec(**params) if args.preset == "exp2vec" else genevec.GeneGloVe(**params))
     _fit(model, counts, {}, checkpoint=None, resumable=False)
     vectors = model.vectors_
+    from . import provenance
+    from .io.samples import detailed_tissues
+
+    vectors.metadata[provenance.KEY] = provenance.training_record(
+        model, counts_file=datasets.DEMO_COUNTS, source="embedded demo: GTEx v6 via Bioconductor's yarn",
+        tissues=detailed_tissues(attrs, counts.index), genes_in_input=full.shape[1],
+        filters={"top_genes": args.genes}, filtered_out=[str(g) for g in full.columns.difference(counts.columns)])
     report = _quality(model, counts, quiet=True)
 
     queries = [g for g in DEMO_GENES if g in vectors]
@@ -479,6 +687,9 @@ def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False)
                    help="drop genes expressed (count > 0) in fewer than N samples")
     g.add_argument("--min-counts", type=_non_negative_int, metavar="N",
                    help="drop genes with fewer than N reads in total")
+    g.add_argument("--top-genes", type=_positive_int, metavar="N",
+                   help="then keep the N genes with the most reads (time and memory grow with the square of the "
+                        "number of genes; genevec demo keeps 3000)")
 
 
 def _eigen_power(text: str) -> float | str:
@@ -579,6 +790,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
                    help="epochs between checkpoints (default: %(default)s)")
     g.add_argument("--resume", action="store_true", help="continue from the checkpoint in DIR")
+    p.add_argument("--map", action="store_true",
+                   help="also compute the app's t-SNE map and k-means clusters now and cache them in VECTORS.map.tsv, "
+                        "so that the app's Map tab opens at once (t-SNE: about a minute per 10,000 genes)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=_cmd_train)
 
@@ -630,17 +844,47 @@ def build_parser() -> argparse.ArgumentParser:
     # similar
     p = sub.add_parser(
         "similar", help="the nearest genes of each query gene", formatter_class=fmt,
-        description=_desc("Print one row per query gene with its nearest genes by cosine similarity (n1 is the "
-                    "closest), the exp2vec blog's neighbours table."),
+        description=_desc("Print each query gene's nearest genes, one row per neighbour: its rank, its cosine "
+                    "similarity, its support (when the vectors carry neighbour support) and its full name (NCBI "
+                    "Gene). --enrich adds the gene sets over-represented among the query's neighbours "
+                    "(hypergeometric test against the model's genes, Benjamini-Hochberg q values). --wide prints "
+                    "the exp2vec blog's table instead: a row per query, neighbours n1..nk, no scores."),
         epilog=_epilog("""
             genevec similar vectors.txt EGFR TP53 PTEN KRAS
             genevec similar vectors.txt EGFR --topn 10 --tsv > egfr.tsv
+            genevec similar vectors.txt EGFR --enrich                      # + GO processes of its 50 nearest
+            genevec similar vectors.txt EGFR --enrich --gene-sets reactome --tsv > egfr_reactome.tsv
         """))
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text, as written by train)")
     p.add_argument("genes", metavar="GENE", nargs="+", help="query genes (symbols, case-sensitive)")
     p.add_argument("--topn", type=_positive_int, default=5, help="neighbours per gene (default: %(default)s)")
-    p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
+    p.add_argument("--tsv", action="store_true",
+                   help="tab-separated output instead of aligned columns (with --enrich: the enrichment table, one "
+                        "row per query and gene set)")
+    p.add_argument("--wide", action="store_true", help="the blog's table: a row per query gene, neighbours n1..nk")
+    g = p.add_argument_group("enrichment")
+    g.add_argument("--enrich", action="store_true",
+                   help="the gene sets over-represented among each query's nearest genes")
+    g.add_argument("--enrich-topn", type=_positive_int, default=50, metavar="N",
+                   help="nearest genes tested for enrichment (default: %(default)s)")
+    g.add_argument("--gene-sets", default="go_bp", metavar="SETS",
+                   help="go_bp or reactome (shipped) or a GMT file (default: %(default)s)")
+    g.add_argument("--max-q", type=_positive_float, default=0.05, metavar="Q",
+                   help="sets listed with a Benjamini-Hochberg q value at most Q (default: %(default)s)")
     p.set_defaults(func=_cmd_similar)
+
+    # info
+    p = sub.add_parser(
+        "info", help="where a vectors file came from, its parameters and quality", formatter_class=fmt,
+        description=_desc("Print what is known of a vectors file: the training record kept by genevec train "
+                          "(input file, tissue and the detailed tissues behind it with sample counts, gene "
+                          "filters, genes kept and dropped, seed, genevec version), the training parameters, the "
+                          "quality report, what to expect from such vectors, neighbour support and the map cache."),
+        epilog=_epilog("""
+            genevec info vectors.txt
+        """))
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
+    p.set_defaults(func=_cmd_info)
 
     # analogy
     p = sub.add_parser(
@@ -692,6 +936,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vectors", metavar="VECTORS", nargs="+", help="vectors file(s) (word2vec text)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=_positive_int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--gene-sets", nargs="+", default=["go_bp", "reactome"], metavar="SETS",
+                   help="collections for the enrichment and the map's colours: go_bp, reactome (shipped) or GMT "
+                        "files (default: go_bp reactome)")
     p.set_defaults(func=_cmd_app)
 
     # demo

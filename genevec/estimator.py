@@ -451,7 +451,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             self.loss_ = float(curve[-1])  # the low-rank solver's curve is already the exact loss
         else:
             self.loss_ = float(glove.glove_loss(tiles, params, n_threads=n_threads, **common))
-        self._say(1, f"done: {self.n_iter_} epoch(s), loss {self.loss_:.6g}, {time.perf_counter() - t_start:.1f} s")
+        self.vectors_.metadata["loss"] = self.loss_  # exact; an epoch's running loss is averaged as vectors move
+        note = " (epoch lines show each epoch's running loss)" if self.solver == "sgd" else ""
+        self._say(1, f"done: {self.n_iter_} epoch(s), exact loss of the final vectors {self.loss_:.6g}{note}, "
+                     f"{time.perf_counter() - t_start:.1f} s")
         if interrupted:
             warnings.warn(
                 f"GeneGloVe: training interrupted during epoch {n_iter + 1}; the model keeps what was learned "

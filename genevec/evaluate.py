@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .genesets import GeneSets, load_gene_sets
+from .genesets import GeneSets, collection_title, load_gene_sets
 
 if TYPE_CHECKING:  # imported where used: `import genevec` stays light (the package imports this module)
     import pandas as pd
@@ -344,13 +344,11 @@ class QualityReport:
         -------
         list of str
         """
-        labels = {"go_bp": ("GO biological processes", "a GO biological process"),
-                  "reactome": ("Reactome pathways", "a Reactome pathway")}
         lines = []
         for coll in self.table.index.get_level_values(0).unique():
             rows = self.table.loc[coll]
             v = rows.loc["vectors"]
-            title, one = labels.get(coll, (f"{coll} sets", "a set"))
+            title, one = collection_title(coll), collection_title(coll, member=True)
             line = (f"{title}: a gene's {self.k} nearest genes share {one} with it {v['precision']:.0%} of the "
                     f"time (random {v['random_precision']:.0%}")
             if "pearson" in rows.index:

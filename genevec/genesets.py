@@ -33,13 +33,30 @@ from importlib import resources
 from pathlib import Path
 from typing import Union
 
-__all__ = ["GeneSets", "load_gene_sets", "read_gmt", "SHIPPED"]
+__all__ = ["GeneSets", "load_gene_sets", "read_gmt", "SHIPPED", "collection_title"]
 
 #: Shipped collections: name -> (file in genevec/datasets/genesets, one-line description).
 SHIPPED = {
     "go_bp": ("go_bp.gmt.xz", "GO biological processes, 10-500 genes, propagated (org.Hs.eg.db 3.16; CC BY 4.0)"),
     "reactome": ("reactome.gmt.xz", "Reactome pathways (reactome.org GMT export; CC0)"),
 }
+
+#: How reports name a collection: (title, one of its sets).
+TITLES = {"go_bp": ("GO biological processes", "a GO biological process"),
+          "reactome": ("Reactome pathways", "a Reactome pathway")}
+
+
+def collection_title(name: str, *, member: bool = False) -> str:
+    """A collection's name in a sentence: ``"GO biological processes"`` (``member=True``: ``"a GO biological process"``).
+
+    Examples
+    --------
+    >>> from genevec.genesets import collection_title
+    >>> collection_title("go_bp"), collection_title("h.all", member=True)
+    ('GO biological processes', 'a set')
+    """
+    return TITLES.get(name, (f"{name} sets", "a set"))[1 if member else 0]
+
 
 GeneSetSource = Union[str, os.PathLike, Mapping[str, Iterable[str]], "GeneSets"]
 
@@ -83,11 +100,12 @@ class GeneSets(Mapping):
     def describe(self, set_name: str) -> str:
         """A readable label: GO's term name, else the set's own name (Reactome, MSigDB).
 
-        The GMT description is used when it reads as words; an identifier (``R-HSA-164843``) or a
-        URL (MSigDB) is not, and the set's name is returned.
+        The GMT description is used when it reads as words (it has a lower-case letter: GO's
+        "axonogenesis" does); an identifier (``R-HSA-164843``) or a URL (MSigDB) is not, and the set's
+        name is returned.
         """
         text = self.descriptions.get(set_name, "").strip()
-        return text if " " in text and not text.startswith("http") else set_name
+        return text if any(c.islower() for c in text) and not text.startswith("http") else set_name
 
 
 def read_gmt(path: str | os.PathLike, *, name: str | None = None) -> GeneSets:

@@ -73,6 +73,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._layout import TrainingTiles
+from .cost import format_duration
 from .exceptions import TrainingDivergedError
 
 __all__ = ["GloVeParams", "init_params", "aligned_copy", "run_epoch", "glove_loss", "fit_glove"]
@@ -438,7 +439,8 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     rng : numpy.random.Generator
     n_threads : int, default=1
     verbose : int, default=0
-        >= 1 prints ``epoch 10/50  loss 0.0123  3.2 s`` to stderr after each epoch.
+        >= 1 prints ``epoch 10/50  loss 0.0123  3.2 s  (about 2 min left)`` to stderr after each epoch
+        (the running loss of the epoch; the time left is the mean epoch time so far times the epochs left).
     callback : callable, optional
         ``callback(epoch, loss, params)`` after each epoch (``epoch`` counts from 1); returning True stops.
     first_epoch : int, default=1
@@ -477,6 +479,7 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     _check_inputs(tiles, params, "fit_glove")
     curve = [] if curve is None else curve
     n_epochs = int(max_iter)
+    t_first = time.perf_counter()
     for epoch in range(int(first_epoch), n_epochs + 1):
         t0 = time.perf_counter()
         safe = params.copy()
@@ -493,7 +496,9 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
         curve.append(float(loss))
         log.debug("epoch %d/%d loss %.6g %.2f s", epoch, n_epochs, loss, elapsed)
         if verbose >= 1:
-            print(f"epoch {epoch}/{n_epochs}  loss {loss:.4g}  {elapsed:.1f} s", file=sys.stderr)
+            left = (n_epochs - epoch) * (time.perf_counter() - t_first) / (epoch - int(first_epoch) + 1)
+            eta = f"  (about {format_duration(left)} left)" if epoch < n_epochs else ""
+            print(f"epoch {epoch}/{n_epochs}  loss {loss:.4g}  {elapsed:.1f} s{eta}", file=sys.stderr)
         if callback is not None and callback(epoch, float(loss), params):
             log.info("callback stopped training after epoch %d", epoch)
             break

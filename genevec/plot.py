@@ -508,6 +508,30 @@ def save_gene_map(
     return image, table
 
 
+def map_cache_path(vectors_path: str | os.PathLike) -> str:
+    """Where a vectors file's map is cached for the app: ``<vectors>.map.tsv``.
+
+    Examples
+    --------
+    >>> from genevec.plot import map_cache_path
+    >>> map_cache_path("pancreas.txt")
+    'pancreas.txt.map.tsv'
+    """
+    return os.fspath(vectors_path) + ".map.tsv"
+
+
+def model_map(vectors: Any, *, n_clusters: int = 15, random_state: Any = 42, n_jobs: int | None = None) -> pd.DataFrame:
+    """The map of a whole model that the app shows and ``genevec train --map`` caches.
+
+    :func:`gene_map` with at most ``n_clusters`` clusters (fewer for a tiny model) and the perplexity
+    30, or a third of the genes for fewer than 91 genes, so every model gets a map.
+    """
+    n = len(vectors.genes) if hasattr(vectors, "genes") else len(vectors[1])
+    perplexity = min(30.0, max(1.0, (n - 1) / 3.0))
+    return gene_map(vectors, n_clusters=min(n_clusters, n), perplexity=perplexity, random_state=random_state,
+                    n_jobs=n_jobs)
+
+
 def write_map_table(gene_map_df: pd.DataFrame, path: str | os.PathLike) -> str:
     """Write a map as TSV (``gene x y cluster``) atomically; return the path."""
     from ._atomic import atomic_write

@@ -675,6 +675,45 @@ class GeneVectors:
             return scores
         return self._pairs(scores, topn, ())
 
+    def enrich(self, gene: str, topn: int = 50, gene_sets: Any = "go_bp", *, min_size: int = 5,
+               max_size: int = 500) -> Any:
+        """The gene sets over-represented among ``gene``'s ``topn`` nearest genes.
+
+        A hypergeometric test per set against the model's other genes, with Benjamini-Hochberg q
+        values; see :func:`genevec.enrich.neighbour_enrichment`.
+
+        Parameters
+        ----------
+        gene : str
+        topn : int, default=50
+            Neighbours to test.
+        gene_sets : str, path, dict or GeneSets, default="go_bp"
+            ``"go_bp"`` or ``"reactome"`` (shipped), a GMT file or a dict.
+        min_size, max_size : int, default=5, 500
+            Sets with fewer or more genes among the model's are not tested.
+
+        Returns
+        -------
+        genevec.enrich.Enrichment
+            ``.table`` (Set, Name, Overlap, Size, Expected, Fold, P, Q, Genes) and ``.summary()``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genevec import GeneVectors
+        >>> rng = np.random.default_rng(0)
+        >>> genes = [f"G{i}" for i in range(40)]
+        >>> V = rng.normal(size=(40, 4)); V[:8] += [9, 0, 0, 0]       # G0..G7 point one way
+        >>> result = GeneVectors(V, genes).enrich("G0", topn=7, gene_sets={"module": genes[:8], "rest": genes[8:]})
+        >>> result.table[["Set", "Overlap", "Size"]].values.tolist()
+        [['module', 7, 7]]
+        >>> result.summary()
+        "G0's 7 nearest genes are enriched in module (7 of 7, 1.3 expected, q = 1.3e-07); 2 custom sets tested."
+        """
+        from .enrich import neighbour_enrichment
+
+        return neighbour_enrichment(self, gene, topn, gene_sets, min_size=min_size, max_size=max_size)
+
     def neighbors(self, genes: str | Sequence[str], topn: int = 5) -> pd.DataFrame:
         """The study's neighbour table: one row per query gene, its nearest genes in columns n1..n{topn}.
 

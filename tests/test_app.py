@@ -1,5 +1,6 @@
 """The app's logic without a browser: model cache, tables, map cache, SVG escaping, app creation."""
 
+import io
 import os
 import sys
 import time
@@ -57,14 +58,19 @@ def test_model_labels_unique():
 def test_neighbours_table_is_genevectors(vec_path):
     gv = load_vectors(vec_path)
     t = d.neighbours(gv, "KRAS")
-    pd.testing.assert_frame_equal(t, gv.neighbor_table("KRAS"))
+    pd.testing.assert_frame_equal(t.drop(columns="Name"), gv.neighbor_table("KRAS"))
+    assert list(t.columns) == ["Gene", "Name", "Similarity"]
+    assert t.set_index("Gene").loc["TP53", "Name"] == "tumor protein p53" and t.set_index("Gene").loc["G3", "Name"] == ""
     assert len(t) == len(gv) - 1 and "KRAS" not in t["Gene"].tolist()
     assert (np.diff(t["Similarity"].to_numpy()) <= 0).all()
     f = d.neighbours(gv, "KRAS", " g1")                     # trimmed, case-insensitive, literal
     assert f["Gene"].tolist() == [g for g in t["Gene"] if "g1" in g.lower()]
+    assert d.neighbours(gv, "KRAS", "g1", topn=2)["Gene"].tolist() == f["Gene"].tolist()[:2]
+    pd.testing.assert_frame_equal(d.neighbours(gv, "KRAS", topn=5), t.iloc[:5])
     assert d.neighbours(gv, "KRAS", "[").empty               # not a regex
     assert d.default_gene(gv) == "KRAS"
-    assert d.default_gene(GeneVectors(np.eye(2), ["X", "Y"])) == "X"
+    assert d.default_gene(GeneVectors(np.eye(3), ["X", "TP53", "Y"])) == "TP53"   # a query gene, never "the first"
+    assert d.default_gene(GeneVectors(np.eye(2), ["X", "Y"])) == ""                # none: the picker stays empty
 
 
 def genes_of(gv):
@@ -73,21 +79,35 @@ def genes_of(gv):
 
 def test_search_genes_is_what_a_picker_lists(vec_path):
     gv = load_vectors(vec_path)
-    genes = gv.genes
-    assert d.search_genes(gv, "") == genes                                    # every gene, in model order
+    genes = sorted(gv.genes, key=d.natural_key)                                # what the picker lists, in order
+    assert genes[:6] == ["BRCA1", "BRCA2", "G0", "G1", "G2", "G3"] and genes[-1] == "TP53"
+    assert d.search_genes(gv, "") == genes                                    # every gene, sorted
     assert d.search_genes(gv, " G1 ") == [g for g in genes if "g1" in g.lower()]
     assert d.search_genes(gv, "g1", limit=3, selected=["KRAS"]) == ["G1", "G10", "G11", "KRAS"]
-    assert d.search_genes(gv, "g1", selected=["G1", "NOPE", 7]) == [g for g in genes if "g1" in g.lower()][1:] + ["G1"]
+    assert d.search_genes(gv, "g1", selected=["G1", "NOPE", 7]) == [g for g in genes if "g1" in g.lower()][1:] + [
+        "G1", "NOPE"]                                                         # a gene the model lacks keeps its name
     assert d.search_genes(gv, "brca 2") == ["BRCA2"]                          # every word
-    assert d.search_genes(gv, "brca 2", any_word=True) == [g for g in genes if "brca" in g.lower() or "2" in g]
+    assert d.search_genes(gv, "brca 2", any_word=True) == ["BRCA1", "BRCA2"] + [
+        g for g in genes if "2" in g and "brca" not in g.lower()]              # prefix of the first word first
     assert d.search_genes(gv, "[", limit=0) == []                             # literal, not a regex
+    assert d.search_genes(gv, "2")[:4] == ["BRCA2", "G2", "G12", "G20"]       # no gene starts with 2: natural order
+    assert d.search_genes(gv, "s") == ["KRAS"] and d.search_genes(gv, "p5") == ["TP53"]
     assert d._index_of(gv) is d._index_of(gv)                                 # one index per model, shared
     odd = GeneVectors(np.eye(5), ["aXa", "a\x00b", "AAA", "b", "xa"])          # the separator in a name
-    assert d.search_genes(odd, "a") == ["aXa", "a\x00b", "AAA", "xa"] and d.search_genes(odd, "aa") == ["AAA"]
+    assert d.search_genes(odd, "a") == ["a\x00b", "AAA", "aXa", "xa"] and d.search_genes(odd, "aa") == ["AAA"]
     assert d.search_genes(odd, "a\x00b") == ["a\x00b"] and d.search_genes(odd, "ab") == []
-    plain = GeneVectors(np.eye(4), ["aaa", "xaa", "ab", "b"])
-    assert d.search_genes(plain, "aa") == ["aaa", "xaa"] and d.search_genes(plain, "b") == ["ab", "b"]
-    assert d.search_genes(plain, "aa b") == [] and d.search_genes(plain, "xa aa b", any_word=True) == genes_of(plain)
+    plain = GeneVectors(np.eye(4), ["xaa", "aaa", "ab", "b"])
+    assert d.search_genes(plain, "aa") == ["aaa", "xaa"] and d.search_genes(plain, "b") == ["b", "ab"]
+    assert d.search_genes(plain, "aa b") == [] and d.search_genes(plain, "xa aa b", any_word=True) == ["xaa", "aaa",
+                                                                                                       "ab", "b"]
+    assert d.picker_options(plain, ["b", "nope"]) == [{"label": "b", "value": "b", "rank": 2},
+                                                      {"label": "nope", "value": "nope", "rank": -1}]
+
+
+def test_natural_order_reads_numbers_as_numbers():
+    genes = ["RPL10", "RPL3", "rpl10a", "RPL10A", "A2M", "HLA-DRB1", "HLA-A", "MT-ND2", "G100", "G20"]
+    assert sorted(genes, key=d.natural_key) == ["A2M", "G20", "G100", "HLA-A", "HLA-DRB1", "MT-ND2", "RPL3", "RPL10",
+                                                "RPL10A", "rpl10a"]
 
 
 def test_rows_note():
@@ -99,12 +119,16 @@ def test_rows_note():
 def test_analogy_modes(vec_path):
     gv = load_vectors(vec_path)
     g = d.analogy(gv, "BRCA1", "BRCA2", "TP53")
-    assert list(g.columns) == ["Rank", "Gene", "Similarity"] and g["Rank"].tolist() == list(range(1, 21))
-    assert g["Gene"].tolist() == [x for x, _ in gv.analogy("BRCA1", "BRCA2", "TP53", topn=20)]
+    assert list(g.columns) == ["Rank", "Gene", "Name", "Similarity"] and g["Rank"].tolist() == list(range(1, 38))
+    assert g["Gene"].tolist() == [x for x, _ in gv.analogy("BRCA1", "BRCA2", "TP53", topn=40)]   # every answer
+    np.testing.assert_allclose(g["Similarity"], [v for _, v in gv.analogy("BRCA1", "BRCA2", "TP53", topn=40)])
     assert not {"BRCA1", "BRCA2", "TP53"} & set(g["Gene"])
+    f = d.analogy(gv, "BRCA1", "BRCA2", "TP53", text="g1")   # filtered: the rank stays the rank among all
+    assert f["Gene"].tolist() == [x for x in g["Gene"] if "g1" in x.lower()]
+    assert f["Rank"].tolist() == [g["Gene"].tolist().index(x) + 1 for x in f["Gene"]]
     o = d.analogy(gv, "BRCA1", "BRCA2", "TP53", mode="original")
-    assert o["Gene"].tolist() == [x for x, _ in gv.analogy("BRCA1", "BRCA2", "TP53", topn=20, mode="original")]
-    assert {"BRCA1", "TP53"} <= set(o["Gene"])                # the original app keeps the inputs
+    assert o["Gene"].tolist() == [x for x, _ in gv.analogy("BRCA1", "BRCA2", "TP53", topn=40, mode="original")]
+    assert {"BRCA1", "TP53"} <= set(o["Gene"]) and len(o) == 40   # the original app keeps the inputs
     with pytest.raises(ValueError, match=r"analogy mode must be one of 'gensim', 'original', got 'cosmul'"):
         d.analogy(gv, "BRCA1", "BRCA2", "TP53", mode="cosmul")
 
@@ -160,10 +184,10 @@ def test_map_svg_escapes_and_draws_every_gene():
     assert svg.count("<circle") == 3 and svg.count("<title>") == 3
     assert "<img" not in svg and "&lt;img/src=x/onerror=alert(1)&gt;" in svg and "A&amp;B" in svg
     assert svg.count('<g fill="') == 2
-    over = d.map_overlay_svg(m, XSS, ["A&B", "missing"])
-    assert "<img" not in over and over.count("<circle") == 2 and over.count("<text") == 2
-    assert over.index("A&amp;B") < over.index("&lt;img")                     # focus drawn last, on top
-    assert d.map_overlay_svg(m, None).count("<circle") == 0
+    over, hidden = d.map_overlay_svg(m, XSS, ["A&B", "missing"])
+    assert "<img" not in over and over.count("<circle") == 2 and over.count("<text") == 2 and hidden == []
+    assert over.rindex("A&amp;B") < over.rindex("&lt;img")                   # focus drawn last, on top
+    assert d.map_overlay_svg(m, None)[0].count("<circle") == 0
     xs = [float(s.split('"')[1]) for s in svg.split("cx=")[1:]]
     assert min(xs) == pytest.approx(d.MAP_PAD) and max(xs) <= d.MAP_WIDTH - d.MAP_PAD + 1e-6
 
@@ -174,8 +198,13 @@ def test_clusters_and_about(vec_path):
     assert s.to_dict("list") == {"Cluster": [1, 2, 3], "Genes": [3, 1, 1], "Examples": ["A, B, ...", "C", "E"]}
     assert d.cluster_table(m, 1)["Gene"].tolist() == ["A", "B", "D"]
     info = d.about(d.load_models([vec_path]))[0]
-    assert (info["label"], info["genes"], info["dim"]) == ("pancreas.txt", 40, 8)
-    assert info["parameters"] == {"dim": 8, "learning_rate": 0.05, "x_max": 100}
+    assert (info["label"], info["file"], info["genes"], info["dim"]) == ("pancreas.txt", "pancreas.txt", 40, 8)
+    assert os.sep not in info["file"] and vec_path not in str(info)           # never the server's folders
+    assert info["parameters"] == [("vector length (dim)", "8"), ("co-occurrence cap (x_max)", "100"),
+                                  ("learning rate", "0.05")]
+    assert info["provenance"] == [("Training record", "none: these vectors were not trained with genevec train "
+                                                      "(or by an older genevec)")]
+    assert info["guidance"][0].startswith("No training record")
     assert info["quality"] is None and info["support"] is None
 
 
@@ -187,7 +216,7 @@ def test_about_shows_a_stored_quality_report(tmp_path):
     report = evaluate(gv, gene_sets=sets)
     GeneVectors(gv.vectors, gv.genes, metadata={"dim": 8, "quality": report.to_dict()}).save(tmp_path / "q.txt")
     info = d.about(d.load_models([str(tmp_path / "q.txt")]))[0]
-    assert info["parameters"] == {"dim": 8}  # the report is shown as a report, not as a parameter
+    assert info["parameters"] == [("vector length (dim)", "8")]  # the report is shown as a report, not a parameter
     assert info["quality"]["verdicts"] == report.verdicts()
     row = info["quality"]["rows"][0]
     assert row["Collection"] == "custom" and row["Method"] == "these vectors"
@@ -225,3 +254,69 @@ def test_neighbours_query_on_25k_genes_is_fast():
         best = min(best, time.perf_counter() - t0)
     assert len(table) == 25320
     assert best < 1.0, f"a neighbours query over 25,321 genes took {best:.2f} s"
+
+
+def test_labels_never_overlap_and_crowded_ones_are_left_out():
+    rng = np.random.default_rng(0)
+    pts = [(500 + rng.normal(scale=15), 380 + rng.normal(scale=15), 4.0) for _ in range(40)]
+    texts = [f"GENE{i}" for i in range(40)]
+    spots = d.place_labels(pts, texts, [11] * 40)
+    assert spots[0] is not None and any(s is None for s in spots)             # the first always; crowded ones out
+    boxes = []
+    for (x, y, anchor), text in ((s, t) for s, t in zip(spots, texts) if s is not None):
+        w = d.CHAR_EM * 11 * len(text) + 2
+        left = x if anchor == "start" else x - w if anchor == "end" else x - w / 2
+        boxes.append((left, y - d.ASCENT_EM * 11, left + w, y + (d.LINE_EM - d.ASCENT_EM) * 11))
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] and a[2] <= d.MAP_WIDTH and 0 <= a[1] and a[3] <= d.MAP_HEIGHT
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    far = d.place_labels([(100, 100, 4), (600, 500, 4)], ["A", "B"], [11, 11])
+    assert all(s is not None and s[2] == "start" for s in far)               # room: every label, to the right
+    edge = d.place_labels([(d.MAP_WIDTH - 2, 300, 4)], ["RIGHTEDGE"], [11])
+    assert edge[0][2] == "end"                                                # no room on the right: to the left
+
+
+def test_map_colours_and_legend():
+    m = pd.DataFrame({"gene": ["KRAS", "TP53", "G1", "G2"], "x": 0.0, "y": 0.0, "cluster": [1, 1, 2, 3]})
+    fills, legend = d.map_colours(m)
+    assert fills[0] == fills[1] and len(set(fills)) == 3 and [label for _, label in legend["items"]] == [
+        "cluster 1 (2 genes)", "cluster 2 (1 genes)", "cluster 3 (1 genes)"]
+    fills, legend = d.map_colours(m, "set", members={"TP53", "G2", "NOT_MAPPED"}, set_label="p53 signalling")
+    assert fills == [d.OUT_OF_SET, d.IN_SET, d.OUT_OF_SET, d.IN_SET]
+    assert legend["items"][0] == (d.IN_SET, "in p53 signalling (2 of 4 genes)")
+    gv = GeneVectors(np.array([[1.0, 0], [1, 0.1], [0, 1], [-1, 0]]), ["KRAS", "TP53", "G1", "G2"])
+    fills, legend = d.map_colours(m, "similarity", gv=gv, focus="KRAS")
+    assert legend["kind"] == "gradient" and legend["title"] == "Cosine similarity to KRAS"
+    assert fills[0] == fills[1] != fills[2] != fills[3]                       # 1, ~1, 0 and -1 apart
+    svg = d.map_svg(m, fills)
+    assert svg.count("<circle") == 4 and svg.count("<g fill=") == 3
+    html_ = d.legend_html(legend)
+    assert "linear-gradient" in html_ and "Cosine similarity to KRAS" in html_
+    assert d.map_colours(m, "similarity", gv=gv, focus="ABSENT")[1]["title"] == "k-means cluster"   # falls back
+
+
+def test_notices_for_repeated_and_absent_genes(tmp_path):
+    assert d.analogy_notice("A", "B", "C") == ""
+    assert d.analogy_notice("A", "A", "C").startswith("A and B are both A, so A - B + C is just C")
+    assert d.analogy_notice("A", "B", "B").startswith("B and C are both B, so A - B + C is just A")
+    assert d.analogy_notice("A", "B", "A") == "A and C are both A: the answers are the genes closest to 2 x A - B."
+    assert d.analogy_notice("A", "A", "A").startswith("A, B and C are all A")
+    path = write_vectors(tmp_path / "blood.txt", metadata={"provenance": {
+        "counts_file": "blood.gct.gz", "filters": {"min_counts": 50}, "dropped_by_filters": "EGFR PTEN"}})
+    model = d.load_models([path])[0]
+    assert d.absent_notice(model, "EGFR") == "EGFR is not in model blood.txt: filtered out at training (min_counts=50)."
+    assert d.absent_notice(model, "BRCA3") == ("BRCA3 is not in model blood.txt: not in the training data "
+                                               "(blood.gct.gz). Close symbols in it: 'BRCA2', 'BRCA1'.")
+
+
+def test_train_map_cache_is_what_the_app_shows(vec_path, monkeypatch):
+    """`genevec train --map` writes the map the app would compute, so the app reads it and computes nothing."""
+    from genevec.cli import _write_model_map
+
+    d._maps.clear()
+    _write_model_map(load_vectors(vec_path), vec_path, None, True, io.StringIO())
+    monkeypatch.setattr(gp, "gene_map", lambda *a, **k: pytest.fail("the app recomputed a cached map"))
+    model = d.load_models([vec_path])[0]
+    m = d.get_map(model)
+    assert m["gene"].tolist() == model.vectors.genes and m["cluster"].nunique() == 15

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import io
 import os
 import re
 import signal
@@ -20,6 +22,7 @@ import pytest
 import genevec
 from genevec import cli
 from genevec.cli import build_parser, format_table, main
+from genevec.cost import training_cost
 
 REPO = Path(__file__).resolve().parents[1]
 ERROR_LINE = re.compile(r"^genevec: error: .+$")
@@ -253,29 +256,90 @@ def parse_aligned(text: str) -> list[list[str]]:
 
 
 def test_similar_matches_brute_force(vectors_file, capsys):
+    """One row per neighbour: query, rank, gene, similarity (the cosine) and the gene's full name."""
     path, genes, vectors = vectors_file
     assert main(["similar", str(path), "A0", "B1", "EGFR", "--topn", "3"]) == 0
     captured = capsys.readouterr()
     rows = parse_aligned(captured.out)
-    assert rows[0] == ["gene", "n1", "n2", "n3"]
-    for row in rows[1:]:
-        expected, _ = brute_force_neighbors(genes, vectors, row[0], 3)
-        assert row[1:] == expected, row
-    assert [r[0] for r in rows[1:]] == ["A0", "B1", "EGFR"]
+    assert rows[0] == ["query", "rank", "gene", "similarity", "name"]
+    assert [r[0] for r in rows[1:]] == ["A0"] * 3 + ["B1"] * 3 + ["EGFR"] * 3
+    for query in ("A0", "B1", "EGFR"):
+        expected, cos = brute_force_neighbors(genes, vectors, query, 3)
+        mine = [r for r in rows[1:] if r[0] == query]
+        assert [r[1] for r in mine] == ["1", "2", "3"] and [r[2] for r in mine] == expected
+        assert [float(r[3]) for r in mine] == pytest.approx([cos[genes.index(g)] for g in expected], abs=5e-5)
     assert captured.err == ""
-    # planted structure: B1's neighbours are B genes
-    assert all(g.startswith("B") for g in rows[2][1:])
+    assert all(r[2].startswith("B") for r in rows[4:7])          # planted structure: B1's neighbours are B genes
+    # a named gene gets its NCBI name
+    assert main(["similar", str(path), "A0", "--topn", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "EGFR" in out and "epidermal growth factor receptor" in out
+    # --wide: the blog's table
+    assert main(["similar", str(path), "A0", "B1", "--topn", "3", "--wide"]) == 0
+    wide = parse_aligned(capsys.readouterr().out)
+    assert wide[0] == ["gene", "n1", "n2", "n3"] and wide[2][1:] == brute_force_neighbors(genes, vectors, "B1", 3)[0]
 
 
 def test_similar_tsv_in_a_process(vectors_file, tmp_path):
     path, genes, vectors = vectors_file
     proc = run_cli("similar", path, "TP53", "--tsv")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert lines[0] == "gene\tn1\tn2\tn3\tn4\tn5"
-    fields = lines[1].split("\t")
-    expected, _ = brute_force_neighbors(genes, vectors, "TP53", 5)
-    assert fields == ["TP53", *expected]
+    table = pd.read_csv(io.StringIO(proc.stdout), sep="\t", keep_default_na=False)
+    assert list(table.columns) == ["query", "rank", "gene", "similarity", "name"]
+    expected, cos = brute_force_neighbors(genes, vectors, "TP53", 5)
+    assert table["gene"].tolist() == expected and table["rank"].tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(table["similarity"], [cos[genes.index(g)] for g in expected], atol=5e-5)
+    assert (table["query"] == "TP53").all()
+    assert table.set_index("gene").loc["EGFR", "name"] == "epidermal growth factor receptor"
+
+
+def test_similar_topn_beyond_the_model_lists_all_and_says_so(vectors_file, capsys):
+    path, genes, _ = vectors_file
+    assert main(["similar", str(path), "A0", "--topn", "100000", "--tsv"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1 + len(genes) - 1                 # a row per gene, never one wide line
+    assert max(len(line) for line in captured.out.splitlines()) < 120
+    assert captured.err == (f"genevec: --topn 100000 is more than the {len(genes) - 1} other genes of vectors.txt; "
+                            f"listing all {len(genes) - 1}\n")
+
+
+def test_similar_with_support_prints_it(tmp_path, capsys):
+    import scipy.sparse as sp
+
+    from genevec.stability import NeighbourSupport
+
+    genes, vectors = planted_vectors()
+    gv = genevec.GeneVectors(vectors, genes)
+    index = {g: i for i, g in enumerate(genes)}
+    top = gv.neighbor_table("A0", topn=2)["Gene"].tolist()
+    support = NeighbourSupport(genes, sp.csr_matrix(([0.9, 0.4], ([0, 0], [index[g] for g in top])),
+                                                    shape=(len(genes), len(genes))), 4, 2, "bootstrap")
+    gv.with_support(support).save(tmp_path / "v.txt")
+    assert main(["similar", str(tmp_path / "v.txt"), "A0", "--topn", "2", "--tsv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), sep="\t", keep_default_na=False)
+    assert list(table.columns) == ["query", "rank", "gene", "similarity", "support", "name"]
+    assert table["gene"].tolist() == top and table["support"].tolist() == [0.9, 0.4]
+
+
+def test_similar_enrich_prints_the_sets_of_the_neighbours(tmp_path, capsys):
+    genes, vectors = planted_vectors(per_group=30)
+    sets = tmp_path / "sets.gmt"
+    sets.write_text("AGROUP\tthe A genes\t" + "\t".join(g for g in genes if g.startswith("A")) + "\n"
+                    "BGROUP\tthe B genes\t" + "\t".join(g for g in genes if g.startswith("B")) + "\n")
+    path = write_word2vec(tmp_path / "v.txt", genes, vectors)
+    assert main(["similar", str(path), "A0", "--topn", "2", "--enrich", "--enrich-topn", "20",
+                 "--gene-sets", str(sets)]) == 0
+    out = capsys.readouterr().out
+    result = genevec.load_vectors(path).enrich("A0", topn=20, gene_sets=str(sets))
+    assert result.summary() in out and out.index("A0's 20 nearest genes are enriched in the A genes (") > 0
+    assert re.search(r"AGROUP\s+the A genes\s+\d+/\d+\s+", out)
+    # --tsv --enrich: the enrichment table, one row per query and set
+    assert main(["similar", str(path), "A0", "B0", "--enrich", "--enrich-topn", "20", "--gene-sets", str(sets),
+                 "--tsv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), sep="\t")
+    assert list(table.columns) == ["query", "set", "name", "overlap", "size", "expected", "fold", "p", "q", "genes"]
+    assert table.groupby("query")["set"].first().to_dict() == {"A0": "AGROUP", "B0": "BGROUP"}
+    np.testing.assert_allclose(table.loc[table["query"] == "A0", "p"], result.table["P"], rtol=1e-2)
 
 
 def test_similar_into_a_closed_pipe_is_quiet(vectors_file):
@@ -375,7 +439,9 @@ def test_app_passes_its_options(vectors_file, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(genevec.app, "run_app", lambda paths, **kw: calls.append((paths, kw)))
     assert main(["app", str(path), str(path), "--host", "0.0.0.0", "--port", "8123"]) == 0
-    assert calls == [([str(path), str(path)], {"host": "0.0.0.0", "port": 8123})]
+    assert calls == [([str(path), str(path)], {"host": "0.0.0.0", "port": 8123, "gene_sets": ["go_bp", "reactome"]})]
+    assert main(["app", str(path), "--gene-sets", "mine.gmt"]) == 0
+    assert calls[-1][1]["gene_sets"] == ["mine.gmt"]
     assert "http://0.0.0.0:8123" in capsys.readouterr().err
 
 
@@ -521,7 +587,19 @@ def test_demo_small_in_a_process(tmp_path):
     assert analogy[0] == ["rank", "gene", "similarity"] and len(analogy) == 6
     assert not {"BRCA1", "BRCA2", "TP53"} & {r[1] for r in analogy[1:]}
     assert f"Vectors written to {out}" in text
-    assert len(genevec.load_vectors(out)) >= 290
+    saved = genevec.load_vectors(out)
+    assert len(saved) >= 290
+    # the final loss line says which loss it is, and both losses are in the JSON, each matching its line
+    final = re.search(r"done: 3 epoch\(s\), exact loss of the final vectors (\S+) \(epoch lines show each epoch's "
+                      r"running loss\)", proc.stderr)
+    last_epoch = re.findall(r"epoch 3/3  loss (\S+)", proc.stderr)
+    assert final and last_epoch
+    assert float(final.group(1)) == pytest.approx(saved.metadata["loss"], rel=1e-5)
+    assert float(last_epoch[0]) == pytest.approx(saved.metadata["final_epoch_loss"], rel=1e-3)
+    assert re.search(r"epoch 1/3  loss \S+  [\d.]+ s  \(about \d+ (s|min) left\)", proc.stderr)
+    record = saved.metadata["provenance"]
+    assert record["counts_file"] == "gtex_v6_skin_bladder_gene_reads.gct.gz" and record["filters"] == {"top_genes": 300}
+    assert record["tissues"]["Bladder"] == 11 and record["genes_in_input"] == 36652
 
 
 def test_demo_prints_the_model_neighbours(monkeypatch, tmp_path, capsys):
@@ -628,7 +706,11 @@ def test_train_with_stability_stores_support(gct_file, tmp_path, capsys):
     vectors = genevec.load_vectors(out)
     assert vectors.support.n_fits == 3 and vectors.support.k == 10
     assert main(["similar", str(out), "M1_0", "--topn", "3"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["gene", "n1"]
+    rows = parse_aligned(capsys.readouterr().out)
+    assert rows[0] == ["query", "rank", "gene", "similarity", "support", "name"]
+    want = vectors.neighbor_table("M1_0", topn=3)
+    assert [r[2] for r in rows[1:]] == want["Gene"].tolist()
+    assert [float(r[4]) for r in rows[1:]] == pytest.approx(want["Support"].tolist(), abs=5e-5)
 
 
 def test_stability_command_writes_the_table_and_consensus(gct_file, tmp_path, capsys):
@@ -658,3 +740,204 @@ def test_demo_ends_with_a_verdict(monkeypatch, tmp_path, capsys):
                       r"correlation (\d+)%\)", verdict)
     assert match and int(match.group(1)) > int(match.group(2)) + 5  # clearly better than random
     assert "quality" in genevec.load_vectors(tmp_path / cli.DEMO_OUTPUT).metadata
+
+
+# ------------------------------------------------------------------------------ issue 15: a CLI a person reads
+
+SKIN = ("gtex_v6_skin_bladder", "gtex_v6_skin_bladder_gene_reads.gct.gz")
+SKIN_ATTRS = ("gtex_v6_skin_bladder", "gtex_v6_skin_bladder_sample_attributes.txt")
+
+
+def test_train_says_which_detailed_tissues_a_tissue_holds_and_records_them(tmp_path, capsys):
+    from conftest import shared_file
+
+    out = tmp_path / "skin.txt"
+    assert main(["train", str(shared_file(*SKIN)), "--attributes", str(shared_file(*SKIN_ATTRS)), "--tissue", "Skin",
+                 "--top-genes", "300", "--dim", "8", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert ("genevec: tissue 'Skin': 20 samples, of the detailed tissues (SMTSD) Cells - Transformed fibroblasts 13, "
+            "Skin - Not Sun Exposed (Suprapubic) 5, Skin - Sun Exposed (Lower leg) 2\n") in err
+    assert ("genevec: note: 13 of these 20 samples are cultured cells (Cells - Transformed fibroblasts), not tissue; "
+            "to leave them out, name a detailed tissue, e.g. --tissue 'Skin - Not Sun Exposed (Suprapubic)'\n") in err
+    assert "genevec: kept 300 of 36,652 genes (top_genes=300)\n" in err
+    meta = genevec.load_vectors(out).metadata
+    rec = meta["provenance"]
+    assert rec["counts_file"] == SKIN[1] and "/" not in rec["counts_file"]          # the file's name, not its folder
+    assert rec["attributes_file"] == SKIN_ATTRS[1] and rec["tissue"] == "Skin" and rec["n_samples"] == 20
+    assert rec["tissues"] == {"Cells - Transformed fibroblasts": 13, "Skin - Not Sun Exposed (Suprapubic)": 5,
+                              "Skin - Sun Exposed (Lower leg)": 2}
+    assert rec["genes_in_input"] == 36652 and rec["genes_kept"] == 300 and rec["filters"] == {"top_genes": 300}
+    dropped = rec["dropped_by_filters"].split()
+    assert len(dropped) == 36652 - 300 and set(dropped).isdisjoint(genevec.load_vectors(out).genes)
+    assert rec["seed"] == 0 and rec["genevec_version"] == genevec.__version__
+    # a detailed tissue is said plainly, without a note
+    assert main(["train", str(shared_file(*SKIN)), "--attributes", str(shared_file(*SKIN_ATTRS)), "--tissue",
+                 "bladder", "--top-genes", "300", "--dim", "8", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "genevec: tissue 'bladder': 11 samples\n" in err and "note:" not in err
+
+
+def test_info_shows_the_training_record(tmp_path, capsys):
+    from conftest import shared_file
+
+    out = tmp_path / "skin.txt"
+    assert main(["train", str(shared_file(*SKIN)), "--attributes", str(shared_file(*SKIN_ATTRS)), "--tissue", "Skin",
+                 "--top-genes", "300", "--dim", "8", "-q", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("skin.txt: 300 genes x 8 dimensions (float32)\n")
+    for line in ("  Trained on         gtex_v6_skin_bladder_gene_reads.gct.gz",
+                 "  Tissue             Skin: 20 samples (Cells - Transformed fibroblasts 13, Skin - Not Sun Exposed "
+                 "(Suprapubic) 5, Skin - Sun Exposed (Lower leg) 2)",
+                 "  Gene filters       top_genes=300", "  Genes              300 kept of 36,652 (dropped: 36,352 by the "
+                 "filters)", "  Seed               0"):
+        assert line + "\n" in text, line
+    assert re.search(r"  vector length \(dim\)\s+8\n", text) and "learning rate" not in text      # svd: no SGD knobs
+    assert "Quality (genevec evaluate, stored at training)\n  GO biological processes: a gene's 10" in text
+    assert "  - Few samples (20):" in text and "  - Cultured cells: 13 of the 20 samples" in text
+    assert str(tmp_path) not in text                                                      # no server folders
+    assert "Map: not computed yet: genevec train --map computes it at training" in text
+    # vectors with no record say so
+    genevec.GeneVectors(np.eye(3), ["A", "B", "C"]).save(tmp_path / "bare.txt")
+    assert main(["info", str(tmp_path / "bare.txt")]) == 0
+    text = capsys.readouterr().out
+    assert "Training record\n  Training record  none: these vectors were not trained with genevec train" in text
+    assert "  - No training record: nothing is known of the samples behind these vectors." in text
+
+
+def test_train_prints_the_estimate_before_training_and_suggests_top_genes_when_long(demo_gct, tmp_path, capsys,
+                                                                                     monkeypatch):
+    import genevec.cost as cost
+
+    path, counts = demo_gct
+    out = tmp_path / "v.txt"
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "8", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    est = training_cost(genevec.GeneGloVe(dim=8), *counts.shape)
+    line = re.search(r"genevec: training 400 genes x 31 samples \(solver svd, dim 8\): about (\d+) s and (\S+ \S+) "
+                     r"\(estimated from genevec's benchmark speeds; your machine may differ\)\n", err)
+    assert line and line.group(0)[len("genevec: training "):].startswith(str(est)[:30])
+    assert err.index("genevec: training 400 genes") < err.index("[GeneGloVe] co-occurrence")   # before the work
+    assert "long run" not in err
+    # a run longer than the limit: the message names --top-genes with a number that fits
+    model = genevec.GeneGloVe.exp2vec(dim=8, max_iter=1)
+    monkeypatch.setattr(cost, "LONG_RUN_SECONDS", training_cost(model, 31, 400).seconds / 3)
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "8", "--no-evaluate", "--preset", "exp2vec",
+                 "--max-iter", "1", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    top = cost.affordable_genes(model, 31, max_bytes=None)
+    assert 100 < top < 400 and training_cost(model, 31, top).seconds <= cost.LONG_RUN_SECONDS
+    match = re.search(r"genevec: that is a long run \(about \d+ s\): --top-genes (\d+) keeps the ([\d,]+) most "
+                      r"expressed genes, as genevec demo does, and would take about \d+ s\n", err)
+    assert match and int(match.group(1)) == top and match.group(2) == f"{top:,}"
+    assert err.index("long run") < err.index("epoch 1/1")
+
+
+def test_top_genes_keeps_the_most_expressed(demo_gct, tmp_path, capsys):
+    path, counts = demo_gct
+    out = tmp_path / "v.txt"
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "4", "--no-evaluate", "--top-genes", "50",
+                 "-o", str(out)]) == 0
+    totals = counts.sum(axis=0)
+    want = set(sorted(counts.columns, key=lambda g: (-totals[g], list(counts.columns).index(g)))[:50])
+    assert set(genevec.load_vectors(out).genes) == want
+
+
+def test_attributes_that_are_a_gct_get_a_message_that_says_so(gct_file, tmp_path, capsys):
+    gct, _, _ = gct_file
+    assert main(["train", str(gct), "--attributes", str(gct), "--tissue", "Pancreas", "-o",
+                 str(tmp_path / "v.txt")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "counts.gct.gz looks like a GCT count file (line 1 is '#1.2'), not a sample attributes table" in line
+    assert "genevec train counts.gct.gz --attributes SampleAttributesDS.txt --tissue Pancreas" in line
+
+
+def test_map_checks_the_image_format_before_the_work(vectors_file, tmp_path, capsys, monkeypatch):
+    import genevec.plot
+
+    def boom(*a, **k):
+        raise AssertionError("the t-SNE ran before the output name was checked")
+
+    monkeypatch.setattr(genevec.plot, "gene_map", boom)
+    path, _, _ = vectors_file
+    for name, got in (("map.jpg2", "the extension .jpg2"), ("map", "no extension")):
+        assert main(["map", str(path), "-o", str(tmp_path / name)]) == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert f"map.{'jpg2' if got != 'no extension' else ''}".rstrip(".") in line
+        assert f"has {got}, which is not an image format matplotlib writes; end the name in one of ." in line
+        assert ".png" in line and "e.g. map.png" in line
+    assert main(["map", str(path), "-o", str(tmp_path / "nope" / "map.png")]) == 2
+    assert "does not exist. Create it first" in one_error_line(capsys.readouterr().err)
+
+
+def test_train_map_caches_the_app_map_and_checks_its_path_first(gct_file, tmp_path, capsys):
+    from genevec.plot import map_cache_path, model_map, read_gene_map
+
+    gct, _, _ = gct_file
+    out = tmp_path / "v.txt"
+    os.mkdir(map_cache_path(out))                     # a folder where the map file must go
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "--map", "-o", str(out)]) == 2
+    assert "v.txt.map.tsv' is a folder" in one_error_line(capsys.readouterr().err) and not out.exists()
+    os.rmdir(map_cache_path(out))
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "--map", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"{out}\t20 genes x 4 dimensions", map_cache_path(out)]
+    assert re.search(r"genevec: mapped 20 genes in [\d.]+ s \(t-SNE \+ k-means\); the app reads .*v.txt.map.tsv",
+                     captured.err)
+    cached = read_gene_map(map_cache_path(out))
+    pd.testing.assert_frame_equal(cached, model_map(genevec.load_vectors(out)), check_exact=False, atol=1e-4)
+    assert os.stat(map_cache_path(out)).st_mtime_ns >= os.stat(out).st_mtime_ns       # fresh for the app
+
+
+def _cli_commands_in_messages():
+    """Every `genevec CMD --flag ...` in a string of the package that is not a docstring."""
+    import ast
+
+    pattern = re.compile(r"\bgenevec ([a-z][a-z-]*)([^`'\"\n;]*)")
+    found = []
+    for path in sorted((REPO / "genevec").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docs = {id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                found += [(f"{path.name}:{node.lineno}", m.group(1), re.findall(r"(?<![\w-])--[a-z][a-z-]*", m.group(2)))
+                          for m in pattern.finditer(node.value)]
+    return found
+
+
+def test_every_message_names_a_real_command_and_real_options():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    nouns = {"sidecar", "explorer"}                    # "a genevec sidecar", "genevec explorer": not commands
+    found = _cli_commands_in_messages()
+    assert len(found) > 20 and any(cmd == "info" for _, cmd, _ in found)
+    for where, cmd, flags in found:
+        if cmd in nouns:
+            continue
+        assert cmd in sub.choices, f"{where}: 'genevec {cmd}' is not a command"
+        options = {o for a in sub.choices[cmd]._actions for o in a.option_strings}
+        for flag in flags:
+            assert flag in options, f"{where}: 'genevec {cmd} {flag}': no such option"
+
+
+def test_long_run_messages_for_memory_and_for_a_small_input(gct_file, demo_gct, tmp_path, capsys, monkeypatch):
+    import genevec._validation as validation
+    import genevec.cost as cost
+
+    path, _ = demo_gct
+    out = tmp_path / "v.txt"
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2_000_000)   # for the CLI's estimate only
+    assert main(["train", str(path), "--genes-as", "columns", "--dim", "8", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"genevec: that is a long run \(more memory than this machine has free\): --top-genes (\d+) "
+                     r"keeps the [\d,]+ most expressed genes, as genevec demo does, and would take about \d+ s\n", err)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: None)
+    monkeypatch.setattr(cost, "LONG_RUN_SECONDS", 1e-9)                          # even 100 genes are "long"
+    gct, _, _ = gct_file                                                         # 20 genes: nothing smaller to suggest
+    assert main(["train", str(gct), "--dim", "4", "--no-evaluate", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"genevec: that is a long run \(about 1 s\); Ctrl-C stops it, and --top-genes N keeps only the N "
+                     r"most expressed genes\n", err)

@@ -1,10 +1,17 @@
 """genevec's interactive explorer: a Shiny for Python app over one or more vector files.
 
-Tabs: *Neighbours* (every other gene by cosine, filter, CSV download), *Analogy* ("A is to B
-as ? is to C", gensim or the original app's semantics), *Map* (t-SNE map coloured by k-means
-cluster: hover names a gene, the search box rings a gene and its neighbours, a click lists its
-neighbours), *Clusters* (each cluster's genes, downloads) and *About* (genes, dimension and
-training parameters of each model). Queries are answered by :class:`genevec.GeneVectors`.
+Tabs: *Neighbours* (every other gene by cosine, with its full name and support, filter, CSV download,
+and the gene sets over-represented among the nearest genes), *Analogy* ("A is to B as ? is to C",
+gensim or the original app's semantics; every answer, paged, filtered, downloadable), *Map* (t-SNE map
+coloured by k-means cluster, a gene set or the similarity to a gene, with a legend: hover names a
+gene, the search box and a click ring a gene and its neighbours), *Clusters* (each cluster's genes,
+downloads) and *About* (where each model came from, what to expect of it, its quality report and
+training parameters). Queries are answered by :class:`genevec.GeneVectors`.
+
+Genes never change behind the user's back: pickers list genes in natural order, typing replaces the
+chosen gene, Enter picks only a gene typed in full (or reached with the arrow keys), and a model
+switch keeps every chosen gene; a gene the new model lacks keeps its name and the tab says why.
+A tab with no gene shows a message, and a download stays disabled until there is a result.
 
 Big tables (a gene's neighbours, a cluster's genes) send their first 200 rows to the browser, with
 a "Show 200 more" button; the filter box searches every gene on the server and the CSV download
@@ -19,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import shiny
@@ -39,7 +46,8 @@ def _require_shiny() -> None:
         ) from exc
 
 
-def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> shiny.App:
+def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
+               gene_sets: Sequence[Any] = ("go_bp", "reactome")) -> shiny.App:
     """Build the Shiny app serving the given vector files.
 
     Parameters
@@ -48,6 +56,9 @@ def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> shiny.
         word2vec text files written by :meth:`genevec.GeneVectors.save` (each with its optional
         ``.json`` sidecar). Several files give a model selector. They are loaded now, once per
         process, so a bad file fails here rather than in a browser session.
+    gene_sets : sequence, default=("go_bp", "reactome")
+        The gene-set collections the Neighbours tab tests for enrichment and the Map can colour by:
+        shipped names, GMT files or dicts (:func:`genevec.load_gene_sets`), loaded now.
 
     Returns
     -------
@@ -81,7 +92,7 @@ def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike) -> shiny.
     from ._data import load_models
     from ._shiny import build_app
 
-    return build_app(load_models(paths))
+    return build_app(load_models(paths), gene_sets)
 
 
 def run_app(
@@ -90,6 +101,7 @@ def run_app(
     host: str = "127.0.0.1",
     port: int = 8000,
     launch_browser: bool = False,
+    gene_sets: Sequence[Any] = ("go_bp", "reactome"),
 ) -> None:
     """Serve :func:`create_app` on ``http://host:port`` until interrupted (Ctrl-C).
 
@@ -102,19 +114,21 @@ def run_app(
     port : int, default=8000
     launch_browser : bool, default=False
         Open the app in the default web browser once it is up.
+    gene_sets : sequence, default=("go_bp", "reactome")
+        Gene-set collections, as for :func:`create_app`.
 
     Examples
     --------
     >>> import inspect
     >>> from genevec.app import run_app
     >>> list(inspect.signature(run_app).parameters)  # run_(["vectors.txt"]) blocks while serving
-    ['paths', 'host', 'port', 'launch_browser']
+    ['paths', 'host', 'port', 'launch_browser', 'gene_sets']
     """
     import numbers
 
     if isinstance(port, bool) or not isinstance(port, numbers.Integral) or not 0 < port < 65536:
         raise ValueError(f"run_app: port must be an int in 1..65535, got {port!r}. Try port=8000.")
-    app = create_app(paths)
+    app = create_app(paths, gene_sets)
     import shiny
 
     log.info("serving genevec app on http://%s:%d", host, port)

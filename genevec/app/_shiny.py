@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from shiny import App, Inputs, Outputs, Session, reactive, render, req, ui
+from shiny.types import SilentException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -17,34 +21,50 @@ from . import _data as d
 log = logging.getLogger(__name__)
 
 _CSS = """
-.genemap-wrap { position: relative; width: 100%; max-width: 1000px; }
+.map-row { display: flex; gap: 1rem; align-items: flex-start; }
+.genemap-wrap { position: relative; flex: 0 1 auto; width: min(100% - 220px, calc((100vh - 200px) * 1000 / 760));
+                min-width: 320px; }
 .genemap-wrap svg { width: 100%; height: auto; display: block; }
 #genemap-overlay { position: absolute; top: 0; left: 0; width: 100%; height: auto; pointer-events: none; }
 #genemap-base { border: 1px solid #ddd; border-radius: 4px; background: #fff; }
 #genemap-base circle { cursor: pointer; }
 #genemap-base circle:hover { stroke: #000; stroke-width: 1.5; }
+.map-side { flex: 1 1 220px; min-width: 200px; max-width: 340px; max-height: calc(100vh - 200px);
+            overflow-y: auto; }
+.map-side .alert { font-size: .85rem; }
+.map-legend { font-size: .85rem; }
+.legend-title { font-weight: 600; margin-bottom: .25rem; }
+.legend-item { display: flex; align-items: center; gap: .4rem; line-height: 1.35; }
+.legend-swatch { width: .8rem; height: .8rem; border-radius: 50%; display: inline-block; flex: none; }
+.legend-gradient { height: .8rem; width: 180px; border-radius: 3px; }
+.legend-ends { display: flex; justify-content: space-between; width: 180px; }
 .analogy-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
 .analogy-line .form-group { margin-bottom: 0; }
 .analogy-word { font-size: 1.15rem; padding-top: 1.4rem; }
-.about-table td, .about-table th { padding: .15rem .6rem; }
+.about-table td, .about-table th { padding: .15rem .6rem; vertical-align: top; }
 .rows-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin-bottom: .5rem; }
 .rows-line p { margin-bottom: 0; }
+.picker-hint:empty { display: none; }
+.bslib-sidebar-layout > .sidebar small { overflow-wrap: anywhere; }
 """
 
 # The gene pickers of each tab, filled when the tab is first shown (Neighbours at once: it is the
 # landing tab). Clusters and About have none.
 PICKERS = {"neighbours": ("gene",), "analogy": ("an_a", "an_b", "an_c"), "map": ("map_gene",)}
 
-# Event delegation: one listener for every circle of the (re-rendered) map; the gene name is read
-# from data-g (the browser unescapes it) and sent as plain data, never as HTML.
-_JS = """
-document.addEventListener('click', function (ev) {
-  var t = ev.target;
-  if (!t || !t.closest) { return; }
-  var c = t.closest('#genemap-base circle[data-g]');
-  if (c && window.Shiny) { Shiny.setInputValue('map_click', c.getAttribute('data-g'), {priority: 'event'}); }
-});
-"""
+# A picker lists the genes that start with the first typed word, then the others that contain every
+# word, each in natural order (the server's "rank"); the browser keeps that order as it filters.
+_SCORE = ui.js_eval("""function (search) {
+  var words = String(search || '').toLowerCase().split(/\\s+/).filter(Boolean);
+  return function (item) {
+    var label = String(item.label || item.value || '').toLowerCase();
+    for (var i = 0; i < words.length; i++) { if (label.indexOf(words[i]) < 0) { return 0; } }
+    return words.length && label.indexOf(words[0]) === 0 ? 2 : 1;
+  };
+}""")
+_PICKER = {"placeholder": "type a gene symbol", "score": _SCORE,
+           "sortField": [{"field": "$score", "direction": "desc"}, {"field": "rank", "direction": "asc"}]}
+_JS = Path(__file__).parent / "www" / "genevec.js"
 
 
 def _text(value: object) -> str:
@@ -61,9 +81,22 @@ def _model_index(value: object, n: int) -> int | None:
     return None
 
 
-def build_ui(models: Sequence[d.Model]) -> ui.Tag:
+def _picker(iid: str, label: str, **kw: Any) -> ui.Tag:
+    return ui.input_selectize(iid, label, choices=[], options=dict(_PICKER), **kw)
+
+
+def _download(iid: str, label: str) -> ui.Tag:
+    """A download link that stays disabled until the server says there is something to download."""
+    return ui.download_button(iid, label, **{"data-shiny-disable-auto-enable": ""})
+
+
+def _notice(iid: str) -> ui.Tag:
+    return ui.output_ui(iid, class_="notice")
+
+
+def build_ui(models: Sequence[d.Model], collections: Sequence[str]) -> ui.Tag:
     choices = {str(i): m.label for i, m in enumerate(models)}
-    empty: list[str] = []
+    sets = {c: c for c in collections}
     sidebar = ui.sidebar(
         ui.input_select("model", "Model", choices=choices, selected="0"),
         ui.output_ui("model_info"),
@@ -72,42 +105,75 @@ def build_ui(models: Sequence[d.Model]) -> ui.Tag:
     neighbours = ui.nav_panel(
         "Neighbours",
         ui.layout_columns(
-            ui.input_selectize("gene", "Gene", choices=empty, options={"placeholder": "type a gene symbol"}),
+            _picker("gene", "Gene"),
             ui.input_text("nb_filter", "Filter the table", placeholder="part of a gene name, e.g. RAS"),
-            ui.div(ui.download_button("nb_download", "Download CSV"), class_="pt-4"),
+            ui.div(_download("nb_download", "Download CSV"), class_="pt-4"),
             col_widths=(4, 4, 4),
         ),
+        _notice("nb_notice"),
         ui.div(ui.p(ui.output_text("nb_caption", inline=True), class_="text-muted"),
-               ui.input_action_button("nb_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary"),
+               ui.input_action_button("nb_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
                class_="rows-line"),
         ui.output_data_frame("nb_table"),
+        ui.card(
+            ui.card_header("Gene sets over-represented among the nearest genes"),
+            ui.layout_columns(
+                ui.input_select("en_sets", "Gene sets", choices=sets),
+                ui.input_numeric("en_topn", "Nearest genes tested", 50, min=5, max=500, step=5),
+                ui.div(_download("en_download", "Download enrichment (CSV)"), class_="pt-4"),
+                col_widths=(4, 3, 5),
+            ),
+            ui.p(ui.output_text("en_summary", inline=True), class_="enrich-summary"),
+            ui.p("Hypergeometric test of each set against the model's other genes that are in some set, "
+                 "Benjamini-Hochberg q over every set tested. Sets with q <= 0.05 are listed; if none is, "
+                 "the smallest p values, marked as not significant.", class_="text-muted small"),
+            ui.output_data_frame("en_table"),
+            class_="mt-3",
+        ),
         value="neighbours",
     )
     analogy = ui.nav_panel(
         "Analogy",
         ui.div(
-            ui.input_selectize("an_a", "A", choices=empty, width="210px"),
+            _picker("an_a", "A", width="210px"),
             ui.span("is to", class_="analogy-word"),
-            ui.input_selectize("an_b", "B", choices=empty, width="210px"),
+            _picker("an_b", "B", width="210px"),
             ui.span("as ? is to", class_="analogy-word"),
-            ui.input_selectize("an_c", "C", choices=empty, width="210px"),
+            _picker("an_c", "C", width="210px"),
             class_="analogy-line",
         ),
-        ui.div(ui.input_switch("an_original", d.ANALOGY_MODES["original"].capitalize(), False, width="100%"), class_="mt-3"),
-        ui.p(ui.output_text("an_caption", inline=True), class_="text-muted"),
+        ui.layout_columns(
+            ui.input_switch("an_original", d.ANALOGY_MODES["original"].capitalize(), False, width="100%"),
+            ui.input_text("an_filter", "Filter the answers", placeholder="part of a gene name"),
+            ui.div(_download("an_download", "Download CSV"), class_="pt-4"),
+            col_widths=(4, 4, 4), class_="mt-3",
+        ),
+        _notice("an_notice"),
+        ui.div(ui.p(ui.output_text("an_caption", inline=True), class_="text-muted"),
+               ui.input_action_button("an_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
+               class_="rows-line"),
         ui.output_data_frame("an_table"),
         value="analogy",
     )
     gene_map = ui.nav_panel(
         "Map",
         ui.layout_columns(
-            ui.input_selectize("map_gene", "Find a gene on the map", choices=empty,
-                               options={"placeholder": "type a gene symbol"}),
-            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=100),
-            col_widths=(5, 3),
+            _picker("map_gene", "Find a gene on the map"),
+            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=d.MAX_RING),
+            ui.input_select("map_colour", "Colour by", choices=d.COLOUR_MODES),
+            ui.panel_conditional("input.map_colour === 'set'",
+                                 ui.input_select("map_sets", "Collection", choices=sets)),
+            ui.panel_conditional("input.map_colour === 'set'",
+                                 ui.input_selectize("map_set", "Gene set", choices=[],
+                                                    options={"placeholder": "type part of a set's name"})),
+            col_widths=(3, 2, 2, 2, 3),
         ),
-        ui.p(ui.output_text("map_status", inline=True), class_="text-muted"),
-        ui.div(ui.output_ui("map_base"), ui.output_ui("map_overlay"), class_="genemap-wrap"),
+        ui.div(ui.div(ui.output_ui("map_base"), ui.output_ui("map_overlay"), class_="genemap-wrap"),
+               ui.div(_notice("map_notice"),
+                      ui.p(ui.output_text("map_status", inline=True), " ",
+                           ui.output_text("map_ring_caption", inline=True), class_="text-muted small"),
+                      ui.output_ui("map_legend"), class_="map-side"),
+               class_="map-row"),
         ui.h5(ui.output_text("map_click_caption", inline=True), class_="mt-3"),
         ui.output_data_frame("map_click_table"),
         value="map",
@@ -116,12 +182,12 @@ def build_ui(models: Sequence[d.Model]) -> ui.Tag:
         "Clusters",
         ui.layout_columns(
             ui.output_ui("cl_select"),
-            ui.div(ui.download_button("cl_download", "Download this cluster (CSV)"),
-                   ui.download_button("cl_download_all", "Download all clusters (TSV)"), class_="pt-4"),
+            ui.div(_download("cl_download", "Download this cluster (CSV)"),
+                   _download("cl_download_all", "Download all clusters (TSV)"), class_="pt-4"),
             col_widths=(4, 8),
         ),
         ui.div(ui.p(ui.output_text("cl_caption", inline=True), class_="text-muted"),
-               ui.input_action_button("cl_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary"),
+               ui.input_action_button("cl_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
                class_="rows-line"),
         ui.output_data_frame("cl_table"),
         ui.h5("All clusters", class_="mt-4"),
@@ -132,18 +198,23 @@ def build_ui(models: Sequence[d.Model]) -> ui.Tag:
     return ui.page_navbar(
         neighbours, analogy, gene_map, clusters, about,
         title="genevec explorer", id="nav", sidebar=sidebar, window_title="genevec explorer",
-        header=ui.head_content(ui.tags.style(_CSS), ui.tags.script(_JS)),
+        header=ui.head_content(ui.tags.style(_CSS), ui.include_js(_JS)),
     )
 
 
-def build_app(models: Sequence[d.Model]) -> App:
+def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "reactome")) -> App:
     """The Shiny ``App`` for already loaded models (see :func:`genevec.app.create_app`)."""
+    from ..genesets import load_gene_sets
+
     models = list(models)
-    svg_cache: dict[tuple[str, int], str] = {}           # shared by every session of this process
+    collections = {}
+    for source in gene_sets:                              # loaded now: a bad GMT fails here, not in a session
+        sets = load_gene_sets(source)
+        collections[sets.name] = sets
+    svg_cache: dict[tuple, str] = {}                      # shared by every session of this process
 
     def server(input: Inputs, output: Outputs, session: Session) -> None:
         map_wanted = reactive.value(False)
-        map_focus: reactive.Value[str | None] = reactive.value(None)
 
         @reactive.calc
         def model() -> d.Model:
@@ -151,44 +222,84 @@ def build_app(models: Sequence[d.Model]) -> App:
             req(i is not None)                 # a value no select box sends: show nothing, raise nothing
             return models[i]
 
+        def gene_of(iid: str) -> str:
+            """A picker's gene: '' when empty or not sent yet; a name the model lacks is kept (a notice says why)."""
+            try:
+                return _text(input[iid]())
+            except SilentException:
+                return ""
+
+        def present(iid: str) -> str:
+            """A picker's gene when the current model has it; else the outputs that need it show nothing."""
+            gene = gene_of(iid)
+            req(gene and gene in model().vectors)
+            return gene
+
+        def picker_notice(iids: Sequence[str], what: str) -> ui.Tag | None:
+            """The message a tab shows instead of a blank page: no gene yet, or a gene the model lacks."""
+            mdl = model()
+            genes = [gene_of(i) for i in iids]
+            if not all(genes):
+                return ui.div(f"Type a gene symbol in the box above to see {what}.", class_="alert alert-info py-2")
+            missing = list(dict.fromkeys(g for g in genes if g not in mdl.vectors))
+            if missing:
+                return ui.div(*[ui.p(d.absent_notice(mdl, g), class_="mb-1") for g in missing],
+                              class_="alert alert-warning py-2 absent-notice")
+            return None
+
+        _toggled: dict[str, dict] = {}
+
+        async def toggle(iid: str, **state: bool) -> None:
+            if _toggled.get(iid) != state:
+                _toggled[iid] = state
+                await session.send_custom_message("genevec-toggle", {iid: state})
+
         # ---------------------------------------------------------------- pickers, per tab and model
         # A picker is served by the model's one shared gene index (d.search_genes): the session keeps
         # no copy of the 25k choices. Same route name and protocol as ui.update_selectize(server=True).
+        # A picker's route is set up once; a model switch only points it at the new model and tells the
+        # browser to forget the old model's options, so the chosen gene never goes blank on the way.
         filled: dict[str, int] = {}                      # tab -> model index its pickers were filled for
+        routes: dict[str, dict[str, Any]] = {}           # picker -> {"gv": model searched, "selected": gene}
 
-        def _fill(iid: str, gv, selected: str) -> None:
+        async def _fill(iid: str, gv, selected: str) -> None:
+            state = routes.get(iid)
+            if state is not None:
+                state.update(gv=gv, selected=selected)
+                await session.send_custom_message("genevec-picker", {"id": iid, "reload": True})
+                return
+            state = routes[iid] = {"gv": gv, "selected": selected}
+
             def choices_json(request: Request) -> JSONResponse:
                 q = request.query_params
                 try:
                     limit = min(max(int(q.get("maxop", d.MAX_OPTIONS)), 1), d.MAX_OPTIONS)
                 except ValueError:
                     limit = d.MAX_OPTIONS
-                genes = d.search_genes(gv, q.get("query", ""), limit=limit, selected=[selected],
+                genes = d.search_genes(state["gv"], q.get("query", ""), limit=limit, selected=[state["selected"]],
                                        any_word=q.get("conju") == "or")
-                return JSONResponse([{"label": g, "value": g} for g in genes])
+                return JSONResponse(d.picker_options(state["gv"], genes))
 
             url = session.dynamic_route(f"update_selectize_{iid}", choices_json)
-            session.send_input_message(iid, {"value": [selected], "url": url})
+            session.send_input_message(iid, {"value": [selected] if selected else [], "url": url})
 
         @reactive.effect
-        def _fill_pickers():
+        async def _fill_pickers():
             i = _model_index(input.model(), len(models))
             if i is None:
                 return
             gv = models[i].vectors
-            genes = gv.genes
-            if filled.get("neighbours") != i:
-                filled["neighbours"] = i
-                _fill("gene", gv, d.default_gene(gv))
-            tab = input.nav()                    # read after the landing tab's fill: a client may omit it
-            if tab not in ("analogy", "map") or filled.get(tab) == i:
-                return
-            filled[tab] = i
-            if tab == "analogy":
-                for k, (iid, want) in enumerate(zip(PICKERS[tab], d.DEFAULT_ANALOGY)):
-                    _fill(iid, gv, want if want in gv else genes[min(k, len(genes) - 1)])
-            else:
-                _fill("map_gene", gv, d.default_gene(gv))
+            tab = input.nav()                    # a client may omit it: the landing tab is filled regardless
+            for t in dict.fromkeys(("neighbours", tab)):
+                if t not in PICKERS or filled.get(t) == i:
+                    continue
+                first = t not in filled
+                filled[t] = i
+                with reactive.isolate():         # keep the genes the user chose; never swap them
+                    for k, iid in enumerate(PICKERS[t]):
+                        keep = "" if first else gene_of(iid)
+                        default = d.DEFAULT_ANALOGY[k] if t == "analogy" else d.default_gene(gv)
+                        await _fill(iid, gv, keep or default)
 
         def _paged(key, button) -> reactive.Calc_:
             """Rows a big table shows: PAGE_ROWS, plus PAGE_ROWS per click of ``button`` while ``key()`` stays.
@@ -220,24 +331,50 @@ def build_app(models: Sequence[d.Model]) -> App:
 
             return rows
 
+        async def _result(calc) -> Any:
+            """``calc()``, awaited if it is async; None when it has nothing to show (req() failed)."""
+            try:
+                value = calc()
+                return await value if inspect.isawaitable(value) else value
+            except SilentException:
+                return None
+
+        def _show_more(button: str, page) -> None:
+            """The "Show more" button is there only when the table has more rows than it shows."""
+            @reactive.effect
+            async def _():
+                got = await _result(page)
+                await toggle(button, shown=got is not None and len(got[0]) < got[1])
+
+        def _downloadable(iid: str, table) -> None:
+            """A download is enabled only while ``table()`` gives a result (so a click never meets an error)."""
+            @reactive.effect
+            async def _():
+                await toggle(iid, enabled=await _result(table) is not None)
+
+        async def _csv_or_header(table, header: Sequence[str]) -> str:
+            """The CSV of ``table()``; the header alone when there is none (a direct request never errs)."""
+            got = await _result(table)
+            return ",".join(header) + "\n" if got is None else d.to_csv(got)
+
         @render.ui
         def model_info():
             m = model()
+            from ..provenance import summary
+
             return ui.p(f"{len(m.vectors):,} genes x {m.vectors.dim} dimensions", ui.br(),
-                        ui.tags.small(os.path.basename(m.path), class_="text-muted"))
+                        ui.tags.small(os.path.basename(m.path), class_="text-muted"), ui.br(),
+                        ui.tags.small(f"Trained on: {summary(m.vectors.metadata)}", class_="text-muted"))
 
         # ---------------------------------------------------------------- neighbours
-        @reactive.calc
-        def nb_all() -> pd.DataFrame:
-            gv = model().vectors
-            gene = input.gene()
-            req(isinstance(gene, str) and gene and gene in gv)
-            return d.neighbours(gv, gene)
+        @render.ui
+        def nb_notice():
+            return picker_notice(["gene"], "its nearest genes")
 
         @reactive.calc
         def nb() -> pd.DataFrame:
             """Every other gene (filtered server-side over all of them): the caption's count and the CSV."""
-            return d.filter_genes(nb_all(), _text(input.nb_filter()))
+            return d.neighbours(model().vectors, present("gene"), _text(input.nb_filter()))
 
         nb_rows = _paged(lambda: (input.model(), input.gene(), _text(input.nb_filter())), input.nb_more)
 
@@ -249,12 +386,14 @@ def build_app(models: Sequence[d.Model]) -> App:
             ranking all 25k genes); a filter ranks every gene once, then filters.
             """
             gv = model().vectors
-            gene = input.gene()
-            req(isinstance(gene, str) and gene and gene in gv)
+            gene = present("gene")
             if _text(input.nb_filter()):
                 table = nb()
                 return table.iloc[:nb_rows()], len(table)
-            return gv.neighbor_table(gene, topn=nb_rows()), len(gv) - 1
+            return d.neighbours(gv, gene, topn=nb_rows()), len(gv) - 1
+
+        _show_more("nb_more", nb_page)
+        _downloadable("nb_download", nb_page)
 
         @render.text
         def nb_caption():
@@ -267,36 +406,110 @@ def build_app(models: Sequence[d.Model]) -> App:
 
         @render.data_frame
         def nb_table():
-            return render.DataGrid(d.for_display(nb_page()[0]), height="560px", width="100%")
+            return render.DataGrid(d.for_display(nb_page()[0]), height="440px", width="100%")
 
         @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene", "neighbours.csv"),
-                         media_type="text/csv")
-        def nb_download():
-            yield d.to_csv(nb())
+                                media_type="text/csv")
+        async def nb_download():
+            yield await _csv_or_header(nb, ["Gene", "Name", "Similarity"])
+
+        # ---------------------------------------------------------------- enrichment of the neighbours
+        @reactive.calc
+        def en():
+            """The Enrichment of the gene's neighbours, or a sentence saying why there is none."""
+            topn = input.en_topn()
+            if not (isinstance(topn, (int, float)) and 5 <= topn <= 500):
+                return f"Nearest genes tested: give a whole number from 5 to 500 (got {topn!r})."
+            sets = collections.get(input.en_sets())
+            req(sets is not None)
+            try:
+                return model().vectors.enrich(present("gene"), topn=int(topn), gene_sets=sets)
+            except ValueError as exc:            # e.g. no gene of the model is in any set
+                return str(exc)
+
+        @reactive.calc
+        def en_all() -> pd.DataFrame:
+            result = en()
+            req(not isinstance(result, str))
+            return result.table
+
+        _downloadable("en_download", en_all)
+
+        @render.text
+        def en_summary():
+            result = en()
+            return result if isinstance(result, str) else result.summary()
+
+        @render.data_frame
+        def en_table():
+            result = en()
+            req(not isinstance(result, str))
+            hits = result.significant(0.05)
+            if hits.empty:                       # none: the smallest p values, marked as such
+                hits = result.table.head(10).copy()
+                hits["Set"] = [f"{name} (not significant)" for name in hits["Set"]]
+            cols = ["Set", "Name", "Overlap", "Size", "Expected", "P", "Q", "Genes"]
+            return render.DataGrid(d.for_display(hits.loc[:, cols]), width="100%")
+
+        @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene",
+                                                                 f"{input.en_sets()}_enrichment.csv"),
+                                media_type="text/csv")
+        async def en_download():
+            yield await _csv_or_header(en_all, ["Set", "Name", "Overlap", "Size", "Expected", "Fold", "P", "Q",
+                                                "Genes"])
 
         # ---------------------------------------------------------------- analogy
+        @render.ui
+        def an_notice():
+            missing = picker_notice(PICKERS["analogy"], "an analogy")
+            if missing is not None:
+                return missing
+            note = d.analogy_notice(*(gene_of(i) for i in PICKERS["analogy"]))
+            return ui.div(note, class_="alert alert-warning py-2 repeat-notice") if note else None
+
         @reactive.calc
         def an_terms() -> tuple[str, str, str]:
-            gv = model().vectors
-            terms = (input.an_a(), input.an_b(), input.an_c())
-            req(all(t and t in gv for t in terms))
+            terms = tuple(gene_of(i) for i in PICKERS["analogy"])      # all three read: each one re-renders
+            req(all(t and t in model().vectors for t in terms))
             return terms
 
         @reactive.calc
         def an() -> pd.DataFrame:
-            a, b, c = an_terms()
+            terms = an_terms()                   # first: no analogy, no dependency on the switch or the filter
             mode = "original" if input.an_original() else "gensim"
-            return d.analogy(model().vectors, a, b, c, mode=mode)
+            return d.analogy(model().vectors, *terms, mode=mode, text=_text(input.an_filter()))
+
+        an_rows = _paged(lambda: (input.model(), input.an_a(), input.an_b(), input.an_c(), input.an_original(),
+                                  _text(input.an_filter())), input.an_more)
+
+        @reactive.calc
+        def an_page() -> tuple[pd.DataFrame, int]:
+            table = an()
+            return table.iloc[:an_rows()], len(table)
+
+        _show_more("an_more", an_page)
+        _downloadable("an_download", an_page)
 
         @render.text
         def an_caption():
             a, b, c = an_terms()
+            shown, total = an_page()
             mode = "original" if input.an_original() else "gensim"
-            return f"{a} is to {b} as ? is to {c}: genes closest to {a} - {b} + {c}. Semantics: {d.ANALOGY_MODES[mode]}."
+            filt = _text(input.an_filter())
+            note = d.rows_note(len(shown), total)
+            return (f"{a} is to {b} as ? is to {c}: {total:,} genes{f' containing {filt!r}' if filt else ''} "
+                    f"by closeness to {a} - {b} + {c}. Semantics: {d.ANALOGY_MODES[mode]}."
+                    + (f" {note[0].upper()}{note[1:]}." if note else ""))
 
         @render.data_frame
         def an_table():
-            return render.DataGrid(d.for_display(an()), width="100%")
+            return render.DataGrid(d.for_display(an_page()[0]), height="520px", width="100%")
+
+        @render.download_button(filename=lambda: d.safe_filename(*(gene_of(i) or "gene" for i in PICKERS["analogy"]),
+                                                                 "analogy.csv"),
+                                media_type="text/csv")
+        async def an_download():
+            yield await _csv_or_header(an, ["Rank", "Gene", "Name", "Similarity"])
 
         # ---------------------------------------------------------------- map
         @reactive.effect
@@ -313,63 +526,141 @@ def build_app(models: Sequence[d.Model]) -> App:
             if not cached:
                 note = ui.notification_show(
                     f"Computing the t-SNE map of {len(mdl.vectors):,} genes (once; cached in "
-                    f"{os.path.basename(d.map_path(mdl.path))})...", duration=None, type="message")
+                    f"{os.path.basename(d.map_path(mdl.path))}; genevec train --map computes it at training)...",
+                    duration=None, type="message")
             try:
                 return await asyncio.to_thread(d.get_map, mdl)
             finally:
                 if note is not None:
                     ui.notification_remove(note)
 
+        @reactive.calc
+        def map_topn() -> int:
+            """Neighbours to ring: a whole number in 0..MAX_RING (NaN, Infinity and text read as 0)."""
+            topn = input.map_topn()
+            ok = isinstance(topn, (int, float)) and topn == topn and abs(topn) != float("inf")
+            return int(min(max(topn, 0), d.MAX_RING)) if ok else 0
+
+        clamped: reactive.Value[tuple[float, int] | None] = reactive.value(None)   # (typed, used) until changed
+
+        @reactive.effect
+        def _enforce_topn():
+            topn = input.map_topn()
+            if not (isinstance(topn, (int, float)) and topn == topn):
+                return
+            with reactive.isolate():
+                last = clamped()
+            if topn > d.MAX_RING or topn < 0:
+                clamped.set((topn, map_topn()))
+                ui.update_numeric("map_topn", value=map_topn())      # the box shows what is used
+            elif last is not None and topn != last[1]:
+                clamped.set(None)
+
+        @render.ui
+        def map_notice():
+            parts = []
+            if clamped() is not None:
+                typed, used = clamped()
+                parts.append(ui.div(f"Neighbours to ring: {typed:g} is outside 0..{d.MAX_RING}; ringing {used}.",
+                                    class_="alert alert-warning py-2 limit-notice"))
+            missing = picker_notice(["map_gene"], "it and its neighbours on the map")
+            if missing is not None and gene_of("map_gene"):
+                parts.append(missing)
+            return ui.TagList(*parts) if parts else None
+
+        # the set picker of "Colour by: a gene set", filled with the chosen collection's sets
+        @reactive.effect
+        def _fill_sets():
+            sets = collections.get(input.map_sets())
+            if sets is None or input.map_colour() != "set":
+                return
+            choices = {name: f"{sets.describe(name)} ({name})" if sets.describe(name) != name else name
+                       for name in sorted(sets, key=sets.describe)}
+            ui.update_selectize("map_set", choices=choices, server=True)
+
+        @reactive.calc
+        async def map_fill() -> tuple[pd.DataFrame, str, list[str], dict]:
+            """(map, cache key, fills, legend) of the colour mode."""
+            m_ = await gmap()
+            mode = input.map_colour()
+            gv = model().vectors
+            if mode == "set":
+                sets = collections.get(input.map_sets())
+                name = input.map_set()
+                if sets is not None and name in sets:
+                    fills, legend = d.map_colours(m_, "set", members=sets[name], set_label=sets.describe(name))
+                    return m_, f"set:{sets.name}:{name}", fills, legend
+            if mode == "similarity":
+                focus = gene_of("map_gene")
+                if focus in gv:
+                    fills, legend = d.map_colours(m_, "similarity", gv=gv, focus=focus)
+                    return m_, f"sim:{focus}", fills, legend
+            fills, legend = d.map_colours(m_)
+            return m_, "cluster", fills, legend
+
         @render.text
         async def map_status():
-            m = await gmap()
-            return (f"{len(m):,} genes, {m['cluster'].nunique()} k-means clusters. Hover a point for its gene, "
-                    "click it for its neighbours.")
+            m_ = await gmap()
+            return (f"{len(m_):,} genes, {m_['cluster'].nunique()} k-means clusters. Hover a point for its gene, "
+                    "click it to find it.")
 
         @render.ui
         async def map_base():
-            m = await gmap()
+            m_, key, fills, _ = await map_fill()
             mdl = model()
-            key = (mdl.path, os.stat(mdl.path).st_mtime_ns)
-            if key not in svg_cache:
-                svg_cache[key] = d.map_svg(m)
-            return ui.HTML(svg_cache[key])
+            full = (mdl.path, os.stat(mdl.path).st_mtime_ns, key)
+            if full not in svg_cache:
+                if len(svg_cache) > 64:
+                    svg_cache.clear()
+                svg_cache[full] = d.map_svg(m_, fills)
+            return ui.HTML(svg_cache[full])
 
-        @reactive.effect
-        @reactive.event(input.map_gene)
-        def _focus_from_search():
-            map_focus.set(input.map_gene() or None)
+        @render.ui
+        async def map_legend():
+            return ui.HTML(d.legend_html((await map_fill())[3]))
 
         @reactive.effect
         @reactive.event(input.map_click)
-        def _focus_from_click():
-            map_focus.set(input.map_click())
+        async def _focus_from_click():
+            gene = input.map_click()
+            if isinstance(gene, str) and gene in model().vectors:      # the picker shows what the ring shows
+                await session.send_custom_message("genevec-picker", {"id": "map_gene", "value": gene})
+
+        @reactive.calc
+        async def ring() -> tuple[str | None, list[str], str, list[str]]:
+            """(focus, its ringed neighbours, the overlay SVG, the genes whose label was left out)."""
+            m_ = await gmap()
+            gv = model().vectors
+            focus = gene_of("map_gene")
+            if focus not in gv:
+                focus = None
+            topn = map_topn()
+            others = [g for g, _ in gv.most_similar(focus, topn=min(topn, len(gv) - 1))] if focus and topn else []
+            svg, hidden = d.map_overlay_svg(m_, focus, others)
+            return focus, others, svg, hidden
 
         @render.ui
         async def map_overlay():
-            m = await gmap()
-            gv = model().vectors
-            focus = map_focus()
-            if focus not in gv:
-                focus = None
-            topn = input.map_topn()
-            # NaN and Infinity arrive as floats from JSON: only a finite positive number rings genes
-            topn = int(min(topn, len(gv) - 1)) if isinstance(topn, (int, float)) and 0 < topn < float("inf") else 0
-            others = [g for g, _ in gv.most_similar(focus, topn=topn)] if focus and topn else []
-            return ui.HTML(d.map_overlay_svg(m, focus, others))
+            return ui.HTML((await ring())[2])
+
+        @render.text
+        async def map_ring_caption():
+            focus, others, _, hidden = await ring()
+            req(focus is not None)
+            text = f"{focus} (red) and its {len(others)} nearest genes are ringed"
+            if hidden:
+                text += f"; {len(hidden)} labels are left out where they would overlap: hover a ring for its gene"
+            return text + "."
 
         @render.text
         def map_click_caption():
-            g = input.map_click()
-            req(g in model().vectors)
-            return f"Nearest neighbours of {g} (clicked)"
+            gene = present("map_gene")
+            return f"Nearest neighbours of {gene}"
 
         @render.data_frame
         def map_click_table():
-            g = input.map_click()
-            gv = model().vectors
-            req(g in gv)
-            return render.DataGrid(d.for_display(gv.neighbor_table(g, topn=20)), width="100%")
+            return render.DataGrid(d.for_display(d.neighbours(model().vectors, present("map_gene"), topn=20)),
+                                   width="100%")
 
         # ---------------------------------------------------------------- clusters
         @render.ui
@@ -382,57 +673,66 @@ def build_app(models: Sequence[d.Model]) -> App:
         async def _cluster_pick() -> tuple[pd.DataFrame, int]:
             m = await gmap()
             k = input.cluster()
-            req(k)
+            req(isinstance(k, str) and k.isdigit())
             k = int(k)
             req(k in set(m["cluster"].tolist()))
             return m, k
 
         cl_rows = _paged(lambda: (input.model(), input.cluster()), input.cl_more)
 
+        @reactive.calc
+        async def cl_all() -> pd.DataFrame:
+            return d.with_names(d.cluster_table(*await _cluster_pick()))
+
+        @reactive.calc
+        async def cl_page() -> tuple[pd.DataFrame, int]:
+            table = await cl_all()
+            return table.iloc[:cl_rows()], len(table)
+
+        _show_more("cl_more", cl_page)
+        _downloadable("cl_download", cl_all)
+        _downloadable("cl_download_all", gmap)
+
         @render.text
         async def cl_caption():
-            m, k = await _cluster_pick()
-            n = int((m["cluster"] == k).sum())
-            note = d.rows_note(min(cl_rows(), n), n, rest="download for the rest")
-            return f"Cluster {k}: {n:,} genes" + (f"; {note}" if note else "")
+            shown, n = await cl_page()
+            note = d.rows_note(len(shown), n, rest="download for the rest")
+            return f"Cluster {input.cluster()}: {n:,} genes" + (f"; {note}" if note else "")
 
         @render.data_frame
         async def cl_table():
-            m, k = await _cluster_pick()
-            return render.DataGrid(d.cluster_table(m, k).iloc[:cl_rows()], height="420px", width="100%")
+            return render.DataGrid((await cl_page())[0], height="420px", width="100%")
 
         @render.data_frame
         async def cl_summary():
             return render.DataGrid(d.cluster_summary(await gmap()), width="100%")
 
         @render.download_button(filename=lambda: d.safe_filename(f"cluster_{input.cluster()}", "genes.csv"),
-                         media_type="text/csv")
+                                media_type="text/csv")
         async def cl_download():
-            m, k = await _cluster_pick()
-            yield d.to_csv(d.cluster_table(m, k))
+            yield await _csv_or_header(cl_all, ["Gene", "Name"])
 
         @render.download_button(filename=lambda: d.safe_filename(model().label, "clusters.tsv"),
-                         media_type="text/tab-separated-values")
+                                media_type="text/tab-separated-values")
         async def cl_download_all():
-            m = await gmap()
-            yield m.loc[:, ["gene", "cluster"]].to_csv(sep="\t", index=False)
+            m = await _result(gmap)
+            yield "gene\tcluster\n" if m is None else m.loc[:, ["gene", "cluster"]].to_csv(sep="\t", index=False)
 
         # ---------------------------------------------------------------- about
         @render.ui
         def about():
-            blocks = [ui.p("Gene vectors learned by GloVe on a gene co-occurrence matrix (genevec). "
-                           "Similarity is the cosine of two genes' vectors.")]
+            blocks = [ui.p("Gene vectors learned by GloVe on a gene co-occurrence matrix (genevec). Similarity is "
+                           "the cosine of two genes' vectors; support is the fraction of refits on resampled "
+                           "samples in which a neighbour came back.")]
             for info in d.about(models):
-                rows = [("File", info["path"]), ("Genes", f"{info['genes']:,}"),
-                        ("Dimension", str(info["dim"])), ("Storage", info["dtype"])]
-                rows += [(k, str(v)) for k, v in info["parameters"].items()]
                 blocks.append(ui.h5(info["label"], class_="mt-3"))
-                blocks.append(ui.tags.table(
-                    *[ui.tags.tr(ui.tags.th(k), ui.tags.td(v)) for k, v in rows],
-                    class_="about-table table table-sm w-auto"))
-                if not info["parameters"]:
-                    blocks.append(ui.p("No training parameters: the file has no .json sidecar.",
-                                       class_="text-muted"))
+                head = [("File", info["file"]), ("Genes", f"{info['genes']:,}"), ("Dimension", str(info["dim"])),
+                        ("Storage", info["dtype"])]
+                blocks.append(_kv_table(head + info["provenance"], "about-table provenance-table"))
+                if info["guidance"]:
+                    blocks.append(ui.h6("What to expect", class_="mt-2"))
+                    blocks.append(ui.tags.ul(*[ui.tags.li(line) for line in info["guidance"]],
+                                             class_="guidance"))
                 quality = info["quality"]
                 if quality is None:
                     blocks.append(ui.p("No quality report stored with these vectors: run "
@@ -441,14 +741,22 @@ def build_app(models: Sequence[d.Model]) -> App:
                 else:
                     blocks.append(ui.h6("How good are the neighbours?", class_="mt-2"))
                     blocks.extend(ui.p(line, class_="quality-verdict") for line in quality["verdicts"])
-                    head = list(quality["rows"][0])
+                    cols = list(quality["rows"][0])
                     blocks.append(ui.tags.table(
-                        ui.tags.tr(*[ui.tags.th(h) for h in head]),
-                        *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in head]) for r in quality["rows"]],
+                        ui.tags.tr(*[ui.tags.th(h) for h in cols]),
+                        *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in cols]) for r in quality["rows"]],
                         class_="about-table quality-table table table-sm w-auto"))
                 if info["support"]:
                     blocks.append(ui.p(f"Neighbour support (the Support column): {info['support']}.",
                                        class_="text-muted"))
+                if info["parameters"]:
+                    blocks.append(ui.tags.details(ui.tags.summary("Training parameters"),
+                                                  _kv_table(info["parameters"], "about-table parameter-table")))
             return ui.TagList(*blocks)
 
-    return App(build_ui(models), server)
+    return App(build_ui(models, list(collections)), server)
+
+
+def _kv_table(rows: Sequence[tuple[str, str]], class_: str) -> ui.Tag:
+    return ui.tags.table(*[ui.tags.tr(ui.tags.th(k), ui.tags.td(v)) for k, v in rows],
+                         class_=f"{class_} table table-sm w-auto")

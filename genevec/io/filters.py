@@ -34,6 +34,7 @@ def filter_genes(
     min_samples: int | None = None,
     max_counts: float | None = None,
     max_samples: int | None = None,
+    top_n: int | None = None,
     keep: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Keep the genes (columns) whose totals and sample counts are within limits.
@@ -46,6 +47,10 @@ def filter_genes(
         Bounds (inclusive) on a gene's total count over the samples.
     min_samples, max_samples : int, optional
         Bounds (inclusive) on the number of samples in which the gene has a nonzero count.
+    top_n : int, optional
+        Then keep only the ``top_n`` genes of largest total count (ties: the earlier column), as
+        ``genevec demo`` keeps the most expressed genes: training time and memory grow with the
+        square of the number of genes.
     keep : iterable of str, optional
         Genes always kept whatever the limits, e.g. the genes you will query. Each must be a
         column of ``X``.
@@ -77,6 +82,8 @@ def filter_genes(
     ['B']
     >>> filter_genes(X, min_samples=2, keep=["C"]).columns.tolist()
     ['B', 'C']
+    >>> filter_genes(X, top_n=1).columns.tolist()
+    ['B']
     """
     if not isinstance(X, pd.DataFrame):
         raise TypeError(
@@ -87,6 +94,9 @@ def filter_genes(
     max_counts = _check_limit("max_counts", max_counts, integral=False)
     min_samples = _check_limit("min_samples", min_samples, integral=True)
     max_samples = _check_limit("max_samples", max_samples, integral=True)
+    top_n = _check_limit("top_n", top_n, integral=True)
+    if top_n == 0:
+        raise ValueError("filter_genes: top_n=0 would keep no gene; give top_n >= 1, e.g. top_n=5000.")
     for lo_name, lo, hi_name, hi in (("min_counts", min_counts, "max_counts", max_counts),
                                      ("min_samples", min_samples, "max_samples", max_samples)):
         if lo is not None and hi is not None and lo > hi:
@@ -100,8 +110,8 @@ def filter_genes(
 
     values = X.to_numpy()
     mask = np.ones(X.shape[1], dtype=bool)
+    totals = values.sum(axis=0, dtype=np.float64) if (min_counts, max_counts, top_n) != (None,) * 3 else None
     if min_counts is not None or max_counts is not None:
-        totals = values.sum(axis=0, dtype=np.float64)
         if min_counts is not None:
             mask &= totals >= min_counts
         if max_counts is not None:
@@ -112,6 +122,12 @@ def filter_genes(
             mask &= expressed >= min_samples
         if max_samples is not None:
             mask &= expressed <= max_samples
+
+    if top_n is not None and mask.sum() > top_n:
+        passing = np.flatnonzero(mask)
+        best = passing[np.lexsort((passing, -totals[passing]))[:top_n]]
+        mask[:] = False
+        mask[best] = True
 
     n_forced = 0
     if keep is not None:

@@ -22,7 +22,7 @@ from .tables import check_file, open_binary, reading_errors, user_stacklevel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_attributes", "tissues", "select_tissue", "tissue_samples"]
+__all__ = ["read_attributes", "tissues", "select_tissue", "tissue_samples", "detailed_tissues"]
 
 SAMPLE_COLUMN = "SAMPID"
 TISSUE_COLUMNS = ("SMTS", "SMTSD")
@@ -73,6 +73,15 @@ def read_attributes(path: str | os.PathLike) -> pd.DataFrame:
     if not text.strip():
         raise FileFormatError(
             f"{p}: the attributes file is empty; expected a header with {SAMPLE_COLUMN} and SMTS/SMTSD."
+        )
+    first = text.split("\n", 1)[0].strip()
+    if first in ("#1.2", "#1.3"):
+        raise FileFormatError(
+            f"{p} looks like a GCT count file (line 1 is {first!r}), not a sample attributes table. The "
+            f"attributes file is GTEx's SampleAttributesDS.txt: tab-separated, with {SAMPLE_COLUMN} and SMTS/SMTSD "
+            "columns. Give the GCT file as the counts, e.g. genevec train counts.gct.gz --attributes "
+            "SampleAttributesDS.txt --tissue Pancreas -o vectors.txt, or read_counts('counts.gct.gz', "
+            "attributes='SampleAttributesDS.txt', tissue='Pancreas')."
         )
     try:
         attrs = pd.read_csv(io.StringIO(text), sep="\t", dtype={SAMPLE_COLUMN: str, "SMTS": str, "SMTSD": str},
@@ -240,6 +249,30 @@ def tissue_samples(attrs: pd.DataFrame | str | os.PathLike, tissue: str) -> list
             "List them with genevec.tissues(attrs)."
         )
     return [str(s) for s in attrs.index[mask]]
+
+
+def detailed_tissues(attrs: pd.DataFrame | str | os.PathLike, samples: Sequence[str]) -> dict[str, int]:
+    """How many of ``samples`` each detailed tissue (SMTSD, else SMTS) holds, largest first.
+
+    What a broad tissue really is: GTEx's SMTS ``"Skin"`` includes the cultured ``"Cells - Transformed
+    fibroblasts"``. Samples absent from ``attrs`` or without a tissue count as ``"(unknown)"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from genevec.io.samples import detailed_tissues
+    >>> attrs = pd.DataFrame({"SMTS": ["Skin", "Skin", "Skin"],
+    ...                       "SMTSD": ["Cells - Transformed fibroblasts", "Skin - Sun Exposed (Lower leg)",
+    ...                                 "Cells - Transformed fibroblasts"]}, index=["S1", "S2", "S3"])
+    >>> detailed_tissues(attrs, ["S1", "S2", "S3"])
+    {'Cells - Transformed fibroblasts': 2, 'Skin - Sun Exposed (Lower leg)': 1}
+    """
+    attrs = _as_attributes(attrs)
+    level = "SMTSD" if "SMTSD" in attrs.columns else "SMTS"
+    names = attrs[level].reindex([str(s) for s in samples]).fillna("(unknown)").astype(str)
+    counts = names.value_counts()
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {str(k): int(v) for k, v in order}
 
 
 def match_samples(available: Sequence[str], wanted: Sequence[str], *, tissue: str, source: str) -> np.ndarray:
