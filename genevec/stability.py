@@ -2,8 +2,8 @@
 
 The exp2vec study named the stability of gene embeddings an open problem: a gene's nearest genes
 can change when the samples or the seed change, and a single fit cannot tell a robust neighbour
-from a lucky one. :func:`stability` refits an estimator on bootstrap resamples of the samples (or
-with other seeds only) and reports, per gene:
+from a lucky one. :func:`stability` refits an estimator on bootstrap resamples of the samples (on
+disjoint random halves of them, or with other seeds only) and reports, per gene:
 
 - the **mean Jaccard index** of its top-``k`` neighbour sets between every two fits (1: the same
   neighbours every time; about ``k / n_genes``: unrelated);
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["stability", "Stability", "NeighbourSupport"]
 
-_MODES = ("bootstrap", "seed")
+_MODES = ("bootstrap", "halves", "seed")
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +62,7 @@ class NeighbourSupport:
         ``j`` was among gene ``i``'s top ``k``; absent entries are 0.
     k : int
     n_fits : int
-    mode : {"bootstrap", "seed"}
+    mode : {"bootstrap", "halves", "seed"}
     """
 
     genes: list
@@ -126,12 +126,13 @@ class Stability:
         Genes kept by at least one fit.
     jaccard : pandas.Series
         Per gene, the mean Jaccard index of its top-``k`` neighbour sets over every two fits that
-        both kept it (NaN for a gene kept by fewer than two fits).
+        both kept it (``mode="halves"``: over the two fits of each split), NaN for a gene kept by
+        fewer than two fits.
     support : NeighbourSupport
     consensus_vectors : GeneVectors
         Vectors whose cosine is the mean cosine over the fits (a bagged embedding).
     k, n_fits : int
-    mode : {"bootstrap", "seed"}
+    mode : {"bootstrap", "halves", "seed"}
     seconds : float
         Wall time of all fits.
     """
@@ -188,7 +189,8 @@ class Stability:
     def summary(self) -> str:
         """One plain-language paragraph on how stable the neighbours are."""
         j = self.jaccard.dropna()
-        what = "bootstrap resamples of the samples" if self.mode == "bootstrap" else "seeds on the same data"
+        what = {"bootstrap": "bootstrap resamples of the samples", "halves": "disjoint random halves of the samples",
+                "seed": "seeds on the same data"}[self.mode]
         return (
             f"{self.n_fits} fits on {what}, {len(self.genes):,} genes: a gene's top-{self.k} neighbours agree "
             f"between two fits with a mean Jaccard index of {j.mean():.2f} (median {j.median():.2f}; "
@@ -206,19 +208,20 @@ def _check_int(value: Any, name: str, low: int) -> int:
     return int(value)
 
 
-def _pairwise_jaccard(neighbours: list, present: np.ndarray, k: int) -> np.ndarray:
-    """Mean Jaccard of each gene's neighbour sets over every two fits that both kept it."""
+def _pairwise_jaccard(neighbours: list, present: np.ndarray, k: int, halves: bool = False) -> np.ndarray:
+    """Mean Jaccard of each gene's neighbour sets over every two fits that both kept it (or fits 2i and 2i + 1)."""
     n_fits, n = present.shape
     total = np.zeros(n)
     pairs = np.zeros(n)
-    for a in range(n_fits):
-        for b in range(a + 1, n_fits):
-            both = present[a] & present[b]
-            A, B = neighbours[a][both], neighbours[b][both]
-            inter = ((A[:, :, None] == B[:, None, :]) & (A[:, :, None] >= 0)).any(axis=2).sum(axis=1)
-            size = (A >= 0).sum(axis=1) + (B >= 0).sum(axis=1) - inter
-            total[both] += inter / np.maximum(size, 1)
-            pairs[both] += 1
+    which = ([(a, a + 1) for a in range(0, n_fits - 1, 2)] if halves
+             else [(a, b) for a in range(n_fits) for b in range(a + 1, n_fits)])
+    for a, b in which:
+        both = present[a] & present[b]
+        A, B = neighbours[a][both], neighbours[b][both]
+        inter = ((A[:, :, None] == B[:, None, :]) & (A[:, :, None] >= 0)).any(axis=2).sum(axis=1)
+        size = (A >= 0).sum(axis=1) + (B >= 0).sum(axis=1) - inter
+        total[both] += inter / np.maximum(size, 1)
+        pairs[both] += 1
     with np.errstate(invalid="ignore"):
         return np.where(pairs > 0, total / np.maximum(pairs, 1), np.nan)
 
@@ -235,12 +238,16 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
         The model to refit (cloned for each fit; its ``random_state`` is replaced by one drawn from
         ``random_state``). Default: ``GeneGloVe()``.
     n_resamples : int, default=20
-        Number of fits (at least 2).
+        Number of fits (at least 2; even for ``mode="halves"``).
     k : int, default=10
         Neighbours per gene.
-    mode : {"bootstrap", "seed"}, default="bootstrap"
+    mode : {"bootstrap", "halves", "seed"}, default="bootstrap"
         ``"bootstrap"``: each fit sees ``n_samples`` samples drawn with replacement, and its own
-        seed. ``"seed"``: every fit sees all samples; only the seed changes.
+        seed. ``"halves"``: fits ``2i`` and ``2i + 1`` see the two halves of a random split of the
+        samples, and the Jaccard compares each such pair only, so it measures how much a gene's
+        neighbours agree between independent sets of ``n_samples / 2`` samples (two bootstrap
+        resamples share about 40% of their samples, so their agreement is higher than that of
+        independent samples). ``"seed"``: every fit sees all samples; only the seed changes.
     random_state : int, Generator or None, default=0
         Draws the resamples and the fits' seeds.
     n_jobs : int, optional
@@ -282,8 +289,11 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     n_resamples = _check_int(n_resamples, "n_resamples", 2)
     k = _check_int(k, "k", 1)
     if mode not in _MODES:
-        raise ValueError(f"stability: mode must be 'bootstrap' (resample the samples) or 'seed' (only the seed "
-                         f"changes), got {mode!r}.")
+        raise ValueError(f"stability: mode must be 'bootstrap' (resample the samples), 'halves' (disjoint random "
+                         f"halves) or 'seed' (only the seed changes), got {mode!r}.")
+    if mode == "halves" and n_resamples % 2:
+        raise ValueError(f"stability: mode='halves' fits the two halves of each split, so n_resamples must be even, "
+                         f"got {n_resamples}.")
     rng = check_random_state(random_state, caller="stability")
     n_threads = effective_n_jobs(n_jobs, caller="stability")
     if estimator is None:
@@ -308,9 +318,18 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     t_start = time.perf_counter()
     neighbours, present, blocks = [], [], []
     dim = None
+    if mode == "halves" and n_samples < 4:
+        raise ValueError(f"stability: mode='halves' needs at least 4 samples (2 per half), X has {n_samples}.")
     for fit in range(n_resamples):
         t0 = time.perf_counter()
-        rows = rng.integers(0, n_samples, size=n_samples) if mode == "bootstrap" else np.arange(n_samples)
+        if mode == "bootstrap":
+            rows = rng.integers(0, n_samples, size=n_samples)
+        elif mode == "halves":
+            if fit % 2 == 0:
+                perm = rng.permutation(n_samples)
+            rows = np.sort(perm[: n_samples // 2] if fit % 2 == 0 else perm[n_samples // 2:])
+        else:
+            rows = np.arange(n_samples)
         seed = int(rng.integers(2**31))
         model = clone(estimator).set_params(random_state=seed)
         if n_jobs is not None and "n_jobs" in model.get_params():
@@ -347,7 +366,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     kept = present_arr.any(axis=0)
     if not kept.all():
         log.info("stability: %d genes were dropped by every fit", int((~kept).sum()))
-    jaccard = _pairwise_jaccard(neighbours, present_arr, k)
+    jaccard = _pairwise_jaccard(neighbours, present_arr, k, halves=mode == "halves")
 
     # support: how often j was in i's top k, over the fits that kept i (duplicates add up in the CSR)
     r = np.tile(np.repeat(np.arange(n), k), n_resamples)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
 
-__all__ = ["load_demo", "QUERY_GENES", "DEMO_COUNTS", "DEMO_ATTRIBUTES"]
+__all__ = ["load_demo", "demo_paths", "QUERY_GENES", "DEMO_COUNTS", "DEMO_ATTRIBUTES"]
 
 QUERY_GENES = ("EGFR", "TP53", "PTEN", "KRAS", "BRCA1", "BRCA2")
 """The query genes of the exp2vec study, always kept by ``load_demo(n_genes=...)``."""
@@ -27,6 +28,23 @@ DEMO_ATTRIBUTES = "gtex_v6_skin_bladder_sample_attributes.txt"
 
 def _data_file(name: str):
     return resources.files(__name__).joinpath("data", name)
+
+
+def demo_paths() -> tuple[Path, Path]:
+    """The embedded demo's GCT counts file and its sample attributes file, for readers that take paths.
+
+    Returns
+    -------
+    counts, attributes : Path
+        ``gtex_v6_skin_bladder_gene_reads.gct.gz`` (31 samples) and its SampleAttributesDS-style table.
+
+    Examples
+    --------
+    >>> from genevec.datasets import demo_paths
+    >>> [p.name for p in demo_paths()]
+    ['gtex_v6_skin_bladder_gene_reads.gct.gz', 'gtex_v6_skin_bladder_sample_attributes.txt']
+    """
+    return tuple(Path(str(_data_file(name))) for name in (DEMO_COUNTS, DEMO_ATTRIBUTES))
 
 
 def load_demo(*, n_genes: int | None = None, return_attributes: bool = False):

@@ -22,7 +22,7 @@ from .tables import check_file, open_binary, reading_errors, user_stacklevel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["read_attributes", "tissues", "select_tissue", "tissue_samples", "detailed_tissues"]
+__all__ = ["read_attributes", "tissues", "select_tissue", "tissue_samples", "detailed_tissues", "tissue_groups"]
 
 SAMPLE_COLUMN = "SAMPID"
 TISSUE_COLUMNS = ("SMTS", "SMTSD")
@@ -249,6 +249,86 @@ def tissue_samples(attrs: pd.DataFrame | str | os.PathLike, tissue: str) -> list
             "List them with genevec.tissues(attrs)."
         )
     return [str(s) for s in attrs.index[mask]]
+
+
+def tissue_groups(attrs: pd.DataFrame | str | os.PathLike, level: str = "SMTS",
+                  tissues: str | Sequence[str] = "all") -> dict[str, list[str]]:
+    """The sample IDs of every tissue at one level (SMTS or SMTSD), for reading all tissues in one pass.
+
+    Parameters
+    ----------
+    attrs : DataFrame or path
+        From :func:`read_attributes`.
+    level : {"SMTS", "SMTSD"}, default="SMTS"
+        The attributes column that names the tissues: broad (``"Skin"``) or detailed
+        (``"Skin - Sun Exposed (Lower leg)"``).
+    tissues : "all" or sequence of str, default="all"
+        Every tissue of the column, or these (matched case-insensitively, returned as the column
+        spells them).
+
+    Returns
+    -------
+    dict of str to list of str
+        Tissue -> its sample IDs in the order of ``attrs``; tissues by decreasing number of samples,
+        then by name. Samples without a tissue at ``level`` belong to none.
+
+    Raises
+    ------
+    ValueError
+        ``level`` is not SMTS or SMTSD, the attributes lack that column, or a tissue matches nothing
+        at ``level`` (the message lists the tissues with their sample counts and close names).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from genevec.io.samples import tissue_groups
+    >>> attrs = pd.DataFrame({"SMTS": ["Skin", "Bladder", "Skin"]}, index=["S1", "S2", "S3"])
+    >>> tissue_groups(attrs)
+    {'Skin': ['S1', 'S3'], 'Bladder': ['S2']}
+    >>> tissue_groups(attrs, tissues=["bladder"])
+    {'Bladder': ['S2']}
+    """
+    attrs = _as_attributes(attrs)
+    if level not in TISSUE_COLUMNS:
+        raise ValueError(f"level must be 'SMTS' (broad tissues, e.g. 'Skin') or 'SMTSD' (detailed tissues, e.g. "
+                         f"'Skin - Sun Exposed (Lower leg)'), got {level!r}.")
+    if level not in attrs.columns:
+        other = next(c for c in TISSUE_COLUMNS if c in attrs.columns)
+        raise ValueError(
+            f"The attributes have no {level} column, so tissues cannot be told apart at level {level!r} (columns: "
+            f"{_preview(attrs.columns)}). Use level={other!r} (on the command line: --level {other})."
+        )
+    col = attrs[level].astype("string").str.strip()
+    col = col[col.notna() & (col != "")]
+    counts = col.value_counts()
+    order = sorted(counts.index, key=lambda t: (-int(counts[t]), str(t)))
+    if isinstance(tissues, str) and tissues.strip().casefold() == "all":
+        chosen = order
+    else:
+        names = [tissues] if isinstance(tissues, str) else list(tissues)
+        if not names:
+            raise ValueError("tissues is an empty list; pass 'all' or at least one tissue name.")
+        by_key = {str(t).casefold(): str(t) for t in order}
+        chosen, unknown = [], []
+        for name in names:
+            key = str(name).strip().casefold()
+            if key in by_key:
+                chosen.append(by_key[key])
+            else:
+                unknown.append(str(name))
+        if unknown:
+            near = difflib.get_close_matches(unknown[0].casefold(), list(by_key), n=3, cutoff=0.6)
+            near = near or [k for k in by_key if unknown[0].casefold() in k][:3]
+            hint = (" Did you mean " + " or ".join(repr(by_key[k]) for k in near) + "?") if near else ""
+            other = [c for c in TISSUE_COLUMNS if c != level and c in attrs.columns]
+            if other and (attrs[other[0]].astype("string").str.strip().str.casefold()
+                          == unknown[0].strip().casefold()).any():
+                hint += f" {unknown[0]!r} is a {other[0]} name: pass level={other[0]!r}."
+            listed = ", ".join(f"{t} ({int(counts[t])})" for t in order)
+            raise ValueError(f"No {level} tissue is named {', '.join(map(repr, unknown))} (matched case-insensitively)."
+                             f"{hint} {level} tissues with their sample counts: {listed}.")
+        chosen = list(dict.fromkeys(chosen))
+    return {str(t): [str(s) for s in col.index[col == t]] for t in chosen}
 
 
 def detailed_tissues(attrs: pd.DataFrame | str | os.PathLike, samples: Sequence[str]) -> dict[str, int]:
