@@ -2,7 +2,7 @@
 
 :func:`genevec.fit_tissues` returns a :class:`TissueModels`; on disk it is a folder holding one
 word2vec text file per tissue (gensim reads each; its JSON sidecar has the tissue's training record,
-quality report, bootstrap stability and alignment) and a ``manifest.json`` that lists them with
+quality report, split-half stability and alignment) and a ``manifest.json`` that lists them with
 their SHA-256, written last and atomically. :func:`load_tissues` checks every file against the
 manifest before returning anything, so a missing or altered file is an error, never half a collection.
 
@@ -12,7 +12,7 @@ Examples
 >>> import genevec
 >>> from genevec.datasets import demo_paths
 >>> counts, attrs = demo_paths()
->>> models = genevec.fit_tissues(counts, attrs, min_samples=5, top_genes=300, n_resamples=3)
+>>> models = genevec.fit_tissues(counts, attrs, min_samples=5, top_genes=300, n_splits=2)
 >>> models.tissues
 ['Skin', 'Bladder']
 >>> folder = tempfile.mkdtemp()
@@ -89,7 +89,7 @@ class TissueModels:
     ----------
     vectors : dict of str to GeneVectors
         Each tissue's aligned vectors; metadata ``"tissue"`` (name, level, samples), ``"stability"``
-        (``k``, ``n_resamples`` and the per-gene bootstrap ``jaccard``, in the genes' order),
+        (``k``, ``n_fits``, ``mode`` and the per-gene ``jaccard``, in the genes' order),
         ``"alignment"`` and, when evaluated, ``"quality"``.
     settings : dict
         How the collection was made (level, gene universe, filter, estimator, k, seed, reference...).
@@ -124,7 +124,7 @@ class TissueModels:
             stab = gv.metadata.get("stability") or {}
             values = stab.get("jaccard")
             if values is None or len(values) != len(gv):
-                raise ValueError(f"TissueModels: the vectors of {t!r} carry no per-gene bootstrap Jaccard for their "
+                raise ValueError(f"TissueModels: the vectors of {t!r} carry no per-gene split-half Jaccard for their "
                                  f"{len(gv):,} genes (metadata['stability']['jaccard']); fit them with fit_tissues.")
             self._stability[t] = pd.Series(np.array([np.nan if v is None else v for v in values], dtype=np.float64),
                                            index=pd.Index(gv.genes, name="gene"), name=t)
@@ -174,7 +174,7 @@ class TissueModels:
         return int(self[tissue].metadata[TISSUE_KEY]["n_samples"])
 
     def stability(self, tissue: str) -> pd.Series:
-        """Per gene, the mean Jaccard of its top-``k`` neighbours between two bootstrap fits of the tissue."""
+        """Per gene, the mean Jaccard of its top-``k`` neighbours between fits of two random halves of the tissue."""
         return self._stability[self.tissue(tissue)]
 
     @property
@@ -188,7 +188,7 @@ class TissueModels:
 
     # ------------------------------------------------------------------ queries
     def summary(self) -> pd.DataFrame:
-        """One row per tissue: samples, genes, GO precision@10 (random, Pearson), bootstrap Jaccard, alignment."""
+        """One row per tissue: samples, genes, GO precision@10 (random, Pearson), split-half Jaccard, alignment."""
         rows = []
         for t, gv in self._vectors.items():
             meta = gv.metadata
@@ -261,7 +261,7 @@ class TissueModels:
 
         For every gene with a vector in both tissues: the Jaccard index of its top-``k`` neighbours
         in each (among the genes the two share), the cosine of its aligned vectors, and a shift score
-        calibrated on each tissue's bootstrap stability (see :mod:`genevec.shifts`): ``score`` is
+        calibrated on each tissue's split-half stability (see :mod:`genevec.shifts`): ``score`` is
         ``-log10`` of the chance that resampling noise alone leaves an overlap this small, and
         ``shifted`` says the Benjamini-Hochberg q value is below ``alpha``.
 
@@ -296,9 +296,7 @@ class TissueModels:
             raise ValueError(f"shifts: top must be an int >= 1 or None (every gene), got {top!r}.")
         key = (a, b, float(alpha))
         if key not in self._shift_cache:
-            n_pairs = int(self.settings["n_resamples"]) * (int(self.settings["n_resamples"]) - 1) // 2
-            if any(gv.metadata["stability"].get("mode") == "halves" for gv in self._vectors.values()):
-                n_pairs = int(self.settings["n_resamples"]) // 2
+            n_pairs = int(self.settings["n_splits"])
             table = shift_table(self._vectors[a], self._vectors[b], self._stability[a], self._stability[b],
                                 k=self.k, n_pairs=n_pairs, n_threads=effective_n_jobs(n_jobs, caller="shifts"),
                                 alpha=alpha, names=("a", "b"))

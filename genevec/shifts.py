@@ -8,14 +8,22 @@ Two tools make tissues comparable:
   the genes they share (orthogonal Procrustes, Schönemann 1966). A rotation keeps every cosine, so a
   tissue's own neighbour lists do not change.
 - :func:`shift_table` asks, per gene, whether its company changed: the Jaccard index of its top-``k``
-  neighbours in the two tissues, against what resampling noise alone would give. Each tissue's
-  bootstrap stability (:func:`genevec.stability`) measures that noise: a gene whose neighbours come
-  back with a mean Jaccard ``J`` between two bootstrap fits keeps each true neighbour with
-  probability ``q = sqrt(2 J / (1 + J))`` (two fits share ``q²`` of them, and ``J = q² / (2 - q²)``).
+  neighbours in the two tissues, against what sampling noise alone would give. Each tissue's
+  split-half stability (:func:`genevec.stability` with ``mode="halves"``) measures that noise: a
+  gene whose neighbours come back with a mean Jaccard ``J`` between fits of two disjoint halves of
+  the tissue's samples keeps each true neighbour with probability ``q = sqrt(2 J / (1 + J))`` (two
+  fits share ``q²`` of them, and ``J = q² / (2 - q²)``).
   Had nothing changed, the two tissues would share each of its neighbours with probability
   ``x = q_a q_b``, so the overlap of the two lists would be Binomial(``k``, ``x``); the score is
   ``-log10`` of the chance of an overlap as small as the one seen, and Benjamini-Hochberg q values
   over the genes say which shifts are beyond noise.
+
+Why halves and not bootstrap resamples: two bootstrap resamples share about 40% of their samples,
+so they agree more than two independent sample sets would, and a null built on them calls noise
+a shift. Fits of half the samples agree less than fits of all of them, so the split-half null is
+conservative: on GTEx whole blood split at random into two pseudo-tissues, the observed mean
+Jaccard (0.32) lay above the split-half expectation (0.27) and below the bootstrap one (0.41); see
+``benchmarks/RESULTS.md``.
 
 Examples
 --------
@@ -128,7 +136,7 @@ def align(vectors: "GeneVectors", reference: "GeneVectors") -> tuple[np.ndarray,
 
 
 def keep_probability(jaccard: np.ndarray) -> np.ndarray:
-    """``q²`` from a mean bootstrap Jaccard ``J``: ``2 J / (1 + J)`` (two fits share ``q²`` of the neighbours)."""
+    """``q²`` from a mean Jaccard ``J`` between two fits: ``2 J / (1 + J)`` (two fits share ``q²`` of the neighbours)."""
     J = np.clip(np.asarray(jaccard, dtype=np.float64), 0.0, 1.0)
     return 2.0 * J / (1.0 + J)
 
@@ -184,12 +192,12 @@ def shift_table(a: "GeneVectors", b: "GeneVectors", stability_a: "pd.Series", st
     a, b : GeneVectors
         The two tissues' vectors (aligned to one space, for the ``cosine`` column).
     stability_a, stability_b : pandas.Series
-        Each tissue's per-gene mean bootstrap Jaccard of its top-``k`` neighbours
-        (``genevec.stability(...).jaccard``).
+        Each tissue's per-gene mean Jaccard of its top-``k`` neighbours between fits of two halves
+        of its samples (``genevec.stability(..., mode="halves").jaccard``).
     k : int
         Neighbours per gene; the ``k`` of the stability runs.
     n_pairs : int
-        Pairs of bootstrap fits behind each stability value; the null's keep rate is capped at
+        Pairs of fits behind each stability value; the null's keep rate is capped at
         ``1 - 1 / (2 k n_pairs)``, the smallest loss so many comparisons can see.
     n_threads : int, default=1
         Threads of the neighbour searches (the result is the same for any value).

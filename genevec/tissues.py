@@ -2,8 +2,8 @@
 
 The GCT is read once (:func:`genevec.io.split.read_gct_split`): each line's counts are split by
 tissue and kept where the gene is expressed. Then each tissue with enough samples gets its own
-model, its quality report (:func:`genevec.evaluate`), its bootstrap stability
-(:func:`genevec.stability`, the noise the shift scores are calibrated on) and a rotation onto the
+model, its quality report (:func:`genevec.evaluate`), its split-half stability
+(:func:`genevec.stability` with ``mode="halves"``, the noise the shift scores are calibrated on) and a rotation onto the
 reference tissue (:func:`genevec.shifts.align`). With ``output=`` each finished tissue is written at
 once, atomically, so a killed run restarts from the tissues already done.
 """
@@ -155,7 +155,7 @@ def _check_universe(split, expression, genes: str, k: int) -> None:
 def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str | Sequence[str] = "all",
                 level: str = "SMTS", min_samples: int = 20, estimator: Any = None, genes: str = "shared",
                 n_jobs: int | None = None, min_reads: int = 10, min_fraction: float = 0.5,
-                top_genes: int | None = None, reference: str | None = None, n_resamples: int = 10, k: int = 10,
+                top_genes: int | None = None, reference: str | None = None, n_splits: int = 5, k: int = 10,
                 random_state: int | None = 0, output: str | os.PathLike | None = None, gene_names: str = "symbol",
                 verbose: int = 0) -> TissueModels:
     """Fit one model per tissue of a GCT file read once, align them in one space, and keep what compares them.
@@ -195,12 +195,15 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     reference : str, optional
         The tissue every other one is rotated onto. Default: the fitted tissue with most samples
         (the least noisy).
-    n_resamples : int, default=10
-        Bootstrap fits per tissue for its stability (at least 2), the null of the shift scores.
+    n_splits : int, default=5
+        Random splits of each tissue's samples into two halves, each half fitted on its own
+        (``2 * n_splits`` fits per tissue): how much a gene's neighbours agree between two
+        independent halves is the noise the shift scores are measured against (see
+        :mod:`genevec.shifts`).
     k : int, default=10
         Neighbours per gene, for stability and for the shift scores' Jaccard.
     random_state : int or None, default=0
-        Seeds every tissue's fit and bootstrap; the same data and seed give the same bits.
+        Seeds every tissue's fit and splits; the same data and seed give the same bits.
     output : str or PathLike, optional
         A folder (created if missing) that receives each tissue's file as soon as it is done and
         ``manifest.json`` at the end. Running again with the same folder, files and settings resumes:
@@ -226,17 +229,17 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     -----
     Memory: the expressed counts of every fitted tissue, 4 bytes each (for GTEx v8 at the default
     filter about 1 GB), plus one tissue's fit. Time: one pass over the file, then per tissue one fit,
-    one quality report and ``n_resamples`` bootstrap fits; ``benchmarks/RESULTS.md`` has the numbers
+    one quality report and ``2 * n_splits`` fits of half the samples; ``benchmarks/RESULTS.md`` has the numbers
     for a GTEx-v8-shaped file.
 
     Examples
     --------
     >>> import genevec
     >>> from genevec.datasets import demo_paths
-    >>> models = genevec.fit_tissues(*demo_paths(), min_samples=5, top_genes=300, n_resamples=3)
+    >>> models = genevec.fit_tissues(*demo_paths(), min_samples=5, top_genes=300, n_splits=2)
     >>> models.tissues, len(models["Skin"]), len(models["Bladder"])
     (['Skin', 'Bladder'], 300, 300)
-    >>> models.compare("EGFR", topn=3).shape
+    >>> models.compare("KRT14", topn=3).shape
     (3, 4)
     """
     from sklearn.base import clone
@@ -255,7 +258,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         raise ValueError(f"fit_tissues: genes must be 'shared' (the genes expressed in every tissue) or 'union' (each "
                          f"tissue its own), got {genes!r}.")
     min_samples = _check_int(min_samples, "min_samples", 1)
-    n_resamples = _check_int(n_resamples, "n_resamples", 2)
+    n_splits = _check_int(n_splits, "n_splits", 1)
     k = _check_int(k, "k", 1)
     top_genes = _check_int(top_genes, "top_genes", k + 2, allow_none=True)
     random_state = _check_int(random_state, "random_state", 0, allow_none=True)
@@ -319,7 +322,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         "level": level, "tissues": fitted, "min_samples": min_samples, "genes": genes,
         "expression": expression.to_dict(), "top_genes": top_genes, "gene_names": gene_names,
         "estimator": type(estimator).__name__, "params": _jsonable_params(estimator), "k": k,
-        "n_resamples": n_resamples, "random_state": random_state, "reference": reference,
+        "n_splits": n_splits, "random_state": random_state, "reference": reference,
         "alignment": "orthogonal Procrustes onto the reference, on the unit vectors of the genes both have",
         "counts_file": _fingerprint(path), "attributes_file": attributes_file,
         "attributes_sha256": hashlib.sha256(attrs.to_csv().encode()).hexdigest(),
@@ -364,16 +367,9 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         except ValueError as exc:
             report, verdict = None, f"quality not evaluated: {' '.join(str(exc).split())}"
         t_quality = time.perf_counter() - t0 - t_fit
-        if os.environ.get('GV_NULL') == 'both':
-            from .shifts import keep_probability
-            stab = stability(counts, estimator, n_resamples=n_resamples, k=k, mode='bootstrap', random_state=random_state, n_jobs=n_jobs)
-            stab2 = stability(counts, estimator, n_resamples=n_resamples, k=k, mode='halves', random_state=random_state, n_jobs=n_jobs)
-            j1 = stab.jaccard.reindex(list(model.genes_)); j2 = stab2.jaccard.reindex(list(model.genes_))
-            x = np.sqrt(keep_probability(j1.to_numpy()) * keep_probability(j2.to_numpy()))
-            jaccard = j1 * 0 + x / (2 - x)
-        else:
-            stab = stability(counts, estimator, n_resamples=n_resamples, k=k, mode=os.environ.get('GV_NULL', 'bootstrap'), random_state=random_state, n_jobs=n_jobs)
-            jaccard = stab.jaccard.reindex(list(model.genes_))
+        stab = stability(counts, estimator, n_resamples=2 * n_splits, k=k, mode="halves",
+                         random_state=random_state, n_jobs=n_jobs)
+        jaccard = stab.jaccard.reindex(list(model.genes_))
         t_stab = time.perf_counter() - t0 - t_fit - t_quality
         gv = model.vectors_
         if t == reference:
@@ -391,7 +387,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         vectors[t] = out
         timings[t] = {"fit": t_fit, "quality": t_quality, "stability": t_stab}
         _say(verbose, f"{i + 1}/{len(to_fit)} {t}: {counts.shape[0]:,} samples, {len(gv):,} genes, {seconds:.1f} s "
-                      f"(fit {t_fit:.1f}, quality {t_quality:.1f}, stability {t_stab:.1f}); bootstrap Jaccard "
+                      f"(fit {t_fit:.1f}, quality {t_quality:.1f}, stability {t_stab:.1f}); split-half Jaccard "
                       f"{np.nanmean(jaccard):.2f}; {verdict}")
         del counts, model, stab
 
@@ -426,7 +422,7 @@ def _tissue_vectors(gv, aligned, model, counts, split, tissue, settings, express
                         "seconds": round(seconds, 3), "verdict": verdict, "run": settings}
     if report is not None:
         meta["quality"] = report.to_dict()
-    meta["stability"] = {"k": stab.k, "n_resamples": stab.n_fits, "mode": stab.mode,
+    meta["stability"] = {"k": stab.k, "n_fits": stab.n_fits, "mode": stab.mode,
                          "mean_jaccard": round(float(np.nanmean(jaccard)), 6),
                          "jaccard": [None if np.isnan(v) else round(float(v), 6) for v in jaccard.to_numpy()]}
     meta["alignment"] = {"method": "orthogonal Procrustes", **alignment}
