@@ -3,6 +3,10 @@
 Subcommands::
 
     genevec train COUNTS -o VECTORS      learn gene vectors from a count file
+    genevec train GCT --attributes A --tissue all -o FOLDER
+                                         one model per tissue, aligned, in a collection folder
+    genevec compare FOLDER GENE          a gene's nearest genes in every tissue, side by side
+    genevec shifts FOLDER A B            the genes whose neighbours change most between two tissues
     genevec similar VECTORS GENE...      the nearest genes of each query gene, with scores and names
     genevec info VECTORS                 where the vectors came from, their parameters and quality
     genevec analogy VECTORS A B C        A - B + C ("A is to B as ? is to C")
@@ -373,8 +377,10 @@ def _say_cost(model, counts, quiet: bool) -> None:
 
 
 def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
-    from . import provenance
+    from . import cli_tissues, provenance
 
+    if cli_tissues.is_collection_run(args):
+        return cli_tissues.train_collection(args, out)
     if args.resume and args.checkpoint is None:
         raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
     output = _writable_target(args.output, "vectors file")
@@ -516,6 +522,10 @@ def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     from .evaluate import QualityReport
     from .plot import map_cache_path, read_gene_map
 
+    if Path(args.vectors).is_dir() and (Path(args.vectors) / "manifest.json").is_file():
+        from .cli_tissues import print_collection_info
+
+        return print_collection_info(args.vectors, out)
     vectors = _load_vectors(args.vectors)
     meta = vectors.metadata
     name = Path(args.vectors).name
@@ -668,14 +678,16 @@ def _epilog(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
 
 
-def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False) -> None:
+def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False, tissue_all: bool = False) -> None:
     """Options that read and filter counts (train, stability; evaluate with --counts)."""
     g = p.add_argument_group("samples and genes")
     if counts_flag:
         g.add_argument("--counts", metavar="FILE",
                        help="the counts the vectors came from: adds the Pearson baseline on the same genes")
     g.add_argument("--attributes", metavar="FILE", help="sample attributes file (GTEx SampleAttributesDS)")
-    g.add_argument("--tissue", metavar="NAME", help="keep the samples of this tissue (SMTS or SMTSD), e.g. Pancreas")
+    g.add_argument("--tissue", metavar="NAME",
+                   help="keep the samples of this tissue (SMTS or SMTSD), e.g. Pancreas"
+                        + ("; 'all': one model per tissue, into the collection folder -o" if tissue_all else ""))
     g.add_argument("--gene-names", choices=("symbol", "ensembl"), default="symbol",
                    help="name genes by symbol (Description column) or Ensembl ID (default: %(default)s)")
     g.add_argument("--genes-as", choices=("rows", "columns"),
@@ -684,7 +696,8 @@ def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False)
     g.add_argument("--allow-non-integer", action="store_true",
                    help="accept values that are not whole numbers (normalised data; not what GloVe expects)")
     g.add_argument("--min-samples", type=_non_negative_int, metavar="N",
-                   help="drop genes expressed (count > 0) in fewer than N samples")
+                   help="drop genes expressed (count > 0) in fewer than N samples"
+                        + ("; with --tissue all: skip tissues with fewer than N samples" if tissue_all else ""))
     g.add_argument("--min-counts", type=_non_negative_int, metavar="N",
                    help="drop genes with fewer than N reads in total")
     g.add_argument("--top-genes", type=_positive_int, metavar="N",
@@ -771,13 +784,19 @@ def build_parser() -> argparse.ArgumentParser:
             genevec train counts.tsv --genes-as rows -o vectors.txt                   # a gene per line
             genevec train counts.gct.gz --checkpoint ckpt/ -o vectors.txt            # after Ctrl-C:
             genevec train counts.gct.gz --checkpoint ckpt/ --resume -o vectors.txt   # same bits as one run
+            genevec train GTEx_gene_reads.gct.gz --attributes GTEx_SampleAttributesDS.txt \\
+                --tissue all --level SMTSD -o tissues/                  # every tissue; rerun to resume
         """))
     p.add_argument("counts", metavar="COUNTS",
                    help="counts file: GCT (.gct/.gct.gz, as GTEx ships it), a TSV/CSV table (with --genes-as) "
                         "or .h5ad")
-    p.add_argument("-o", "--output", required=True, metavar="VECTORS", help="where to write the vectors")
-    _add_input_options(p)
+    p.add_argument("-o", "--output", required=True, metavar="VECTORS",
+                   help="where to write the vectors (with --tissue all: the collection folder)")
+    _add_input_options(p, tissue_all=True)
     _add_model_options(p)
+    from .cli_tissues import add_collection_commands, add_tissue_options
+
+    add_tissue_options(p)
     g = p.add_argument_group("quality")
     g.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                    help="skip the quality report (GO pathway recovery beside Pearson, stored in VECTORS.json; "
@@ -834,8 +853,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-resamples", type=_int_at_least(2), default=20, metavar="N",
                    help="fits (default: %(default)s)")
     p.add_argument("--k", type=_positive_int, default=10, help="neighbours per gene (default: %(default)s)")
-    p.add_argument("--mode", choices=("bootstrap", "seed"), default="bootstrap",
-                   help="resample the samples, or change only the seed (default: %(default)s)")
+    p.add_argument("--mode", choices=("bootstrap", "halves", "seed"), default="bootstrap",
+                   help="resample the samples, fit disjoint random halves of them (--n-resamples even), or change "
+                        "only the seed (default: %(default)s)")
     _add_input_options(p)
     _add_model_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -883,8 +903,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog("""
             genevec info vectors.txt
         """))
-    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
+    p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text), or a tissue collection folder")
     p.set_defaults(func=_cmd_info)
+
+    add_collection_commands(sub, fmt)
 
     # analogy
     p = sub.add_parser(

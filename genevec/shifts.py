@@ -114,18 +114,17 @@ def align(vectors: "GeneVectors", reference: "GeneVectors") -> tuple[np.ndarray,
     Raises
     ------
     ValueError
-        Different dimensions, or fewer shared genes than dimensions (the rotation is then not
-        determined).
+        Different dimensions, or fewer than 2 shared genes. (With fewer shared genes than
+        dimensions the best rotation is not unique; the one returned is still deterministic.)
     """
     if vectors.dim != reference.dim:
         raise ValueError(f"align: the vectors have {vectors.dim} dimensions and the reference {reference.dim}; "
                          "tissues are aligned when they are fitted with the same dim.")
     shared = [g for g in vectors.genes if g in reference]
-    if len(shared) < vectors.dim:
+    if len(shared) < 2:
         raise ValueError(
-            f"align: only {len(shared):,} genes are shared with the reference, fewer than the {vectors.dim} "
-            "dimensions, so no rotation is determined by them. Use genes='shared', a lower dim, or another "
-            "reference tissue."
+            f"align: {len(shared)} gene(s) are shared with the reference, too few to fit a rotation on. Use "
+            "genes='shared', or another reference tissue."
         )
     X = _unit(vectors[shared])
     Y = _unit(reference[shared])

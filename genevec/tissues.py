@@ -376,7 +376,12 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
             aligned = np.asarray(gv.vectors, dtype=np.float64)
             alignment = {"reference": reference, "shared_genes": len(gv), "mean_cosine": 1.0}
         else:
-            aligned, alignment = align(gv, vectors[reference])
+            try:
+                aligned, alignment = align(gv, vectors[reference])
+            except ValueError as exc:
+                raise ValueError(f"{t!r} cannot be aligned to the reference tissue {reference!r}: {exc} The two "
+                                 f"tissues share {len(set(gv.genes) & set(vectors[reference].genes))} expressed "
+                                 "gene(s); leave one out, or pick another reference.") from None
             alignment = {"reference": reference, **alignment}
         seconds = time.perf_counter() - t0
         out = _tissue_vectors(gv, aligned, model, counts, split, t, settings, expression, report, verdict, jaccard,
@@ -419,6 +424,8 @@ def _tissue_vectors(gv, aligned, model, counts, split, tissue, settings, express
         filtered_out=filtered_out)
     meta[TISSUE_KEY] = {"name": tissue, "level": settings["level"], "n_samples": int(counts.shape[0]),
                         "samples_missing": int(split.missing[tissue]), "genes_expressed": int(split.expressed[:, g].sum()),
+                        "not_expressed": " ".join(sorted(set(map(str, split.labels[~split.expressed[:, g]]))
+                                                         - kept_labels)),
                         "seconds": round(seconds, 3), "verdict": verdict, "run": settings}
     if report is not None:
         meta["quality"] = report.to_dict()
