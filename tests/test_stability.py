@@ -186,3 +186,144 @@ def test_summary_is_plain_language(module_counts):
     text = stab.summary()
     assert text.startswith("2 fits on seeds on the same data, 24 genes: a gene's top-3 neighbours agree")
     assert "mean Jaccard index of 1.00" in text and "Stability(2 seed fits" in repr(stab)
+
+
+# --- mode="halves": split-half stability ------------------------------------------------------------
+
+FIT_LOG = []  # what each fit of the recording estimators saw, in fit order (clone() copies parameters)
+
+
+class RecordingVectors(FixedVectors):
+    """FixedVectors that logs the samples it was fitted on (column ``ID`` holds each sample's number)."""
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        FIT_LOG.append({"ids": X["ID"].to_numpy().copy(), "vectors": self.vectors_})
+        return self
+
+
+class SplitVectors(BaseEstimator):
+    """Vectors that depend only on the split: both halves of one split give the same vectors, other splits differ."""
+
+    def __init__(self, base=None, n_samples=0, noise=1.0, random_state=None):
+        self.base = base
+        self.n_samples = n_samples
+        self.noise = noise
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        ids = set(X["ID"].tolist())
+        rest = set(range(self.n_samples)) - ids
+        half = min(tuple(sorted(ids)), tuple(sorted(rest)))  # the same for a half and its complement
+        rng = np.random.default_rng(list(half))
+        self.vectors_ = GeneVectors(self.base + self.noise * rng.normal(size=self.base.shape), list(X.columns))
+        FIT_LOG.append({"ids": X["ID"].to_numpy().copy(), "vectors": self.vectors_})
+        return self
+
+
+def numbered_counts(n_samples, n_genes=30):
+    """Counts whose column ID numbers the samples 0..n-1 (the fits see renamed rows, so the number tells them apart)."""
+    genes = ["ID"] + [f"G{i}" for i in range(n_genes - 1)]
+    X = np.ones((n_samples, n_genes), dtype=int)
+    X[:, 0] = np.arange(n_samples)
+    return pd.DataFrame(X, columns=genes, index=[f"S{i}" for i in range(n_samples)])
+
+
+def brute_top_k(gv, k):
+    U = gv.get_normed_vectors().astype(np.float64)
+    sims = U @ U.T
+    np.fill_diagonal(sims, -np.inf)
+    return [set(np.argsort(-row, kind="stable")[:k].tolist()) for row in sims]
+
+
+@pytest.mark.parametrize("n_samples", [4, 10, 11])
+def test_halves_fits_see_disjoint_halves_that_cover_every_sample(n_samples):
+    FIT_LOG.clear()
+    X = numbered_counts(n_samples)
+    stab = stability(X, RecordingVectors(np.random.default_rng(0).normal(size=(30, 4))), n_resamples=6, k=3,
+                     mode="halves", random_state=1)
+    assert stab.mode == "halves" and stab.n_fits == 6 and len(FIT_LOG) == 6
+    splits = []
+    for i in range(0, 6, 2):
+        first, second = FIT_LOG[i]["ids"], FIT_LOG[i + 1]["ids"]
+        assert len(set(first)) == len(first) and len(set(second)) == len(second)  # no sample twice
+        assert not set(first) & set(second)
+        assert sorted(set(first) | set(second)) == list(range(n_samples))
+        assert {len(first), len(second)} == {n_samples // 2, n_samples - n_samples // 2}
+        splits.append(frozenset(first))
+    assert len(set(splits)) > 1  # a new random split for each pair of fits
+    assert "disjoint random halves of the samples" in stab.summary()
+
+
+def test_halves_jaccard_compares_the_two_fits_of_each_split_only():
+    FIT_LOG.clear()
+    n, k = 12, 4
+    base = np.random.default_rng(3).normal(size=(40, 5))
+    X = numbered_counts(n, n_genes=40)
+    stab = stability(X, SplitVectors(base, n_samples=n, noise=1.0), n_resamples=6, k=k, mode="halves",
+                     random_state=2)
+    # the two halves of a split agree perfectly, different splits do not
+    assert (stab.jaccard == 1.0).all()
+    tops = [brute_top_k(entry["vectors"], k) for entry in FIT_LOG]
+    across = [len(tops[0][g] & tops[2][g]) / len(tops[0][g] | tops[2][g]) for g in range(40)]
+    assert np.mean(across) < 0.7
+    # the same fits compared over every pair (as bootstrap mode would) give a lower Jaccard
+    every = [np.mean([len(tops[a][g] & tops[b][g]) / len(tops[a][g] | tops[b][g])
+                      for a, b in itertools.combinations(range(6), 2)]) for g in range(40)]
+    assert np.mean(every) < 0.9
+
+
+def test_halves_jaccard_matches_brute_force_over_the_recorded_fits():
+    FIT_LOG.clear()
+    k = 5
+    X = numbered_counts(9, n_genes=35)
+    stab = stability(X, RecordingVectors(np.random.default_rng(4).normal(size=(35, 4)), noise=0.4), n_resamples=4,
+                     k=k, mode="halves", random_state=7)
+    tops = [brute_top_k(entry["vectors"], k) for entry in FIT_LOG]
+    paired = [np.mean([len(tops[a][g] & tops[a + 1][g]) / len(tops[a][g] | tops[a + 1][g]) for a in (0, 2)])
+              for g in range(35)]
+    every = [np.mean([len(tops[a][g] & tops[b][g]) / len(tops[a][g] | tops[b][g])
+                      for a, b in itertools.combinations(range(4), 2)]) for g in range(35)]
+    np.testing.assert_allclose(stab.jaccard.to_numpy(), paired, rtol=1e-12)
+    assert not np.allclose(paired, every)  # the test tells the two rules apart
+    # support still counts every fit
+    np.testing.assert_allclose(np.asarray(stab.support.matrix.sum(axis=1)).ravel(), k)
+
+
+def test_halves_errors_name_the_problem():
+    X = numbered_counts(10)
+    est = FixedVectors(np.ones((30, 3)))
+    for odd in (3, 5):
+        with pytest.raises(ValueError, match=rf"mode='halves' fits the two halves of each split, so n_resamples must "
+                                             rf"be even, got {odd}\."):
+            stability(X, est, n_resamples=odd, k=3, mode="halves")
+    for few in (1, 2, 3):
+        with pytest.raises(ValueError, match=rf"mode='halves' needs at least 4 samples \(2 per half\), X has {few}\."):
+            stability(X.iloc[:few], est, n_resamples=2, k=3, mode="halves")
+    FIT_LOG.clear()
+    stability(X.iloc[:4], RecordingVectors(np.ones((30, 3))), n_resamples=2, k=3, mode="halves")
+    assert [len(e["ids"]) for e in FIT_LOG] == [2, 2]
+
+
+def test_halves_reproducible_for_a_fixed_random_state(module_counts):
+    runs = []
+    for seed in (11, 11, 12):
+        FIT_LOG.clear()
+        counts = module_counts.assign(ID=np.arange(len(module_counts)))
+        stab = stability(counts, RecordingVectors(np.random.default_rng(0).normal(size=(counts.shape[1], 6)),
+                                                  noise=0.3), n_resamples=4, k=4, mode="halves", random_state=seed)
+        runs.append((stab, [e["ids"].tolist() for e in FIT_LOG]))
+    (a, ids_a), (b, ids_b), (c, ids_c) = runs
+    assert ids_a == ids_b and ids_a != ids_c
+    assert a.jaccard.equals(b.jaccard)
+    assert (a.support.matrix != b.support.matrix).nnz == 0
+    assert a.consensus_vectors.vectors.tobytes() == b.consensus_vectors.vectors.tobytes()
+    assert not a.jaccard.equals(c.jaccard)
+
+
+def test_halves_with_geneglove_is_bit_identical_for_any_n_jobs(module_counts):
+    one = stability(module_counts, GeneGloVe(dim=8), n_resamples=2, k=4, mode="halves", n_jobs=1)
+    two = stability(module_counts, GeneGloVe(dim=8), n_resamples=2, k=4, mode="halves", n_jobs=2)
+    assert one.jaccard.equals(two.jaccard) and one.mode == "halves"
+    assert one.consensus_vectors.vectors.tobytes() == two.consensus_vectors.vectors.tobytes()
+    assert ((one.jaccard >= 0) & (one.jaccard <= 1)).all()
