@@ -245,6 +245,19 @@ def top_k_sets(V, genes, k):
     return out
 
 
+def slow_keep(J, k):
+    """q² with E[o / (2k - o)] = J for o ~ Binomial(k, q²): a scalar bisection over math.comb sums."""
+    def expected(x):
+        return sum(math.comb(k, o) * x**o * (1 - x) ** (k - o) * o / (2 * k - o) for o in range(k + 1))
+    if math.isnan(J):
+        return math.nan
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if expected(mid) < J else (lo, mid)
+    return (lo + hi) / 2
+
+
 def shift_reference(a, b, stab_a, stab_b, k, n_pairs):
     """The table's numbers from their definitions, gene by gene."""
     common = [g for g in a.genes if g in b]
@@ -254,7 +267,7 @@ def shift_reference(a, b, stab_a, stab_b, k, n_pairs):
     for g in common:
         o = len(set(Na[g]) & set(Nb[g]))
         ja, jb = stab_a.get(g, np.nan), stab_b.get(g, np.nan)
-        x = min(math.sqrt(2 * ja / (1 + ja) * 2 * jb / (1 + jb)), 1 - 1 / (2 * k * n_pairs))
+        x = min(math.sqrt(slow_keep(ja, k) * slow_keep(jb, k)), 1 - 1 / (2 * k * n_pairs))
         p = sum(math.comb(k, t) * x**t * (1 - x) ** (k - t) for t in range(o + 1)) if not math.isnan(x) else np.nan
         rows[g] = {"jaccard": o / (2 * k - o), "p_value": p, "neighbours_a": ", ".join(Na[g]),
                    "neighbours_b": ", ".join(Nb[g])}
@@ -390,3 +403,13 @@ def test_same_table_for_one_and_two_threads():
     two = shift_table(a, b, stab, stab, k=10, n_pairs=5, n_threads=2)
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     assert one["shifted"].sum() >= 25
+
+
+@pytest.mark.parametrize("k", [1, 5, 10, 50])
+def test_keep_probability_with_k_inverts_expected_jaccard_exactly(k):
+    q2 = np.array([0.0, 0.01, 0.2, 0.5, 0.77, 0.99, 1.0])
+    np.testing.assert_allclose(keep_probability(expected_jaccard(q2, k), k), q2, atol=1e-9)
+    assert np.isnan(keep_probability([np.nan], k)).all()
+    # the closed form reads high by Jensen; the exact inverse does not
+    J = expected_jaccard(np.array([0.5]), k)
+    assert keep_probability(J)[0] >= keep_probability(J, k)[0] - 1e-12

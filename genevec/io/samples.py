@@ -269,8 +269,9 @@ def tissue_groups(attrs: pd.DataFrame | str | os.PathLike, level: str = "SMTS",
     Returns
     -------
     dict of str to list of str
-        Tissue -> its sample IDs in the order of ``attrs``; tissues by decreasing number of samples,
-        then by name. Samples without a tissue at ``level`` belong to none.
+        Tissue -> its sample IDs in the order of ``attrs``; for ``"all"``, tissues by decreasing
+        number of samples, then by name; otherwise in the order asked for. Samples without a tissue
+        at ``level`` belong to none.
 
     Raises
     ------

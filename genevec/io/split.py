@@ -268,6 +268,9 @@ def read_gct_split(
         raise ValueError("read_gct_split: groups is empty; give at least one tissue with its sample IDs.")
     names = list(groups)
     store_set = set(names if store is None else store)
+    if store_set - set(names):
+        raise ValueError(f"read_gct_split: store names tissues that are not in groups: "
+                         f"{', '.join(map(repr, sorted(store_set - set(names))))}; groups has {', '.join(names)}.")
     p = check_file(path, "counts file")
     t0 = last_report = time.perf_counter()
     line_no = 0
@@ -376,10 +379,9 @@ def _slow_values(line: bytes, p: Path, line_no: int, header: list, all_samples: 
     fields = line.split(b"\t")
     name = decode(fields[0], p, line_no).strip()
     desc = decode(fields[1], p, line_no).strip() if len(fields) > 1 else ""
-    label = desc or name
-    if len(fields) != len(header):
+    if len(fields) != len(header):     # named as read_gct names them: the Name here, the symbol for a count
         raise FileFormatError(
-            f"{p}, line {line_no} (gene {label!r}): expected {len(header):,} tab-separated fields "
+            f"{p}, line {line_no} (gene {name!r}): expected {len(header):,} tab-separated fields "
             f"(Name, Description and {len(all_samples):,} samples, as in the header on line 3), "
             f"found {len(fields):,}. The line is cut short or has extra tabs: fix or remove it."
         )
@@ -389,6 +391,6 @@ def _slow_values(line: bytes, p: Path, line_no: int, header: list, all_samples: 
             f"{p}, line {line_no}: the Name field (column 1) is empty{symbol}. Every gene line starts "
             "with the gene's ID, e.g. 'ENSG00000141510.11<TAB>TP53<TAB>counts...'. Fill it in or remove the line."
         )
-    values = parse_count_rows([fields[2:]], path=p, line_numbers=[line_no], row_labels=[label],
+    values = parse_count_rows([fields[2:]], path=p, line_numbers=[line_no], row_labels=[desc or name],
                               col_labels=all_samples, row_is="gene", allow_non_integer=False)
     return values[0].astype(np.int64)
