@@ -18,7 +18,7 @@ _PUBLIC = {
     "GeneGloVe": "estimator",
     "GeneVectors": "similarity",
     "load_vectors": "similarity",
-    "fit_tissues": "tissues",
+    "fit_tissues": "tissue_fit",
     "load_tissues": "collection",
     "TissueModels": "collection",
     "read_counts": "io",

@@ -58,7 +58,7 @@ def _fraction(text: str) -> float:
 
 def train_collection(args: argparse.Namespace, out: TextIO) -> int:
     """``genevec train COUNTS --attributes A --tissue all -o FOLDER``."""
-    from .tissues import fit_tissues
+    from .tissue_fit import fit_tissues
 
     unused = [flag for flag, value in (
         ("--min-counts", args.min_counts), ("--checkpoint", args.checkpoint), ("--resume", args.resume),

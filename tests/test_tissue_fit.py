@@ -159,7 +159,7 @@ def test_output_folder_round_trips_and_gensim_reads_every_file(tmp_path, demo_mo
 
 def test_a_killed_run_resumes_from_the_finished_tissues(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "coll"
-    import genevec.tissues as tissues_module
+    import genevec.tissue_fit as tissues_module
 
     real = tissues_module._tissue_vectors
     calls = []
@@ -294,3 +294,13 @@ def test_a_gzipped_copy_gives_the_same_collection(tmp_path, demo_models):
     models = genevec.fit_tissues(plain, attrs, **SMALL)
     for t in models.tissues:
         np.testing.assert_array_equal(models[t].vectors, demo_models[t].vectors)
+
+
+def test_genevec_tissues_stays_the_function_after_fit_tissues_is_used():
+    import subprocess
+    import sys
+
+    code = ("import genevec; genevec.fit_tissues; import genevec.tissue_fit; "
+            "print(callable(genevec.tissues) and genevec.tissues.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "genevec.io.samples"

@@ -1,4 +1,4 @@
-"""Every tissue of a GTEx file in one run: :func:`fit_tissues`.
+"""Every tissue of a GTEx file in one run: :func:`fit_tissues` (``genevec.fit_tissues``).
 
 The GCT is read once (:func:`genevec.io.split.read_gct_split`): each line's counts are split by
 tissue and kept where the gene is expressed. Then each tissue with enough samples gets its own
