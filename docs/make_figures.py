@@ -34,7 +34,29 @@ def tutorial_map(path: Path = STATIC / "tutorial_map.png") -> Path:
     return path
 
 
+def tissues_shifts(path: Path = STATIC / "tissues_shifts.png") -> Path:
+    """The tissues page's figure: skin vs bladder of the embedded demo, as the page computes it."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import genevec
+    from genevec.datasets import demo_paths
+
+    with tempfile.TemporaryDirectory() as folder:
+        models = genevec.fit_tissues(*demo_paths(), min_samples=10, top_genes=2000, output=Path(folder) / "t")
+    table = models.shifts("Skin", "Bladder", top=None)
+    ax = genevec.plot_shifts(table, label=8, highlight=["KRT14", "RPL3"])
+    ax.figure.savefig(path, dpi=80, bbox_inches="tight")
+    plt.close(ax.figure)
+    return path
+
+
 if __name__ == "__main__":
     STATIC.mkdir(exist_ok=True)
-    out = tutorial_map()
-    print(f"{out} ({out.stat().st_size / 1024:.0f} KB)", file=sys.stderr)
+    for make in (tutorial_map, tissues_shifts):
+        out = make()
+        print(f"{out} ({out.stat().st_size / 1024:.0f} KB)", file=sys.stderr)

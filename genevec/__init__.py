@@ -31,6 +31,7 @@ _PUBLIC = {
     "fit_anndata": "anndata_api",
     "gene_map": "plot",
     "plot_gene_map": "plot",
+    "plot_shifts": "plot",
     "cluster_genes": "plot",
     "save_gene_map": "plot",
     "read_gene_map": "plot",

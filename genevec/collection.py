@@ -16,7 +16,7 @@ Examples
 >>> models.tissues
 ['Skin', 'Bladder']
 >>> folder = tempfile.mkdtemp()
->>> models.save(folder)
+>>> _ = models.save(folder)
 >>> genevec.load_tissues(folder).tissues
 ['Skin', 'Bladder']
 """
@@ -310,14 +310,14 @@ class TissueModels:
         if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
             raise ValueError(f"shifts: top must be an int >= 1 or None (every gene), got {top!r}.")
         key = (a, b, float(alpha))
-        if key not in self._shift_cache:
+        table = self._shift_cache.get(key)      # one read: another thread may replace the cache meanwhile
+        if table is None:
             n_pairs = int(self.settings["n_splits"])
             table = shift_table(self._vectors[a], self._vectors[b], self._stability[a], self._stability[b],
                                 k=self.k, n_pairs=n_pairs, n_threads=effective_n_jobs(n_jobs, caller="shifts"),
                                 alpha=alpha, names=("a", "b"))
             table.attrs.update(tissues=(a, b), k=self.k, n_shifted=int(table["shifted"].sum()), alpha=alpha)
             self._shift_cache = {key: table}  # the last pair only: a table holds every shared gene
-        table = self._shift_cache[key]
         out = table if top is None else table.head(int(top))
         out = out.copy()
         out.attrs = dict(table.attrs)

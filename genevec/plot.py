@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-__all__ = ["gene_map", "plot_gene_map", "cluster_genes", "save_gene_map", "read_gene_map", "MAP_COLUMNS"]
+__all__ = ["gene_map", "plot_gene_map", "plot_shifts", "cluster_genes", "save_gene_map", "read_gene_map", "MAP_COLUMNS"]
 
 MAP_COLUMNS = ("gene", "x", "y", "cluster")
 _TSNE_METHODS = ("auto", "opentsne", "sklearn")
@@ -446,6 +446,96 @@ def plot_gene_map(
     ax.set_title(title if title is not None else f"t-SNE map of {len(m):,} genes, {len(clusters)} clusters")
     ax.legend(title="cluster (genes)", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8,
               title_fontsize=9, markerscale=max(1.0, 6.0 / np.sqrt(size)), frameon=False)
+    return ax
+
+
+_SHIFT_COLUMNS = ("gene", "score", "shifted", "jaccard", "expected_jaccard")
+
+
+def plot_shifts(table: pd.DataFrame, *, label: int = 8, highlight: Sequence[str] | None = None,
+                ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Draw a shift table: each gene's neighbour overlap between two tissues against what noise alone gives.
+
+    One point per gene: ``x`` is the Jaccard index of its top-``k`` neighbours expected from each
+    tissue's split-half noise, ``y`` the one observed between the two tissues. On the diagonal a
+    gene keeps the company noise allows; far below it, it changed company. Genes called shifted are
+    red, the ``label`` highest scores are named, and ``highlight`` genes are ringed and named.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :meth:`genevec.TissueModels.shifts` with ``top=None`` (every shared gene).
+    label : int, default=8
+        Name the genes of the ``label`` highest scores.
+    highlight : sequence of str, optional
+        Genes to ring and name (unknown genes raise ``GeneNotFoundError``).
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default: ``"A vs B: n of N genes shifted"`` from the table's ``attrs``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from genevec.plot import plot_shifts
+    >>> t = pd.DataFrame({"gene": ["A", "B", "C"], "score": [3.0, 0.5, 0.1], "shifted": [True, False, False],
+    ...                   "jaccard": [0.0, 0.4, 0.6], "expected_jaccard": [0.7, 0.5, 0.6]})
+    >>> ax = plot_shifts(t, label=1, highlight=["C"])
+    >>> sorted(x.get_text() for x in ax.texts)
+    ['A', 'C']
+    """
+    if not isinstance(table, pd.DataFrame) or any(c not in table.columns for c in _SHIFT_COLUMNS):
+        raise ValueError(f"plot_shifts: table must be a DataFrame from TissueModels.shifts with columns "
+                         f"{', '.join(_SHIFT_COLUMNS)}; got {type(table).__name__}"
+                         + (f" with columns {list(table.columns)[:8]}" if isinstance(table, pd.DataFrame) else ""))
+    label = _check_int(label, "label", 0, None, "plot_shifts", "the number of top-scoring genes to name")
+    genes = table["gene"].astype(str).tolist()
+    for g in highlight or []:
+        if g not in set(genes):
+            raise _unknown_gene(g, genes, "plot_shifts")
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 5.2))
+    x = table["expected_jaccard"].to_numpy(float)
+    y = table["jaccard"].to_numpy(float)
+    shifted = table["shifted"].to_numpy(bool)
+    size = float(np.clip(3000.0 / max(len(table), 1), 2.0, 30.0))
+    rng = np.random.default_rng(0)                       # a little vertical jitter: overlaps take k + 1 values
+    jitter = rng.uniform(-0.008, 0.008, len(y))
+    ax.scatter(x[~shifted], y[~shifted] + jitter[~shifted], s=size, color="0.55", linewidths=0, alpha=0.6,
+               label=f"within noise ({int((~shifted).sum()):,})")
+    ax.scatter(x[shifted], y[shifted] + jitter[shifted], s=size * 2, color="tab:red", linewidths=0,
+               label=f"shifted ({int(shifted.sum()):,})")
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="as noise alone")
+    order = np.argsort(-table["score"].to_numpy(float), kind="stable")
+    named = [int(i) for i in order[:label]]
+    ringed = [genes.index(g) for g in highlight or []]
+    for i in ringed:
+        ax.scatter([x[i]], [y[i]], s=max(size * 5, 30), facecolors="none", edgecolors="black", linewidths=1.0)
+    placed: list[tuple[float, float]] = []
+    for i in dict.fromkeys(named + ringed):            # labels near an earlier one step upwards, with a leader
+        crowd = sum(abs(x[i] - px) < 0.04 and abs(y[i] - py) < 0.04 for px, py in placed)
+        placed.append((x[i], y[i]))
+        ax.annotate(genes[i], (x[i], y[i] + jitter[i]), xytext=(8, 4 + 11 * crowd), textcoords="offset points",
+                    fontsize=8, arrowprops={"arrowstyle": "-", "color": "0.4", "linewidth": 0.5} if crowd else None)
+    top = float(np.nanmax(np.concatenate([x, y, [0.1]])))
+    ax.set_xlim(-0.02, min(1.02, top + 0.05))
+    ax.set_ylim(-0.04, min(1.04, top + 0.05))
+    ax.set_xlabel("neighbour overlap expected from noise (Jaccard)")
+    ax.set_ylabel("neighbour overlap between the tissues (Jaccard)")
+    attrs = table.attrs or {}
+    if title is None and "tissues" in attrs:
+        a, b = attrs["tissues"]
+        title = f"{a} vs {b}: {int(shifted.sum()):,} of {len(table):,} genes shifted"
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
     return ax
 
 

@@ -171,7 +171,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         The tissues at ``level`` to fit (case-insensitive).
     level : {"SMTS", "SMTSD"}, default="SMTS"
         Broad (``"Skin"``) or detailed (``"Skin - Sun Exposed (Lower leg)"``) tissues.
-    min_samples : int, default=20
+    min_samples : int >= 4, default=20
         Tissues with fewer samples in the counts file are skipped, with one line naming them and
         their counts (below about 20 samples a gene's neighbours are mostly noise: see the docs page
         "How good are the vectors?").
@@ -257,7 +257,11 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     if genes not in GENE_UNIVERSES:
         raise ValueError(f"fit_tissues: genes must be 'shared' (the genes expressed in every tissue) or 'union' (each "
                          f"tissue its own), got {genes!r}.")
-    min_samples = _check_int(min_samples, "min_samples", 1)
+    if isinstance(min_samples, numbers.Integral) and not isinstance(min_samples, bool) and 0 < min_samples < 4:
+        raise ValueError(f"fit_tissues: min_samples must be at least 4, got {min_samples}: each tissue's noise is "
+                         "measured by fitting two halves of its samples, and a half needs 2 samples. (A tissue of "
+                         "fewer than about 20 samples gives mostly noise anyway.)")
+    min_samples = _check_int(min_samples, "min_samples", 4)
     n_splits = _check_int(n_splits, "n_splits", 1)
     k = _check_int(k, "k", 1)
     top_genes = _check_int(top_genes, "top_genes", k + 2, allow_none=True)

@@ -134,7 +134,7 @@ def python_blocks(page: Path) -> list[str]:
 
 
 RUNNABLE_PAGES = ["quickstart.rst", "tutorial.rst", "determinism.rst", "model_selection.rst", "errors.rst",
-                  "single_cell.rst"]
+                  "single_cell.rst", "tissues.rst"]
 
 
 def test_python_blocks_are_extracted():
@@ -162,10 +162,13 @@ def test_page_examples_run(page, tmp_path):
         assert proc.stdout.strip().endswith("True")
     if page == "tutorial.rst":
         assert (tmp_path / "skin_map.png").exists() and (tmp_path / "skin_vectors.txt").exists()
+    if page == "tissues.rst":
+        assert (tmp_path / "skin_vs_bladder.png").exists() and (tmp_path / "tissues" / "manifest.json").exists()
 
 
-def test_tutorial_figure_is_small_and_present():
-    png = DOCS / "_static" / "tutorial_map.png"
+@pytest.mark.parametrize("name", ["tutorial_map.png", "tissues_shifts.png"])
+def test_figures_are_small_and_present(name):
+    png = DOCS / "_static" / name
     assert png.exists(), "run: python docs/make_figures.py"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size < 200 * 1024, f"{png} is {png.stat().st_size / 1024:.0f} KB; keep it < 200 KB"

@@ -194,3 +194,41 @@ def test_gene_names_that_look_like_numbers_or_na_survive(tmp_path):
     m = pd.DataFrame({"gene": ["NA", "1", "MARCH1"], "x": [0.0, 1, 2], "y": [0.0, 1, 2], "cluster": [1, 1, 2]})
     _, tsv = save_gene_map(m, tmp_path / "m.png")
     assert read_gene_map(tsv)["gene"].tolist() == ["NA", "1", "MARCH1"]
+
+
+def _shift_table():
+    return pd.DataFrame({"gene": [f"G{i}" for i in range(30)], "score": np.linspace(5, 0, 30),
+                         "shifted": [True] * 3 + [False] * 27, "jaccard": np.linspace(0, 0.9, 30),
+                         "expected_jaccard": np.full(30, 0.6)})
+
+
+def test_plot_shifts_names_the_top_genes_and_colours_the_shifted():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from genevec.plot import plot_shifts
+
+    table = _shift_table()
+    table.attrs["tissues"] = ("Skin", "Bladder")
+    ax = plot_shifts(table, label=4, highlight=["G20"])
+    assert sorted(t.get_text() for t in ax.texts) == ["G0", "G1", "G2", "G20", "G3"]
+    assert ax.get_title() == "Skin vs Bladder: 3 of 30 genes shifted"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["within noise (27)", "shifted (3)", "as noise alone"]
+    red = ax.collections[1]
+    np.testing.assert_allclose(red.get_offsets()[:, 0], [0.6, 0.6, 0.6])
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_plot_shifts_errors():
+    from genevec.exceptions import GeneNotFoundError
+    from genevec.plot import plot_shifts
+
+    with pytest.raises(ValueError, match="must be a DataFrame from TissueModels.shifts with columns gene, score"):
+        plot_shifts(_shift_table().drop(columns=["expected_jaccard"]))
+    with pytest.raises(GeneNotFoundError, match="G99"):
+        plot_shifts(_shift_table(), highlight=["G99"])
+    with pytest.raises(ValueError, match="label"):
+        plot_shifts(_shift_table(), label=-1)

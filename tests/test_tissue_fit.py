@@ -267,7 +267,8 @@ def test_two_tissues_that_share_no_expressed_gene(tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"genes": "all"}, "genes must be 'shared'"),
-    ({"min_samples": 0}, "min_samples must be an int >= 1"),
+    ({"min_samples": 0}, "min_samples must be an int >= 4"),
+    ({"min_samples": 2}, "min_samples must be at least 4, got 2: each tissue's noise is measured by fitting two halves"),
     ({"n_splits": 0}, "n_splits must be an int >= 1"),
     ({"top_genes": 5}, "top_genes must be an int >= 12"),
     ({"reference": "Liver"}, "the reference 'Liver' is not among the fitted tissues: Skin, Bladder"),
