@@ -461,6 +461,7 @@ def test_shift_tables_are_what_shifts_gives(collection):
     from genevec.collection import TissueModels
 
     full = collection.shifts(FIBRO, BLADDER, top=None)
+    pd.testing.assert_frame_equal(c.all_shifts(collection, FIBRO, BLADDER), full)
     table = c.shift_table(full)
     assert table.columns.tolist() == c.SHIFT_COLUMNS + [f"Stability in {FIBRO}", f"Stability in {BLADDER}",
                                                         f"Neighbours in {FIBRO}", f"Neighbours in {BLADDER}"]

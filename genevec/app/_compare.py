@@ -9,6 +9,7 @@ sentence instead of raising when the choice cannot be answered; the Shiny layer 
 from __future__ import annotations
 
 import numbers
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ import pandas as pd
 MAX_TOPN = 100
 #: Shifted genes the table lists at most (the CSV holds every shared gene).
 MAX_SHIFTS = 1000
+
+_shift_lock = threading.Lock()
 
 COMPARE_EMPTY = "Type a gene symbol in the box above to see its nearest genes in each tissue."
 SHIFT_COLUMNS = ["Gene", "Score", "P", "Q", "Shifted", "Jaccard", "Expected Jaccard", "Cosine"]
@@ -193,6 +196,16 @@ def shift_problem(collection: Any, a: Any, b: Any, top: Any) -> str | None:
         return (f"Tissue A and tissue B are both {a}: choose two different tissues to see which genes change "
                 "neighbours.")
     return whole_number(top, 1, MAX_SHIFTS, "Genes to list")
+
+
+def all_shifts(collection: Any, a: str, b: str) -> pd.DataFrame:
+    """Every gene tissues ``a`` and ``b`` share, most shifted first (:meth:`genevec.TissueModels.shifts`, ``top=None``).
+
+    One computation at a time in this process: the collection keeps the last pair's table only, so
+    sessions that ask for different pairs at once take turns rather than replace it under each other.
+    """
+    with _shift_lock:
+        return collection.shifts(a, b, top=None)
 
 
 def shift_table(full: pd.DataFrame) -> pd.DataFrame:

@@ -897,7 +897,7 @@ def _compare_server(input: Inputs, collection: Any, gene_of, downloadable, csv_o
         if problem:
             return problem
         try:
-            full = await asyncio.to_thread(collection.shifts, a, b, None)
+            full = await asyncio.to_thread(c.all_shifts, collection, a, b)
         except ValueError as exc:                         # e.g. tissues that share too few genes
             return str(exc)
         return c.shift_table(full)
