@@ -421,7 +421,8 @@ def test_the_tissue_of_a_gene_it_lacks_says_why(collection):
     fibro = models[0]
     reason = absent_reason(collection[FIBRO].metadata, "CD74", len(collection[FIBRO]))
     assert reason.startswith("filtered out at training (")
-    assert d.absent_notice(fibro, "CD74") == f"CD74 is not in tissue {FIBRO}: {reason}. Close symbols in it: 'CD44', 'CD248'."
+    assert d.absent_notice(fibro, "CD74") == (f"CD74 is not in tissue {FIBRO}: {reason}. Close symbols in it: "
+                                              "'CD44', 'CD248'.")
 
 
 def test_side_by_side_is_what_compare_gives(collection):
@@ -432,7 +433,8 @@ def test_side_by_side_is_what_compare_gives(collection):
     assert list(table.columns) == ["Rank", BLADDER, f"{BLADDER} cosine", SKIN, f"{SKIN} cosine"]
     assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
     for t in (BLADDER, SKIN):
-        assert table[t].tolist() == want[(t, "gene")].tolist() == [g for g, _ in collection[t].most_similar("CD74", topn=5)]
+        nearest = [g for g, _ in collection[t].most_similar("CD74", topn=5)]
+        assert table[t].tolist() == want[(t, "gene")].tolist() == nearest
         np.testing.assert_array_equal(table[f"{t} cosine"], want[(t, "cosine")])
     assert absent == want.attrs["absent"] and list(absent) == [FIBRO]
     assert c.absent_lines("CD74", absent) == [f"CD74 is not in tissue {FIBRO}: {absent[FIBRO]}."]
@@ -482,7 +484,8 @@ def test_shift_tables_are_what_shifts_gives(collection):
     assert c.shift_problem(collection, FIBRO, BLADDER, 50) is None
     assert c.shift_problem(collection, SKIN, SKIN, 50) == (f"Tissue A and tissue B are both {SKIN}: choose two "
                                                            "different tissues to see which genes change neighbours.")
-    assert c.shift_problem(collection, FIBRO, BLADDER, 0) == "Genes to list: give a whole number from 1 to 1,000 (got 0)."
+    assert c.shift_problem(collection, FIBRO, BLADDER, 0) == ("Genes to list: give a whole number from 1 to 1,000 "
+                                                              "(got 0).")
     assert c.shift_problem(collection, None, BLADDER, 50).startswith("Choose tissue A and tissue B")
     one = TissueModels({BLADDER: collection[BLADDER]}, collection.settings)
     assert c.shift_problem(one, BLADDER, BLADDER, 50) == (f"This collection has one tissue ({BLADDER}): shifts compare "

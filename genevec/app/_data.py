@@ -824,10 +824,13 @@ def tissue_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
     Examples
     --------
     >>> from genevec.app._data import tissue_rows
-    >>> tissue_rows({"tissue": {"name": "Skin", "level": "SMTS", "n_samples": 20},
-    ...              "stability": {"k": 10, "n_fits": 4, "mean_jaccard": 0.186},
-    ...              "alignment": {"reference": "Skin", "shared_genes": 300, "mean_cosine": 1.0}})[1:]
-    [('Split-half stability', "0.19: mean Jaccard of a gene's 10 nearest genes between fits of two random halves of the samples (4 fits)"), ('Aligned onto', 'Skin, the reference tissue')]
+    >>> rows = tissue_rows({"tissue": {"name": "Skin", "level": "SMTS", "n_samples": 20},
+    ...                     "stability": {"k": 10, "n_fits": 4, "mean_jaccard": 0.186},
+    ...                     "alignment": {"reference": "Skin", "shared_genes": 300, "mean_cosine": 1.0}})
+    >>> rows[0], rows[2]
+    (('Tissue in the collection', 'Skin (SMTS), 20 samples'), ('Aligned onto', 'Skin, the reference tissue'))
+    >>> rows[1][1][:50]
+    "0.19: mean Jaccard of a gene's 10 nearest genes be"
     """
     record = meta.get("tissue")
     if not isinstance(record, dict) or "name" not in record:
