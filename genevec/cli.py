@@ -612,10 +612,12 @@ def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_app(args: argparse.Namespace, out: TextIO) -> int:
-    paths = [str(_existing_file(p, "vectors file")) for p in args.vectors]
+    # a folder is a tissue collection (genevec.load_tissues names what is wrong with a bad one)
+    paths = [p if os.path.isdir(p) else str(_existing_file(p, "vectors file")) for p in args.vectors]
     from .app import run_app
 
-    _say(f"serving {len(paths)} model(s) on http://{args.host}:{args.port} (Ctrl-C stops)")
+    what = f"the tissue collection {paths[0]}" if os.path.isdir(paths[0]) else f"{len(paths)} model(s)"
+    _say(f"loading {what}, then serving on http://{args.host}:{args.port} (Ctrl-C stops)")
     run_app(paths, host=args.host, port=args.port, gene_sets=args.gene_sets)
     return EXIT_OK
 
@@ -950,12 +952,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "app", help="the interactive explorer (neighbours, analogies, map) in a browser", formatter_class=fmt,
         description=_desc("Serve the Shiny app on HOST:PORT; several vector files give a model selector. "
+                          "A tissue collection folder (genevec train --tissue all -o FOLDER) gives a tissue "
+                          "selector and a Compare tissues tab. "
                           "Needs the app extra: pip install \"genevec[app]\"."),
         epilog=_epilog("""
             genevec app vectors.txt                      # then open http://127.0.0.1:8000
             genevec app pancreas.txt blood.txt --port 8080
+            genevec app tissues/                         # a tissue collection folder
         """))
-    p.add_argument("vectors", metavar="VECTORS", nargs="+", help="vectors file(s) (word2vec text)")
+    p.add_argument("vectors", metavar="VECTORS", nargs="+",
+                   help="vectors file(s) (word2vec text), or one tissue collection folder")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=_positive_int, default=8000, help="port (default: %(default)s)")
     p.add_argument("--gene-sets", nargs="+", default=["go_bp", "reactome"], metavar="SETS",

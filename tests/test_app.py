@@ -320,3 +320,202 @@ def test_train_map_cache_is_what_the_app_shows(vec_path, monkeypatch):
     model = d.load_models([vec_path])[0]
     m = d.get_map(model)
     assert m["gene"].tolist() == model.vectors.genes and m["cluster"].nunique() == 15
+
+
+# ------------------------------------------------------------------------------ tissue collections
+def fit_collection(folder):
+    """The demo's detailed tissues, each with its own 300 most expressed genes (genes="union"), written to
+    ``folder``: Cells - Transformed fibroblasts (13 samples), Bladder (11), Skin - Not Sun Exposed
+    (Suprapubic) (5); Skin - Sun Exposed (Lower leg) (2 samples) is left out. A gene can be in one
+    tissue and not another (CD74: not in the fibroblasts; ANXA1: only in them; COL1A1: in all three)."""
+    import genevec
+    from genevec.datasets import demo_paths
+
+    return genevec.fit_tissues(*demo_paths(), level="SMTSD", min_samples=4, genes="union", top_genes=300,
+                               n_splits=2, output=folder)
+
+
+FIBRO, BLADDER, SKIN = "Cells - Transformed fibroblasts", "Bladder", "Skin - Not Sun Exposed (Suprapubic)"
+
+
+@pytest.fixture(scope="module")
+def collection_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tissues") / "collection"
+    fit_collection(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def collection(collection_dir):
+    from genevec import load_tissues
+
+    return load_tissues(collection_dir)
+
+
+def test_a_collection_folder_is_served_as_one_model_per_tissue(collection_dir, collection):
+    from genevec.app._shiny import build_ui
+
+    assert collection.tissues == [FIBRO, BLADDER, SKIN]
+    models, served = d.load_served(collection_dir)
+    assert served.tissues == collection.tissues and [m.label for m in models] == collection.tissues
+    assert {m.kind for m in models} == {"tissue"}
+    assert [os.path.basename(m.path) for m in models] == ["cells_transformed_fibroblasts.txt", "bladder.txt",
+                                                          "skin_not_sun_exposed_suprapubic.txt"]
+    for m in models:                                           # the aligned vectors of each tissue, as loaded
+        np.testing.assert_array_equal(m.vectors.vectors, collection[m.label].vectors)
+    assert d.load_served([str(collection_dir)])[1].tissues == collection.tissues       # a list of one folder
+    models, served = d.load_served(collection)                # an object: no files, maps in memory
+    assert served is collection and [m.path for m in models] == ["", "", ""]
+    ui_ = str(build_ui(models, ["go_bp"], collection.tissues))
+    assert 'data-value="compare"' in ui_ and "Compare tissues" in ui_ and '<label class="control-label" ' \
+        'id="model-label" for="model">Tissue</label>' in ui_
+    assert 'data-value="compare"' not in str(build_ui(models, ["go_bp"]))             # vector files: no Compare tab
+    page = str(create_app(collection_dir).ui["html"])
+    assert "Compare tissues" in page and FIBRO in page
+
+
+def test_a_bad_collection_folder_says_what_is_wrong_and_what_to_do(tmp_path, collection_dir, capsys):
+    import shutil
+
+    from genevec.cli import main
+    from genevec.exceptions import FileFormatError
+
+    with pytest.raises(FileFormatError, match=r"no manifest.json here: this is not a tissue collection. Write one "
+                                              r"with genevec train COUNTS --attributes ATTRS --tissue all -o FOLDER"):
+        create_app(tmp_path)
+    with pytest.raises(ValueError, match=r"genevec app serves one tissue collection folder or vectors files, not "
+                                         r"both.*Serve the folder alone \(genevec app .*collection\)"):
+        create_app([collection_dir, write_vectors(tmp_path / "v.txt")])
+    broken = tmp_path / "broken"
+    shutil.copytree(collection_dir, broken)
+    with open(broken / "bladder.txt", "a") as fh:
+        fh.write("\n")
+    with pytest.raises(FileFormatError, match=r"bladder.txt: a file of tissue 'Bladder' changed since manifest.json "
+                                              r"was written .* Restore it"):
+        create_app(broken)
+    # the command line: one line naming the problem and the fix, no traceback
+    assert main(["app", str(broken), "--port", "8765"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("genevec: error: ") and "changed since manifest.json was written" in err[-1]
+    assert "Traceback" not in "\n".join(err) and len(err) == 2     # "loading ..." then the error
+    assert main(["app", str(tmp_path / "empty_dir_missing"), "--port", "8765"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_app_passes_a_collection_folder(collection_dir, monkeypatch, capsys):
+    import genevec.app
+    from genevec.cli import main
+
+    calls = []
+    monkeypatch.setattr(genevec.app, "run_app", lambda paths, **kw: calls.append(paths))
+    assert main(["app", str(collection_dir), "--port", "8123"]) == 0
+    assert calls == [[str(collection_dir)]]
+    assert f"loading the tissue collection {collection_dir}, then serving on http://127.0.0.1:8123" in \
+        capsys.readouterr().err
+
+
+def test_the_tissue_of_a_gene_it_lacks_says_why(collection):
+    from genevec.provenance import absent_reason
+
+    models, _ = d.load_served(collection)
+    fibro = models[0]
+    reason = absent_reason(collection[FIBRO].metadata, "CD74", len(collection[FIBRO]))
+    assert reason.startswith("filtered out at training (")
+    assert d.absent_notice(fibro, "CD74") == (f"CD74 is not in tissue {FIBRO}: {reason}. Close symbols in it: "
+                                              "'CD44', 'CD248'.")
+
+
+def test_side_by_side_is_what_compare_gives(collection):
+    from genevec.app import _compare as c
+
+    table, absent = c.side_by_side(collection, "CD74", 5, collection.tissues)
+    want = collection.compare("CD74", topn=5)
+    assert list(table.columns) == ["Rank", BLADDER, f"{BLADDER} cosine", SKIN, f"{SKIN} cosine"]
+    assert table["Rank"].tolist() == [1, 2, 3, 4, 5]
+    for t in (BLADDER, SKIN):
+        nearest = [g for g, _ in collection[t].most_similar("CD74", topn=5)]
+        assert table[t].tolist() == want[(t, "gene")].tolist() == nearest
+        np.testing.assert_array_equal(table[f"{t} cosine"], want[(t, "cosine")])
+    assert absent == want.attrs["absent"] and list(absent) == [FIBRO]
+    assert c.absent_lines("CD74", absent) == [f"CD74 is not in tissue {FIBRO}: {absent[FIBRO]}."]
+    assert c.compare_caption("CD74", table, absent) == ("The 5 nearest genes of CD74 in 2 tissues (cosine within "
+                                                         "each tissue); 1 chosen tissue lacks it.")
+    assert c.side_by_side_display(table)[f"{SKIN} cosine"].tolist() == table[f"{SKIN} cosine"].round(4).tolist()
+    back = pd.read_csv(io.StringIO(d.to_csv(table)))                              # the download
+    assert back.columns.tolist() == table.columns.tolist() and back[BLADDER].tolist() == table[BLADDER].tolist()
+    only, none = c.side_by_side(collection, "COL1A1", 3, [SKIN])
+    assert list(only.columns) == ["Rank", SKIN, f"{SKIN} cosine"] and none == {}
+    # every problem is a sentence naming it and the fix
+    assert c.side_by_side(collection, "", 5, collection.tissues) == c.COMPARE_EMPTY
+    assert c.side_by_side(collection, "CD74", 5, []) == ("Choose at least one tissue in the Tissues box to see the "
+                                                         "neighbours of CD74 in it.")
+    for bad in (0, 101, 2.5, None, float("nan"), True, "5"):
+        assert c.side_by_side(collection, "CD74", bad, [SKIN]) == (
+            f"Neighbours per tissue: give a whole number from 1 to 100 (got {bad!r}).")
+    assert c.side_by_side(collection, "ANXA1", 5, [BLADDER, SKIN]).startswith(
+        f"'ANXA1' has no vector in any of {BLADDER}, {SKIN}.")
+    assert "Did you mean 'CD74'" in c.side_by_side(collection, "CD47X", 5, [BLADDER])
+    assert c.side_by_side(collection, "CD74", 5, ["Kidney"]).startswith("No tissue 'Kidney' in this collection.")
+
+
+def test_shift_tables_are_what_shifts_gives(collection):
+    from genevec.app import _compare as c
+    from genevec.collection import TissueModels
+
+    full = collection.shifts(FIBRO, BLADDER, top=None)
+    pd.testing.assert_frame_equal(c.all_shifts(collection, FIBRO, BLADDER), full)
+    table = c.shift_table(full)
+    assert table.columns.tolist() == c.SHIFT_COLUMNS + [f"Stability in {FIBRO}", f"Stability in {BLADDER}",
+                                                        f"Neighbours in {FIBRO}", f"Neighbours in {BLADDER}"]
+    assert table["Gene"].tolist() == full["gene"].tolist() and len(table) == 165      # the genes both have
+    np.testing.assert_array_equal(table["Expected Jaccard"], full["expected_jaccard"])
+    assert table[f"Neighbours in {BLADDER}"].tolist() == full["neighbours_b"].tolist()
+    shown = c.shift_display(table, 7)
+    assert shown.columns.tolist() == ["Gene", "Score", "Q", "Shifted", "Jaccard", "Expected Jaccard", "Cosine",
+                                      f"Neighbours in {FIBRO}", f"Neighbours in {BLADDER}"]
+    assert shown["Gene"].tolist() == collection.shifts(FIBRO, BLADDER, top=7)["gene"].tolist()
+    assert set(shown["Shifted"]) <= {"yes", "no"} and shown["Cosine"].tolist() == table["Cosine"][:7].round(3).tolist()
+    n_shifted = int(full["shifted"].sum())
+    assert c.shift_caption(table, 7) == (f"{FIBRO} vs {BLADDER}: 165 shared genes, most shifted first; {n_shifted} "
+                                         "shifted at q < 0.05. Showing 7 of 165; the CSV holds all.")
+    back = pd.read_csv(io.StringIO(d.to_csv(table)), keep_default_na=False)
+    assert back.columns.tolist() == table.columns.tolist() and back["Gene"].tolist() == table["Gene"].tolist()
+    # problems
+    assert c.shift_problem(collection, FIBRO, BLADDER, 50) is None
+    assert c.shift_problem(collection, SKIN, SKIN, 50) == (f"Tissue A and tissue B are both {SKIN}: choose two "
+                                                           "different tissues to see which genes change neighbours.")
+    assert c.shift_problem(collection, FIBRO, BLADDER, 0) == ("Genes to list: give a whole number from 1 to 1,000 "
+                                                              "(got 0).")
+    assert c.shift_problem(collection, None, BLADDER, 50).startswith("Choose tissue A and tissue B")
+    one = TissueModels({BLADDER: collection[BLADDER]}, collection.settings)
+    assert c.shift_problem(one, BLADDER, BLADDER, 50) == (f"This collection has one tissue ({BLADDER}): shifts compare "
+                                                          "two. Fit more tissues with genevec train --tissue all.")
+
+
+def test_about_a_collection_and_its_tissues(collection, monkeypatch):
+    from genevec.app import _compare as c
+
+    models, _ = d.load_served(collection)
+    info = d.about([models[1]])[0]
+    assert info["kind"] == "tissue" and info["file"] == "none (fitted in this process, not saved)"
+    rows = dict(info["tissue"])
+    assert rows["Tissue in the collection"] == f"{BLADDER} (SMTSD), 11 samples"
+    jac = collection[BLADDER].metadata["stability"]["mean_jaccard"]
+    assert rows["Split-half stability"].startswith(f"{jac:.2f}: mean Jaccard of a gene's 10 nearest genes")
+    assert rows["Aligned onto"].startswith(f"{FIBRO} (orthogonal Procrustes on 165 shared genes")
+    assert dict(d.about([models[0]])[0]["tissue"])["Aligned onto"] == f"{FIBRO}, the reference tissue"
+    assert d.tissue_rows({"dim": 8}) == []                                       # not a tissue: nothing
+    summary = c.summary_table(collection)
+    assert summary["Tissue"].tolist() == collection.tissues and summary["Samples"].tolist() == [13, 11, 5]
+    assert c.skipped_lines(collection) == ["Skin - Sun Exposed (Lower leg) (2 samples) was left out: 2 samples in "
+                                           "the counts file, fewer than min_samples=4."]
+    assert dict(c.settings_rows(collection))["Genes"] == "union: each tissue keeps the genes it expresses"
+    # a collection never saved: its tissues' maps are computed once and kept in memory
+    d._maps.clear()
+    calls = []
+    monkeypatch.setattr(gp, "model_map", lambda gv, **k: calls.append(gv) or pd.DataFrame(
+        {"gene": gv.genes, "x": 0.0, "y": 0.0, "cluster": 1}))
+    assert not d.map_cached(models[1])
+    m = d.get_map(models[1])
+    assert d.get_map(models[1]) is m and len(calls) == 1 and d.map_cached(models[1])
+    assert m["gene"].tolist() == collection[BLADDER].genes

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from test_app import BLADDER, FIBRO, SKIN, fit_collection
 from test_app_load import serve
 
 from genevec import GeneGloVe, GeneVectors, datasets, evaluate, load_vectors, stability
 from genevec.io.samples import detailed_tissues
 from genevec.names import gene_name
-from genevec.provenance import KEY, training_record
+from genevec.provenance import KEY, absent_reason, training_record
 from genevec.stability import NeighbourSupport
 
 pytestmark = pytest.mark.browser
@@ -615,6 +616,169 @@ def test_user_text_is_escaped(page, server):
     assert page.evaluate("window.__xss") is None
     assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert page.dialogs == []
+
+
+# ------------------------------------------------------------------------------ a tissue collection
+@pytest.fixture(scope="module")
+def tissue_server(tmp_path_factory):
+    """``genevec app FOLDER`` on a collection of the demo's detailed tissues (test_app.fit_collection)."""
+    folder = tmp_path_factory.mktemp("app_tissues") / "collection"
+    collection = fit_collection(folder)
+    log = folder.parent / "server.log"
+    with serve([folder], log, gene_sets=["go_bp"]) as srv:
+        yield {"url": srv.url, "folder": folder, "collection": collection, "log": log}
+
+
+@pytest.fixture
+def tissue_page(browser, tissue_server):
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(tissue_server["url"])
+    # none of KRAS, EGFR, TP53, PTEN is among these tissues' 300 genes: the picker waits for a gene
+    _wait_text(pg, "#nb_notice", "Type a gene symbol in the box above to see its nearest genes.")
+    yield pg
+    context.close()
+
+
+def _header(pg, table_id):
+    pg.locator(f"#{table_id} thead th").first.wait_for()
+    return pg.locator(f"#{table_id} thead th").all_inner_texts()
+
+
+def test_collection_opens_with_a_tissue_selector_that_switches_every_tab(tissue_page, tissue_server):
+    pg, tm = tissue_page, tissue_server["collection"]
+    assert pg.inner_text("#model-label") == "Tissue"
+    assert pg.eval_on_selector_all("#model option", "os => os.map(o => o.textContent)") == [FIBRO, BLADDER, SKIN]
+    _wait_text(pg, "#model_info", f"Trained on: {FIBRO}, 13 samples")
+    _pick(pg, "gene", "COL1A1")                                   # a gene of all three tissues
+    _wait_text(pg, "#nb_caption", "to COL1A1 (of 299 other genes)")
+    want = tm[FIBRO].neighbor_table("COL1A1", topn=5)["Gene"].tolist()
+    _wait_first(pg, "nb_table", want[0])
+    assert _first_genes(pg, "nb_table") == want
+    _shot(pg, "tissue_neighbours")
+    pg.select_option("#model", "1")                               # Bladder: the gene stays, the table is Bladder's
+    _wait_text(pg, "#model_info", f"Trained on: {BLADDER}, 11 samples")
+    want_b = tm[BLADDER].neighbor_table("COL1A1", topn=5)["Gene"].tolist()
+    assert want_b != want
+    _wait_first(pg, "nb_table", want_b[0])
+    assert _first_genes(pg, "nb_table") == want_b and _value(pg, "gene") == "COL1A1"
+    # the Map and About tabs show the chosen tissue too
+    _open_map(pg, len(tm[BLADDER]))
+    assert Path(tissue_server["folder"] / "bladder.txt.map.tsv").is_file()     # cached beside the tissue's file
+    pg.click("a[data-value='about']")
+    _wait_text(pg, "#about", f"Tissue: {BLADDER}")
+    about = pg.inner_text("#about")
+    assert "The collection: 3 tissues" in about and f"Tissue in the collection\t{BLADDER} (SMTSD), 11 samples" in about
+    assert "Skin - Sun Exposed (Lower leg) (2 samples) was left out: 2 samples in the counts file" in about
+    assert f"Tissue: {FIBRO}" not in about
+    pg.select_option("#model", "2")
+    _wait_text(pg, "#about", f"Tissue: {SKIN}")
+    _shot(pg, "tissue_about", full_page=True)
+
+
+def test_a_gene_the_tissue_lacks_keeps_its_name_and_the_tab_says_why(tissue_page, tissue_server):
+    pg, tm = tissue_page, tissue_server["collection"]
+    pg.select_option("#model", "1")
+    _wait_text(pg, "#model_info", f"Trained on: {BLADDER}")
+    _pick(pg, "gene", "CD74")                                     # in Bladder, not in the fibroblasts
+    _wait_text(pg, "#nb_caption", "to CD74")
+    pg.select_option("#model", "0")
+    reason = absent_reason(tm[FIBRO].metadata, "CD74", len(tm[FIBRO]))
+    _wait_text(pg, "#nb_notice", f"CD74 is not in tissue {FIBRO}: {reason}.")
+    assert _value(pg, "gene") == "CD74" and pg.inner_text("#nb_caption") == "" and _disabled(pg, "nb_download")
+    _shot(pg, "tissue_absent_gene")
+
+
+def test_compare_tab_side_by_side_and_download(tissue_page, tissue_server):
+    pg, tm = tissue_page, tissue_server["collection"]
+    pg.click("a[data-value='compare']")
+    _wait_text(pg, "#cmp_notice", "Type a gene symbol in the box above to see its nearest genes in each tissue.")
+    assert _disabled(pg, "cmp_download")
+    _pick(pg, "cmp_gene", "CD74")
+    _wait_text(pg, "#cmp_caption", "The 10 nearest genes of CD74 in 2 tissues (cosine within each tissue); "
+                                   "1 chosen tissue lacks it.")
+    want = tm.compare("CD74", topn=10)
+    reason = want.attrs["absent"][FIBRO]
+    _wait_text(pg, "#cmp_notice", f"CD74 is not in tissue {FIBRO}: {reason}.")
+    assert _header(pg, "cmp_table") == ["Rank", BLADDER, f"{BLADDER} cosine", SKIN, f"{SKIN} cosine"]
+    _wait_first(pg, "cmp_table", want[(BLADDER, "gene")].iloc[0], col=2)
+    rows = _rows(pg, "cmp_table", 10)
+    assert [r[1] for r in rows] == want[(BLADDER, "gene")].tolist()
+    assert [r[3] for r in rows] == want[(SKIN, "gene")].tolist()
+    assert [float(r[4]) for r in rows] == pytest.approx(want[(SKIN, "cosine")].tolist(), abs=1e-4)
+    _shot(pg, "compare", full_page=True)
+    pg.wait_for_function("() => !document.getElementById('cmp_download').classList.contains('disabled')")
+    with pg.expect_download() as dl:
+        pg.click("#cmp_download")
+    assert dl.value.suggested_filename == "CD74_tissues.csv"
+    got = pd.read_csv(dl.value.path(), keep_default_na=False)
+    assert got.columns.tolist() == ["Rank", BLADDER, f"{BLADDER} cosine", SKIN, f"{SKIN} cosine"]
+    assert got[SKIN].tolist() == want[(SKIN, "gene")].tolist()
+    np.testing.assert_allclose(got[f"{BLADDER} cosine"], want[(BLADDER, "cosine")], rtol=1e-5)
+    # fewer neighbours, fewer tissues
+    pg.fill("#cmp_topn", "3")
+    _wait_text(pg, "#cmp_caption", "The 3 nearest genes of CD74 in 2 tissues")
+    pg.locator(f"#cmp_tissues + .selectize-control .item[data-value='{BLADDER}'] .remove").click()
+    _wait_text(pg, "#cmp_caption", "The 3 nearest genes of CD74 in 1 tissue (cosine within each tissue); 1 chosen "
+                                   "tissue lacks it.")
+    assert _header(pg, "cmp_table") == ["Rank", SKIN, f"{SKIN} cosine"]
+
+
+def test_compare_tab_says_when_no_chosen_tissue_has_the_gene(tissue_page, tissue_server):
+    pg = tissue_page
+    pg.click("a[data-value='compare']")
+    _pick(pg, "cmp_gene", "ANXA1")                                # only in the fibroblasts
+    _wait_text(pg, "#cmp_caption", "The 10 nearest genes of ANXA1 in 1 tissue")
+    pg.locator(f"#cmp_tissues + .selectize-control .item[data-value='{FIBRO}'] .remove").click()
+    _wait_text(pg, "#cmp_notice", f"'ANXA1' has no vector in any of {BLADDER}, {SKIN}.")
+    pg.wait_for_function("() => document.getElementById('cmp_caption').textContent === ''")
+    pg.wait_for_function("() => document.getElementById('cmp_download').classList.contains('disabled')")
+    assert pg.locator("#cmp_table tbody tr").count() == 0
+    _shot(pg, "compare_absent_everywhere")
+
+
+def test_shift_table_download_and_same_tissue_twice(tissue_page, tissue_server):
+    pg, tm = tissue_page, tissue_server["collection"]
+    pg.click("a[data-value='compare']")
+    full = tm.shifts(FIBRO, BLADDER, top=None)
+    n_shifted = int(full["shifted"].sum())
+    _wait_text(pg, "#sh_caption", f"{FIBRO} vs {BLADDER}: 165 shared genes, most shifted first; {n_shifted} shifted "
+                                  "at q < 0.05. Showing 50 of 165; the CSV holds all.")
+    assert _header(pg, "sh_table") == ["Gene", "Score", "Q", "Shifted", "Jaccard", "Expected Jaccard", "Cosine",
+                                       f"Neighbours in {FIBRO}", f"Neighbours in {BLADDER}"]
+    _wait_first(pg, "sh_table", full["gene"].iloc[0])
+    rows = _rows(pg, "sh_table", 5)
+    assert [r[0] for r in rows] == full["gene"].tolist()[:5]
+    assert [float(r[1]) for r in rows] == pytest.approx(full["score"].round(2).tolist()[:5], abs=1e-9)
+    assert [r[7] for r in rows] == full["neighbours_a"].tolist()[:5]
+    pg.locator("#sh_table").scroll_into_view_if_needed()
+    _shot(pg, "shifts")
+    pg.wait_for_function("() => !document.getElementById('sh_download').classList.contains('disabled')")
+    with pg.expect_download() as dl:
+        pg.click("#sh_download")
+    got = pd.read_csv(dl.value.path(), keep_default_na=False)
+    assert len(got) == 165 and got["Gene"].tolist() == full["gene"].tolist()
+    assert got.columns.tolist()[:8] == ["Gene", "Score", "P", "Q", "Shifted", "Jaccard", "Expected Jaccard", "Cosine"]
+    np.testing.assert_allclose(got["Jaccard"], full["jaccard"], rtol=1e-5)
+    # the same tissue twice: a sentence, no table, no download
+    pg.select_option("#sh_b", FIBRO)
+    _wait_text(pg, "#sh_notice", f"Tissue A and tissue B are both {FIBRO}: choose two different tissues to see "
+                                 "which genes change neighbours.")
+    pg.wait_for_function("() => document.getElementById('sh_download').classList.contains('disabled')")
+    assert pg.inner_text("#sh_caption") == "" and pg.locator("#sh_table tbody tr").count() == 0
+    _shot(pg, "shifts_same_tissue")
+    pg.select_option("#sh_b", SKIN)                               # another pair: recomputed
+    want = tm.shifts(FIBRO, SKIN, top=3)["gene"].tolist()
+    _wait_text(pg, "#sh_caption", f"{FIBRO} vs {SKIN}: ")
+    _wait_first(pg, "sh_table", want[0])
+    assert _first_genes(pg, "sh_table", 3) == want
+
+
+def test_zz_the_tissue_server_log_holds_no_error(tissue_server):
+    log = Path(tissue_server["log"]).read_text()
+    for bad in ("Traceback", "SilentException", " 500", "Error"):
+        assert bad not in log, log[-3000:]
 
 
 def test_zz_the_server_log_holds_no_error(server):

@@ -1,12 +1,20 @@
-"""genevec's interactive explorer: a Shiny for Python app over one or more vector files.
+"""genevec's interactive explorer: a Shiny for Python app over one or more vector files, or a tissue collection.
 
 Tabs: *Neighbours* (every other gene by cosine, with its full name and support, filter, CSV download,
 and the gene sets over-represented among the nearest genes), *Analogy* ("A is to B as ? is to C",
 gensim or the original app's semantics; every answer, paged, filtered, downloadable), *Map* (t-SNE map
 coloured by k-means cluster, a gene set or the similarity to a gene, with a legend: hover names a
 gene, the search box and a click ring a gene and its neighbours), *Clusters* (each cluster's genes,
-downloads) and *About* (where each model came from, what to expect of it, its quality report and
-training parameters). Queries are answered by :class:`genevec.GeneVectors`.
+downloads), *Compare tissues* (a tissue collection only: a gene's nearest genes in each chosen
+tissue side by side, naming the tissues that lack it and why, and the genes whose neighbours change
+most between two tissues beyond split-half noise; both downloadable) and *About* (where each model
+came from, what to expect of it, its quality report and training parameters; for a collection, every
+tissue's samples, stability and quality, then the chosen tissue). Queries are answered by
+:class:`genevec.GeneVectors` and :class:`genevec.TissueModels`.
+
+A tissue collection (the folder written by :func:`genevec.fit_tissues` or ``genevec train --tissue
+all``) is served as one model per tissue: the sidebar's tissue selector switches the tissue the
+Neighbours, Analogy, Map, Clusters and About tabs show, as the model selector does for vector files.
 
 Genes never change behind the user's back: pickers list genes in natural order, typing replaces the
 chosen gene, Enter picks only a gene typed in full (or reached with the arrow keys), and a model
@@ -31,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import shiny
 
+    from ..collection import TissueModels
+
 log = logging.getLogger(__name__)
 
 __all__ = ["create_app", "run_app"]
@@ -46,16 +56,19 @@ def _require_shiny() -> None:
         ) from exc
 
 
-def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
+def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike | TissueModels,
                gene_sets: Sequence[Any] = ("go_bp", "reactome")) -> shiny.App:
-    """Build the Shiny app serving the given vector files.
+    """Build the Shiny app serving the given vector files or tissue collection.
 
     Parameters
     ----------
-    paths : path or list of paths
+    paths : path, list of paths or TissueModels
         word2vec text files written by :meth:`genevec.GeneVectors.save` (each with its optional
-        ``.json`` sidecar). Several files give a model selector. They are loaded now, once per
-        process, so a bad file fails here rather than in a browser session.
+        ``.json`` sidecar); several files give a model selector. Or one tissue collection: its folder
+        (holding ``manifest.json``, read by :func:`genevec.load_tissues`) or a
+        :class:`genevec.TissueModels`; its tissues are the models, and a Compare tissues tab is added.
+        Everything is loaded now, once per process, so a bad file fails here rather than in a browser
+        session.
     gene_sets : sequence, default=("go_bp", "reactome")
         The gene-set collections the Neighbours tab tests for enrichment and the Map can colour by:
         shipped names, GMT files or dicts (:func:`genevec.load_gene_sets`), loaded now.
@@ -70,13 +83,17 @@ def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     ImportError
         When shiny is not installed (the message gives the pip command).
     FileNotFoundError, genevec.exceptions.FileFormatError
-        For a missing or malformed vectors file.
+        For a missing or malformed vectors file, or a collection folder that is missing, has no
+        ``manifest.json`` or holds a changed file (the message names the problem and the fix).
+    ValueError
+        A collection folder given together with other paths.
 
     Notes
     -----
     The map of a model is computed on first use of the Map or Clusters tab (k-means and t-SNE:
     2-3 minutes for 25,321 genes on 2 cores, see :func:`genevec.plot.gene_map`) and cached in
-    ``<vectors>.map.tsv`` beside the vectors; later sessions and restarts read it back.
+    ``<vectors>.map.tsv`` beside the vectors (for a collection, beside each tissue's file; for a
+    :class:`genevec.TissueModels` never saved, in memory); later sessions and restarts read it back.
 
     Examples
     --------
@@ -89,14 +106,15 @@ def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike,
     'App'
     """
     _require_shiny()
-    from ._data import load_models
+    from ._data import load_served
     from ._shiny import build_app
 
-    return build_app(load_models(paths), gene_sets)
+    models, collection = load_served(paths)
+    return build_app(models, gene_sets, collection=collection)
 
 
 def run_app(
-    paths: Sequence[str | os.PathLike] | str | os.PathLike,
+    paths: Sequence[str | os.PathLike] | str | os.PathLike | TissueModels,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -107,8 +125,8 @@ def run_app(
 
     Parameters
     ----------
-    paths : path or list of paths
-        Vector files, as for :func:`create_app`.
+    paths : path, list of paths or TissueModels
+        Vector files or a tissue collection, as for :func:`create_app`.
     host : str, default="127.0.0.1"
         Interface to listen on; ``"0.0.0.0"`` exposes the app to the network.
     port : int, default=8000

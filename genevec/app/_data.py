@@ -2,7 +2,9 @@
 
 Every query goes through :class:`genevec.GeneVectors`; this module holds no similarity
 algorithm. Vectors are loaded once per process (cache keyed by path, mtime and size) and a
-model's map is computed once and kept beside the vectors as ``<vectors>.map.tsv``.
+model's map is computed once and kept beside the vectors as ``<vectors>.map.tsv``. A tissue
+collection (:func:`genevec.load_tissues`) is served as one model per tissue; the Compare tab's
+content is in :mod:`genevec.app._compare`.
 """
 
 from __future__ import annotations
@@ -36,15 +38,22 @@ _models: dict[str, tuple[tuple[int, int], Any]] = {}
 _maps: dict[str, tuple[tuple[int, int], pd.DataFrame]] = {}
 _map_locks: dict[str, threading.Lock] = {}
 _search_index: dict[int, tuple[Any, Any]] = {}
+_kept: dict[int, Any] = {}
 
 
 @dataclass(frozen=True)
 class Model:
-    """A vectors file the app serves: its label, path and loaded GeneVectors."""
+    """A model the app serves: its label, path and loaded GeneVectors.
+
+    ``kind`` is what the app calls it: ``"model"`` (a vectors file) or ``"tissue"`` (a tissue of a
+    collection). ``path`` is ``""`` for vectors that have no file (a :class:`genevec.TissueModels`
+    fitted in this process): their map is then kept in memory only.
+    """
 
     label: str
     path: str
     vectors: Any
+    kind: str = "model"
 
 
 def _stamp(path: str) -> tuple[int, int]:
@@ -119,8 +128,60 @@ def load_models(paths: Sequence[str | os.PathLike]) -> list[Model]:
         paths = [paths]
     paths = [os.fspath(p) for p in paths]
     if not paths:
-        raise ValueError("genevec app: give at least one vectors file, e.g. create_app(['vectors.txt']).")
+        raise ValueError("genevec app: give at least one vectors file, e.g. create_app(['vectors.txt']), or a "
+                         "tissue collection folder.")
     return [Model(lab, os.path.realpath(p), load_model(p)) for lab, p in zip(model_labels(paths), paths)]
+
+
+def tissue_models(collection: Any, folder: str | os.PathLike | None = None) -> list[Model]:
+    """One :class:`Model` per tissue of a :class:`genevec.TissueModels`, labelled by the tissue's name.
+
+    With ``folder`` (where the collection was loaded from) each model's path is its tissue file, so
+    its map is cached beside it; without, the maps stay in memory.
+    """
+    from ..collection import TISSUE_KEY
+
+    out = []
+    for t in collection.tissues:
+        gv = collection[t]
+        name = (gv.metadata.get(TISSUE_KEY) or {}).get("file")
+        path = os.path.realpath(os.path.join(os.fspath(folder), name)) if folder is not None and name else ""
+        out.append(Model(t, path if path and os.path.isfile(path) else "", gv, kind="tissue"))
+    return out
+
+
+def load_served(source: Any) -> tuple[list[Model], Any]:
+    """What ``genevec app`` serves: ``(models, collection)``.
+
+    ``source`` is vectors files (``collection`` is None), one tissue collection folder (a folder
+    holding ``manifest.json``, read by :func:`genevec.load_tissues`, whose errors name the problem
+    and the fix) or a :class:`genevec.TissueModels`.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from genevec import GeneVectors
+    >>> from genevec.app._data import load_served
+    >>> p = os.path.join(tempfile.mkdtemp(), "v.txt")
+    >>> GeneVectors(np.eye(3), ["A", "B", "C"]).save(p)
+    >>> models, collection = load_served(p)
+    >>> [m.label for m in models], collection is None
+    (['v.txt'], True)
+    """
+    from ..collection import TissueModels, load_tissues
+
+    if isinstance(source, TissueModels):
+        return tissue_models(source), source
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    folders = [os.fspath(p) for p in paths if isinstance(p, (str, os.PathLike)) and os.path.isdir(p)]
+    if not folders:
+        return load_models(paths), None
+    if len(paths) > 1:
+        raise ValueError(f"genevec app serves one tissue collection folder or vectors files, not both nor several "
+                         f"folders; got {len(paths)} paths, of which {folders[0]!r} is a folder. Serve the folder "
+                         f"alone (genevec app {folders[0]}), or give only vectors files.")
+    collection = load_tissues(folders[0])
+    return tissue_models(collection, folders[0]), collection
 
 
 def default_gene(gv: Any, preferred: str = DEFAULT_GENE) -> str:
@@ -367,7 +428,7 @@ def absent_notice(model: "Model", gene: str) -> str:
     gv = model.vectors
     near = difflib.get_close_matches(gene, gv.genes, n=3) if len(gene) < 100 else []
     hint = f" Close symbols in it: {', '.join(map(repr, near))}." if near else ""
-    return f"{gene} is not in model {model.label}: {absent_reason(gv.metadata, gene, len(gv))}.{hint}"
+    return f"{gene} is not in {model.kind} {model.label}: {absent_reason(gv.metadata, gene, len(gv))}.{hint}"
 
 
 def for_display(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
@@ -412,30 +473,50 @@ def map_path(vectors_path: str) -> str:
     return map_cache_path(vectors_path)
 
 
+def _map_key(model: Model) -> tuple[str, tuple[int, int]]:
+    """The map's key in this process and the stamp that says it is current: the file's, or the vectors' id."""
+    if model.path:
+        return model.path, _stamp(model.path)
+    return f"memory:{id(model.vectors)}", (0, id(model.vectors))
+
+
+def model_stamp(model: Model) -> tuple[str, tuple[int, int]]:
+    """What identifies a model's current vectors (the file and its mtime and size, or the in-memory vectors)."""
+    return _map_key(model)
+
+
+def map_cached(model: Model) -> bool:
+    """Whether the model's map can be read rather than computed (from ``<vectors>.map.tsv`` or memory)."""
+    key, stamp = _map_key(model)
+    with _lock:
+        hit = _maps.get(key)
+    return (hit is not None and hit[0] == stamp) or bool(model.path) and os.path.isfile(map_path(model.path))
+
+
 def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd.DataFrame:
     """The model's t-SNE map: from memory, else from ``<vectors>.map.tsv``, else computed and saved.
 
     The TSV is reused when it is newer than the vectors and lists the same genes. A process computes
-    each map once, however many sessions ask at the same time. If the folder is read-only the map
-    is kept in memory only.
+    each map once, however many sessions ask at the same time. If the folder is read-only, or the
+    vectors have no file, the map is kept in memory only.
     """
     from ..plot import model_map, read_gene_map, write_map_table
 
     gv = model.vectors
-    stamp = _stamp(model.path)
+    key, stamp = _map_key(model)
     with _lock:
-        hit = _maps.get(model.path)
+        hit = _maps.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        lock = _map_locks.setdefault(model.path, threading.Lock())
+        lock = _map_locks.setdefault(key, threading.Lock())
     with lock:
         with _lock:
-            hit = _maps.get(model.path)
+            hit = _maps.get(key)
             if hit is not None and hit[0] == stamp:
                 return hit[1]
-        cache = map_path(model.path)
+        cache = map_path(model.path) if model.path else None
         m = None
-        if os.path.isfile(cache) and os.stat(cache).st_mtime_ns >= stamp[0]:
+        if cache is not None and os.path.isfile(cache) and os.stat(cache).st_mtime_ns >= stamp[0]:
             try:
                 m = read_gene_map(cache)
                 if m["gene"].tolist() != list(gv.genes):
@@ -445,14 +526,17 @@ def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd
                 log.warning("ignoring the map cache %s: %s", cache, exc)
                 m = None
         if m is None:
-            log.info("computing the map of %s (%d genes)", model.path, len(gv))
+            log.info("computing the map of %s (%d genes)", model.path or model.label, len(gv))
             m = model_map(gv, n_clusters=n_clusters, random_state=random_state)
-            try:
-                write_map_table(m, cache)
-            except OSError as exc:
-                log.warning("could not cache the map in %s (%s); keeping it in memory", cache, exc)
+            if cache is not None:
+                try:
+                    write_map_table(m, cache)
+                except OSError as exc:
+                    log.warning("could not cache the map in %s (%s); keeping it in memory", cache, exc)
         with _lock:
-            _maps[model.path] = (stamp, m)
+            _maps[key] = (stamp, m)
+            if not model.path:
+                _kept[id(gv)] = gv               # keeps gv alive, so its id (the map's key) is not reused
         return m
 
 
@@ -710,23 +794,63 @@ def cluster_table(m: pd.DataFrame, cluster: int) -> pd.DataFrame:
 
 
 def about(models: Sequence[Model]) -> list[dict[str, Any]]:
-    """Per model, what the About tab shows: label, file name (never the server's folders), genes, dimension,
+    """Per model, what the About tab shows: label, kind, file name (never the server's folders), genes, dimension,
     dtype, where the vectors came from (:func:`genevec.provenance.describe`), what to expect of them
     (:func:`genevec.provenance.guidance`), the training parameters in plain words, the quality report
-    (``quality``: verdicts and table rows, when stored) and the neighbour support."""
+    (``quality``: verdicts and table rows, when stored), the neighbour support and, for a tissue of a
+    collection, its split-half stability and alignment (``tissue``: label/value rows, else empty)."""
     from .. import provenance
 
     out = []
     for mdl in models:
         gv = mdl.vectors
         meta = dict(getattr(gv, "metadata", {}) or {})
-        out.append({"label": mdl.label, "file": os.path.basename(mdl.path), "genes": len(gv), "dim": int(gv.dim),
+        out.append({"label": mdl.label, "kind": mdl.kind,
+                    "file": os.path.basename(mdl.path) or "none (fitted in this process, not saved)",
+                    "genes": len(gv), "dim": int(gv.dim),
                     "dtype": str(gv.vectors.dtype), "provenance": provenance.describe(meta),
                     "guidance": provenance.guidance(meta), "parameters": provenance.parameters(meta),
-                    "quality": quality_summary(meta.get("quality")),
+                    "quality": quality_summary(meta.get("quality")), "tissue": tissue_rows(meta),
                     "support": None if gv.support is None else
                     f"{gv.support.n_fits} {gv.support.mode} refits, top {gv.support.k}"})
     return out
+
+
+def tissue_rows(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, value)`` rows of a collection tissue's record: samples, split-half stability, alignment.
+
+    Empty for vectors that are not a tissue of a collection.
+
+    Examples
+    --------
+    >>> from genevec.app._data import tissue_rows
+    >>> rows = tissue_rows({"tissue": {"name": "Skin", "level": "SMTS", "n_samples": 20},
+    ...                     "stability": {"k": 10, "n_fits": 4, "mean_jaccard": 0.186},
+    ...                     "alignment": {"reference": "Skin", "shared_genes": 300, "mean_cosine": 1.0}})
+    >>> rows[0], rows[2]
+    (('Tissue in the collection', 'Skin (SMTS), 20 samples'), ('Aligned onto', 'Skin, the reference tissue'))
+    >>> rows[1][1][:50]
+    "0.19: mean Jaccard of a gene's 10 nearest genes be"
+    """
+    record = meta.get("tissue")
+    if not isinstance(record, dict) or "name" not in record:
+        return []
+    rows = [("Tissue in the collection", f"{record['name']} ({record.get('level', '?')}), "
+                                         f"{int(record.get('n_samples', 0)):,} samples")]
+    stab = meta.get("stability") or {}
+    if stab.get("mean_jaccard") is not None:
+        rows.append(("Split-half stability", f"{float(stab['mean_jaccard']):.2f}: mean Jaccard of a gene's "
+                                             f"{stab.get('k')} nearest genes between fits of two random halves of "
+                                             f"the samples ({stab.get('n_fits')} fits)"))
+    align = meta.get("alignment") or {}
+    if align.get("reference"):
+        if align["reference"] == record["name"]:
+            rows.append(("Aligned onto", f"{align['reference']}, the reference tissue"))
+        else:
+            rows.append(("Aligned onto", f"{align['reference']} (orthogonal Procrustes on {align.get('shared_genes')} "
+                                         f"shared genes; mean cosine after rotation "
+                                         f"{float(align.get('mean_cosine', float('nan'))):.2f})"))
+    return rows
 
 
 def quality_summary(report: Any) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from shiny.types import SilentException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from . import _compare as c
 from . import _data as d
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,14 @@ _CSS = """
 .rows-line p { margin-bottom: 0; }
 .picker-hint:empty { display: none; }
 .bslib-sidebar-layout > .sidebar small { overflow-wrap: anywhere; }
+.compare-line { display: flex; gap: 1rem; align-items: flex-end; flex-wrap: wrap; }
+.compare-line .form-group { margin-bottom: 0; }
 """
 
 # The gene pickers of each tab, filled when the tab is first shown (Neighbours at once: it is the
-# landing tab). Clusters and About have none.
-PICKERS = {"neighbours": ("gene",), "analogy": ("an_a", "an_b", "an_c"), "map": ("map_gene",)}
+# landing tab). Clusters and About have none; Compare (a tissue collection only) lists every tissue's genes.
+PICKERS = {"neighbours": ("gene",), "analogy": ("an_a", "an_b", "an_c"), "map": ("map_gene",),
+           "compare": ("cmp_gene",)}
 
 # A picker lists the genes that start with the first typed word, then the others that contain every
 # word, each in natural order (the server's "rank"); the browser keeps that order as it filters.
@@ -94,11 +98,18 @@ def _notice(iid: str) -> ui.Tag:
     return ui.output_ui(iid, class_="notice")
 
 
-def build_ui(models: Sequence[d.Model], collections: Sequence[str]) -> ui.Tag:
+def build_ui(models: Sequence[d.Model], collections: Sequence[str], tissues: Sequence[str] | None = None) -> ui.Tag:
+    """The page; ``tissues`` (a tissue collection's) relabel the model selector and add the Compare tab."""
     choices = {str(i): m.label for i, m in enumerate(models)}
-    sets = {c: c for c in collections}
+    sets = {name: name for name in collections}
+    selector = ui.input_select("model", "Model", choices=choices, selected="0")
+    if tissues is not None:
+        selector = ui.TagList(
+            ui.input_select("model", "Tissue", choices=choices, selected="0"),
+            ui.p("The tissue whose vectors the Neighbours, Analogy, Map, Clusters and About tabs show; "
+                 "Compare tissues has its own choice.", class_="text-muted small"))
     sidebar = ui.sidebar(
-        ui.input_select("model", "Model", choices=choices, selected="0"),
+        selector,
         ui.output_ui("model_info"),
         width=270,
     )
@@ -195,18 +206,63 @@ def build_ui(models: Sequence[d.Model], collections: Sequence[str]) -> ui.Tag:
         value="clusters",
     )
     about = ui.nav_panel("About", ui.output_ui("about"), value="about")
+    panels = [neighbours, analogy, gene_map, clusters]
+    if tissues is not None:
+        panels.append(_compare_panel(list(tissues)))
     return ui.page_navbar(
-        neighbours, analogy, gene_map, clusters, about,
+        *panels, about,
         title="genevec explorer", id="nav", sidebar=sidebar, window_title="genevec explorer",
         header=ui.head_content(ui.tags.style(_CSS), ui.include_js(_JS)),
     )
 
 
-def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "reactome")) -> App:
-    """The Shiny ``App`` for already loaded models (see :func:`genevec.app.create_app`)."""
+def _compare_panel(tissues: list[str]) -> ui.Tag:
+    """The Compare tissues tab: a gene's neighbours side by side across tissues, and the most-shifted genes."""
+    pair = {t: t for t in tissues}
+    return ui.nav_panel(
+        "Compare tissues",
+        ui.layout_columns(
+            _picker("cmp_gene", "Gene"),
+            ui.input_selectize("cmp_tissues", "Tissues", choices=pair, selected=tissues, multiple=True,
+                               options={"plugins": ["remove_button"], "placeholder": "choose tissues"}),
+            ui.input_numeric("cmp_topn", "Neighbours per tissue", 10, min=1, max=c.MAX_TOPN),
+            ui.div(_download("cmp_download", "Download CSV"), class_="pt-4"),
+            col_widths=(3, 5, 2, 2),
+        ),
+        _notice("cmp_notice"),
+        ui.p(ui.output_text("cmp_caption", inline=True), class_="text-muted"),
+        ui.output_data_frame("cmp_table"),
+        ui.card(
+            ui.card_header("Genes whose neighbours change most between two tissues"),
+            ui.div(
+                ui.input_select("sh_a", "Tissue A", choices=pair, selected=tissues[0], width="260px"),
+                ui.input_select("sh_b", "Tissue B", choices=pair, selected=tissues[min(1, len(tissues) - 1)],
+                                width="260px"),
+                ui.input_numeric("sh_top", "Genes to list", 50, min=1, max=c.MAX_SHIFTS, width="140px"),
+                ui.div(_download("sh_download", "Download shifts (CSV)")),
+                class_="compare-line",
+            ),
+            _notice("sh_notice"),
+            ui.p(ui.output_text("sh_caption", inline=True), class_="text-muted mt-2"),
+            ui.p(ui.output_text("sh_help", inline=True), class_="text-muted small"),
+            ui.output_data_frame("sh_table"),
+            class_="mt-3",
+        ),
+        value="compare",
+    )
+
+
+def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "reactome"),
+              collection: Any = None) -> App:
+    """The Shiny ``App`` for already loaded models (see :func:`genevec.app.create_app`).
+
+    With ``collection`` (the :class:`genevec.TissueModels` the models are the tissues of) the model
+    selector picks a tissue and a Compare tissues tab is added.
+    """
     from ..genesets import load_gene_sets
 
     models = list(models)
+    universe = c.GeneUniverse(collection) if collection is not None else None
     collections = {}
     for source in gene_sets:                              # loaded now: a bad GMT fails here, not in a session
         sets = load_gene_sets(source)
@@ -288,13 +344,16 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             i = _model_index(input.model(), len(models))
             if i is None:
                 return
-            gv = models[i].vectors
             tab = input.nav()                    # a client may omit it: the landing tab is filled regardless
             for t in dict.fromkeys(("neighbours", tab)):
-                if t not in PICKERS or filled.get(t) == i:
+                if t not in PICKERS or (t == "compare" and universe is None):
+                    continue
+                # the Compare tab's picker lists every tissue's genes, whichever tissue the selector shows
+                gv, key = (universe, -1) if t == "compare" else (models[i].vectors, i)
+                if filled.get(t) == key:
                     continue
                 first = t not in filled
-                filled[t] = i
+                filled[t] = key
                 with reactive.isolate():         # keep the genes the user chose; never swap them
                     for k, iid in enumerate(PICKERS[t]):
                         keep = "" if first else gene_of(iid)
@@ -362,9 +421,13 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             m = model()
             from ..provenance import summary
 
+            stab = (m.vectors.metadata.get("stability") or {}).get("mean_jaccard") if m.kind == "tissue" else None
             return ui.p(f"{len(m.vectors):,} genes x {m.vectors.dim} dimensions", ui.br(),
-                        ui.tags.small(os.path.basename(m.path), class_="text-muted"), ui.br(),
-                        ui.tags.small(f"Trained on: {summary(m.vectors.metadata)}", class_="text-muted"))
+                        ui.tags.small(os.path.basename(m.path) or "not saved to a file", class_="text-muted"),
+                        ui.br(),
+                        ui.tags.small(f"Trained on: {summary(m.vectors.metadata)}", class_="text-muted"),
+                        *([ui.br(), ui.tags.small(f"Split-half stability: {float(stab):.2f}", class_="text-muted")]
+                          if stab is not None else []))
 
         # ---------------------------------------------------------------- neighbours
         @render.ui
@@ -521,12 +584,12 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
         async def gmap() -> pd.DataFrame:
             req(map_wanted())
             mdl = model()
-            cached = os.path.isfile(d.map_path(mdl.path))
             note = None
-            if not cached:
+            if not d.map_cached(mdl):
+                where = (f"cached in {os.path.basename(d.map_path(mdl.path))}; genevec train --map computes it at "
+                         "training" if mdl.path else "kept in memory: these vectors have no file")
                 note = ui.notification_show(
-                    f"Computing the t-SNE map of {len(mdl.vectors):,} genes (once; cached in "
-                    f"{os.path.basename(d.map_path(mdl.path))}; genevec train --map computes it at training)...",
+                    f"Computing the t-SNE map of {len(mdl.vectors):,} genes (once; {where})...",
                     duration=None, type="message")
             try:
                 return await asyncio.to_thread(d.get_map, mdl)
@@ -608,7 +671,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
         async def map_base():
             m_, key, fills, _ = await map_fill()
             mdl = model()
-            full = (mdl.path, os.stat(mdl.path).st_mtime_ns, key)
+            full = (*d.model_stamp(mdl), key)
             if full not in svg_cache:
                 if len(svg_cache) > 64:
                     svg_cache.clear()
@@ -724,37 +787,152 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             blocks = [ui.p("Gene vectors learned by GloVe on a gene co-occurrence matrix (genevec). Similarity is "
                            "the cosine of two genes' vectors; support is the fraction of refits on resampled "
                            "samples in which a neighbour came back.")]
-            for info in d.about(models):
-                blocks.append(ui.h5(info["label"], class_="mt-3"))
-                head = [("File", info["file"]), ("Genes", f"{info['genes']:,}"), ("Dimension", str(info["dim"])),
-                        ("Storage", info["dtype"])]
-                blocks.append(_kv_table(head + info["provenance"], "about-table provenance-table"))
-                if info["guidance"]:
-                    blocks.append(ui.h6("What to expect", class_="mt-2"))
-                    blocks.append(ui.tags.ul(*[ui.tags.li(line) for line in info["guidance"]],
-                                             class_="guidance"))
-                quality = info["quality"]
-                if quality is None:
-                    blocks.append(ui.p("No quality report stored with these vectors: run "
-                                       "`genevec evaluate VECTORS --counts COUNTS`, or train with `genevec train`.",
-                                       class_="text-muted"))
-                else:
-                    blocks.append(ui.h6("How good are the neighbours?", class_="mt-2"))
-                    blocks.extend(ui.p(line, class_="quality-verdict") for line in quality["verdicts"])
-                    cols = list(quality["rows"][0])
-                    blocks.append(ui.tags.table(
-                        ui.tags.tr(*[ui.tags.th(h) for h in cols]),
-                        *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in cols]) for r in quality["rows"]],
-                        class_="about-table quality-table table table-sm w-auto"))
-                if info["support"]:
-                    blocks.append(ui.p(f"Neighbour support (the Support column): {info['support']}.",
-                                       class_="text-muted"))
-                if info["parameters"]:
-                    blocks.append(ui.tags.details(ui.tags.summary("Training parameters"),
-                                                  _kv_table(info["parameters"], "about-table parameter-table")))
+            if collection is None:
+                for info in d.about(models):
+                    blocks.extend(_about_block(info))
+                return ui.TagList(*blocks)
+            # a tissue collection: the whole collection, then the tissue the selector shows
+            blocks.append(ui.h5(f"The collection: {len(collection)} tissue{'s' if len(collection) != 1 else ''}",
+                                class_="mt-3"))
+            blocks.append(_kv_table(c.settings_rows(collection), "about-table collection-table"))
+            summary = c.summary_table(collection)
+            blocks.append(ui.tags.table(
+                ui.tags.tr(*[ui.tags.th(h) for h in summary.columns]),
+                *[ui.tags.tr(*[ui.tags.td("" if pd.isna(v) else str(v)) for v in row])
+                  for row in summary.itertuples(index=False)],
+                class_="about-table collection-summary table table-sm w-auto"))
+            blocks.extend(ui.p(line, class_="skipped-tissue text-muted") for line in c.skipped_lines(collection))
+            blocks.extend(_about_block(d.about([model()])[0]))
             return ui.TagList(*blocks)
 
-    return App(build_ui(models, list(collections)), server)
+        if collection is not None:
+            _compare_server(input, collection, gene_of, _downloadable, _csv_or_header)
+
+    return App(build_ui(models, list(collections), None if collection is None else collection.tissues), server)
+
+
+def _about_block(info: dict[str, Any]) -> list[ui.Tag]:
+    """The About tab's section on one model (:func:`genevec.app._data.about`)."""
+    blocks = [ui.h5(info["label"] if info["kind"] == "model" else f"Tissue: {info['label']}", class_="mt-3")]
+    head = [("File", info["file"]), ("Genes", f"{info['genes']:,}"), ("Dimension", str(info["dim"])),
+            ("Storage", info["dtype"])]
+    blocks.append(_kv_table(head + info["tissue"] + info["provenance"], "about-table provenance-table"))
+    if info["guidance"]:
+        blocks.append(ui.h6("What to expect", class_="mt-2"))
+        blocks.append(ui.tags.ul(*[ui.tags.li(line) for line in info["guidance"]], class_="guidance"))
+    quality = info["quality"]
+    if quality is None:
+        blocks.append(ui.p("No quality report stored with these vectors: run "
+                           "`genevec evaluate VECTORS --counts COUNTS`, or train with `genevec train`.",
+                           class_="text-muted"))
+    else:
+        blocks.append(ui.h6("How good are the neighbours?", class_="mt-2"))
+        blocks.extend(ui.p(line, class_="quality-verdict") for line in quality["verdicts"])
+        cols = list(quality["rows"][0])
+        blocks.append(ui.tags.table(
+            ui.tags.tr(*[ui.tags.th(h) for h in cols]),
+            *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in cols]) for r in quality["rows"]],
+            class_="about-table quality-table table table-sm w-auto"))
+    if info["support"]:
+        blocks.append(ui.p(f"Neighbour support (the Support column): {info['support']}.", class_="text-muted"))
+    if info["parameters"]:
+        blocks.append(ui.tags.details(ui.tags.summary("Training parameters"),
+                                      _kv_table(info["parameters"], "about-table parameter-table")))
+    return blocks
+
+
+def _compare_server(input: Inputs, collection: Any, gene_of, downloadable, csv_or_header) -> None:
+    """The Compare tissues tab's outputs (a tissue collection only); the content comes from :mod:`._compare`.
+
+    ``gene_of``, ``downloadable`` and ``csv_or_header`` are the session's helpers that the other tabs
+    use too, so this tab behaves as they do.
+    """
+    def _alert(text: str, kind: str = "warning", extra: str = "") -> ui.Tag:
+        return ui.div(text, class_=f"alert alert-{kind} py-2 {extra}".strip())
+
+    # ------------------------------------------------------------ a gene's neighbours, side by side
+    @reactive.calc
+    def cmp() -> tuple[pd.DataFrame, dict[str, str]] | str:
+        """The side-by-side table and the tissues without the gene, or a sentence saying why there is none."""
+        return c.side_by_side(collection, gene_of("cmp_gene"), input.cmp_topn(), input.cmp_tissues())
+
+    @reactive.calc
+    def cmp_all() -> pd.DataFrame:
+        got = cmp()
+        req(not isinstance(got, str))
+        return got[0]
+
+    downloadable("cmp_download", cmp_all)
+
+    @render.ui
+    def cmp_notice():
+        got = cmp()
+        if isinstance(got, str):
+            return _alert(got, "info") if got == c.COMPARE_EMPTY else _alert(got, extra="compare-problem")
+        lines = c.absent_lines(gene_of("cmp_gene"), got[1])
+        return (ui.div(*[ui.p(line, class_="mb-1") for line in lines], class_="alert alert-warning py-2 absent-notice")
+                if lines else None)
+
+    @render.text
+    def cmp_caption():
+        got = cmp()
+        req(not isinstance(got, str))
+        return c.compare_caption(gene_of("cmp_gene"), *got)
+
+    @render.data_frame
+    def cmp_table():
+        return render.DataGrid(c.side_by_side_display(cmp_all()), width="100%")
+
+    @render.download_button(filename=lambda: d.safe_filename(gene_of("cmp_gene") or "gene", "tissues.csv"),
+                            media_type="text/csv")
+    async def cmp_download():
+        yield await csv_or_header(cmp_all, ["Rank"])
+
+    # ------------------------------------------------------------ the most-shifted genes of two tissues
+    @reactive.calc
+    async def shifts() -> pd.DataFrame | str:
+        """Every shared gene of tissues A and B, most shifted first (computed off the event loop), or why not."""
+        a, b = input.sh_a(), input.sh_b()
+        problem = c.shift_problem(collection, a, b, input.sh_top())
+        if problem:
+            return problem
+        try:
+            full = await asyncio.to_thread(c.all_shifts, collection, a, b)
+        except ValueError as exc:                         # e.g. tissues that share too few genes
+            return str(exc)
+        return c.shift_table(full)
+
+    @reactive.calc
+    async def sh_all() -> pd.DataFrame:
+        got = await shifts()
+        req(not isinstance(got, str))
+        return got
+
+    downloadable("sh_download", sh_all)
+
+    @render.ui
+    async def sh_notice():
+        got = await shifts()
+        return _alert(got, extra="shift-problem") if isinstance(got, str) else None
+
+    @render.text
+    async def sh_caption():
+        table = await sh_all()
+        return c.shift_caption(table, min(len(table), int(input.sh_top())))
+
+    @render.text
+    async def sh_help():
+        await sh_all()
+        return c.shift_explanation(collection.k)
+
+    @render.data_frame
+    async def sh_table():
+        return render.DataGrid(c.shift_display(await sh_all(), int(input.sh_top())), width="100%", height="480px")
+
+    @render.download_button(filename=lambda: d.safe_filename(str(input.sh_a()), "vs", str(input.sh_b()), "shifts.csv"),
+                            media_type="text/csv")
+    async def sh_download():
+        yield await csv_or_header(sh_all, c.SHIFT_COLUMNS)
 
 
 def _kv_table(rows: Sequence[tuple[str, str]], class_: str) -> ui.Tag:
