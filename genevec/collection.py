@@ -432,11 +432,11 @@ def load_tissues(folder: str | os.PathLike) -> TissueModels:
                           "command again to rewrite it (finished tissues are kept).") from None
     if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT or not isinstance(
             manifest.get("tissues"), list) or not manifest["tissues"]:
-        raise _fail(path, f"is not a genevec tissue collection manifest (expected a JSON object with \"format\": "
+        raise _fail(path, f"is not a tissue collection manifest written by genevec (expected a JSON object with \"format\": "
                           f"\"{_FORMAT}\" and a non-empty \"tissues\" list).")
     if int(manifest.get("version", 0)) > _VERSION:
-        raise _fail(path, f"was written by a newer genevec ({manifest.get('genevec_version')}); upgrade genevec "
-                          "to read it.")
+        raise _fail(path, f"was written by a newer genevec ({manifest.get('genevec_version')}); read it "
+                          "with that version or a newer one.")
     vectors = {}
     for entry in manifest["tissues"]:
         try:

@@ -112,7 +112,7 @@ def test_a_changed_tissue_file_is_named(copy):
 
 @pytest.mark.parametrize("content, message", [
     ("{not json", "is not valid JSON"),
-    ('{"format": "something else", "tissues": []}', "is not a genevec tissue collection manifest"),
+    ('{"format": "something else", "tissues": []}', "is not a tissue collection manifest written by genevec"),
     ('{"format": "genevec.TissueModels", "version": 99, "tissues": [{"tissue": "x"}]}', "newer genevec"),
     ('{"format": "genevec.TissueModels", "version": 1, "tissues": [{"tissue": "x"}]}',
      "a tissue entry without tissue, file and sha256"),
