@@ -832,7 +832,7 @@ def _dask_rows(X, caller: str):
     """The Dask array with known chunk sizes, blocks of whole rows (columns merged)."""
     if any(np.isnan(c) for dim in X.chunks for c in dim):
         raise ValueError(
-            f"{caller}: the Dask array has unknown chunk sizes (shape {X.shape}); genevec needs them to number "
+            f"{caller}: the Dask array has unknown chunk sizes (shape {X.shape}); they are needed to number "
             "the cells. Call X = X.compute_chunk_sizes() first (or build it with known chunks)."
         )
     if X.ndim != 2:

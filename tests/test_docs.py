@@ -100,11 +100,17 @@ def test_errors_page_covers_every_exception_class():
 
 
 def _load_conf():
+    """docs/conf.py as a module; the source tree it puts first on sys.path (for Sphinx) is taken off again,
+    or every later subprocess that copies sys.path (Dask's workers) would import the uncompiled sources."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("genevec_docs_conf", DOCS / "conf.py")
     conf = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conf)
+    saved = list(sys.path)
+    try:
+        spec.loader.exec_module(conf)
+    finally:
+        sys.path[:] = saved
     return conf
 
 
