@@ -207,21 +207,7 @@ class TissueModels:
         from .provenance import absent_reason
 
         gv = self._vectors[tissue]
-        record = gv.metadata.get(TISSUE_KEY) or {}
-        expression = self.settings.get("expression") or {}
-        if gene in set(str(record.get("not_expressed", "")).split()):
-            rule = (f" (fewer than {expression['min_reads']} reads in {expression['min_fraction']:.0%} of its "
-                    f"{self.n_samples(tissue)} samples)" if expression else "")
-            return f"not expressed in {tissue}{rule}"
-        reason = absent_reason(gv.metadata, gene, len(gv))
-        if reason.startswith("filtered out"):
-            why = []
-            if self.settings.get("genes") == "shared":
-                why.append("not expressed in every tissue of the collection (genes='shared')")
-            if self.settings.get("top_genes"):
-                why.append(f"not among the top_genes={self.settings['top_genes']} most expressed")
-            return f"expressed in {tissue}, but {' or '.join(why) or reason}"
-        return reason
+        return absent_reason(gv.metadata, gene, len(gv))
 
     def compare(self, gene: str, topn: int = 10, tissues: Sequence[str] | None = None) -> pd.DataFrame:
         """``gene``'s nearest genes in each tissue, side by side.

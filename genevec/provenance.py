@@ -254,6 +254,26 @@ def _quality_guidance(report: Any) -> list[str]:
     return [line]
 
 
+def _tissue_reason(tissue: Mapping, gene: str, dropped: set) -> str | None:
+    """Why a tissue of a collection lacks ``gene``: not expressed there, or left out by the run's gene rule."""
+    name = tissue["name"]
+    run = tissue.get("run") or {}
+    expression = run.get("expression") or {}
+    if gene in set(str(tissue.get("not_expressed", "")).split()):
+        rule = (f" (fewer than {expression['min_reads']} reads in {expression['min_fraction']:.0%} of its "
+                f"{tissue.get('n_samples')} samples)" if expression else "")
+        return f"not expressed in {name}{rule}"
+    if gene in dropped:
+        why = []
+        if run.get("genes") == "shared":
+            why.append("not expressed in every tissue of the collection (genes='shared')")
+        if run.get("top_genes"):
+            why.append(f"not among the top_genes={run['top_genes']} most expressed")
+        if why:
+            return f"expressed in {name}, but {' or '.join(why)}"
+    return None
+
+
 def absent_reason(metadata: Mapping | None, gene: str, n_genes: int) -> str:
     """Why ``gene`` is not among a model's ``n_genes`` genes, from its training record.
 
@@ -272,6 +292,11 @@ def absent_reason(metadata: Mapping | None, gene: str, n_genes: int) -> str:
     rec = _record(metadata)
     if not rec:
         return f"not among its {n_genes:,} genes (no training record says why)"
+    tissue = (metadata or {}).get("tissue")
+    if isinstance(tissue, dict) and tissue.get("name"):     # a tissue of a collection (genevec.fit_tissues)
+        why = _tissue_reason(tissue, gene, set(rec.get("dropped_by_filters", "").split()))
+        if why:
+            return why
     if gene in set(rec.get("dropped_by_filters", "").split()):
         return f"filtered out at training ({_filters_text(rec.get('filters') or {})})"
     if gene in set(rec.get("dropped_no_cooccurrence", "").split()):
