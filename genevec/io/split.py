@@ -30,7 +30,8 @@ import pandas as pd
 from ..exceptions import DataWarning, FileFormatError
 from .gct import _read_preamble
 from .symbols import check_gene_names_mode, gene_labels, resolve_duplicates
-from .tables import MAX_COUNT, check_file, decode, open_binary, parse_count_rows, reading_errors, user_stacklevel
+from .tables import (MAX_COUNT, _RowStore, check_file, decode, open_binary, parse_count_rows, reading_errors,
+                     user_stacklevel)
 
 log = logging.getLogger(__name__)
 
@@ -81,32 +82,25 @@ class ExpressionFilter:
         return f">= {self.min_reads} reads in >= {self.min_fraction:.0%} of the samples"
 
 
-class _Store:
+class _Store(_RowStore):
     """Blocks of one tissue's kept lines (genes x samples), compact while the counts fit in uint32."""
 
     def __init__(self, n_samples: int):
-        self.n_samples = n_samples
-        self.blocks: list[np.ndarray] = []
+        super().__init__(n_samples, np.int64)
         self.lines: list[np.ndarray] = []
 
     def add(self, block: np.ndarray, lines: np.ndarray) -> None:
         if block.size and int(block.max()) <= np.iinfo(np.uint32).max:
             block = block.astype(np.uint32)
         self.blocks.append(np.ascontiguousarray(block))
+        self.n_rows += block.shape[0]
         self.lines.append(lines)
 
     def take(self) -> tuple[np.ndarray, np.ndarray]:
         """(samples x kept lines int64, the kept lines' numbers); frees the blocks."""
         lines = np.concatenate(self.lines) if self.lines else np.empty(0, dtype=np.int64)
-        out = np.empty((self.n_samples, lines.size), dtype=np.int64)
-        start = 0
-        self.blocks.reverse()
-        while self.blocks:
-            block = self.blocks.pop()
-            out[:, start:start + block.shape[0]] = block.T
-            start += block.shape[0]
         self.lines = []
-        return out, lines
+        return self.transposed(), lines
 
     @property
     def nbytes(self) -> int:
