@@ -31,13 +31,14 @@ from ._validation import (
 )
 from .postprocess import check_eigen_power, eigen_weighting
 from .exceptions import (
-    ConvergenceWarning,
     CountsError,
     GeneNotFoundError,
     GeneVecWarning,
     InsufficientMemoryError,
     NotFittedError,
     TrainingDivergedError,
+    TrainingInterrupted,
+    TrainingInterruptedWarning,
 )
 
 __all__ = ["GeneGloVe"]
@@ -177,6 +178,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         The exact weighted loss of the final vectors over all nonzero co-occurrences.
     n_iter_ : int
         Epochs (or sweeps) run.
+    interrupted_ : bool
+        True when the last ``fit`` was interrupted (Ctrl-C) and kept what was learned up to then; it
+        also warns (:class:`~genevec.exceptions.TrainingInterruptedWarning`).
     n_features_in_ : int
         Genes in the input, before dropping genes without co-occurrence.
     feature_names_in_ : ndarray of str
@@ -447,6 +451,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 tiles, params, rng, n_threads, curve, start_epoch, callback, ckpt_path, checkpoint_every, data_hash)
 
         self._set_fitted(genes, params, curve, n_iter, Xk.shape[0])
+        self.interrupted_ = interrupted
         if self.solver == "svd" and curve:
             self.loss_ = float(curve[-1])  # the low-rank solver's curve is already the exact loss
         else:
@@ -459,7 +464,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             warnings.warn(
                 f"GeneGloVe: training interrupted during epoch {n_iter + 1}; the model keeps what was learned "
                 f"(n_iter_={n_iter}). Call fit again with warm_start=True to continue.",
-                ConvergenceWarning, stacklevel=2)
+                TrainingInterruptedWarning, stacklevel=2)
         return self
 
     def _n_iterations(self) -> int:
@@ -551,7 +556,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                             learning_rate=float(self.learning_rate), max_iter=max_iter, tol=float(self.tol),
                             rng=rng, n_threads=n_threads, verbose=int(self.verbose >= 2), callback=after_epoch,
                             first_epoch=start_epoch + 1, curve=curve)
-        except KeyboardInterrupt:
+        except TrainingInterrupted:
             # The kernel finished its stratum: the vectors are consistent, the last epoch is partial.
             return len(curve), True
         except TrainingDivergedError:

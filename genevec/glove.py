@@ -74,7 +74,7 @@ from threadpoolctl import threadpool_limits
 
 from ._layout import TrainingTiles
 from .cost import format_duration
-from .exceptions import TrainingDivergedError
+from .exceptions import TrainingDivergedError, TrainingInterrupted
 
 __all__ = ["GloVeParams", "init_params", "aligned_copy", "run_epoch", "glove_loss", "fit_glove"]
 
@@ -460,6 +460,9 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     TrainingDivergedError
         If an epoch's loss is NaN or infinite; ``params`` are first restored to their values at the
         start of that epoch (a copy is kept each epoch), so the returned model is the last finite one.
+    TrainingInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``, seen between kernel calls); it holds ``params`` as they are
+        (consistent, the last epoch partial) and the curve of the completed epochs.
 
     Examples
     --------
@@ -480,29 +483,35 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     curve = [] if curve is None else curve
     n_epochs = int(max_iter)
     t_first = time.perf_counter()
-    for epoch in range(int(first_epoch), n_epochs + 1):
-        t0 = time.perf_counter()
-        safe = params.copy()
-        loss = run_epoch(tiles, params, x_max=x_max, alpha=alpha, learning_rate=learning_rate, clip=clip,
-                         rng=rng, n_threads=n_threads)
-        elapsed = time.perf_counter() - t0
-        if not np.isfinite(loss):
-            params.restore(safe)
-            raise TrainingDivergedError(
-                f"GloVe training diverged: the loss became {loss} in epoch {epoch} "
-                f"(learning_rate={learning_rate:g}). The parameters from the end of epoch {epoch - 1} were "
-                f"restored. Try a smaller learning rate, e.g. learning_rate={learning_rate / 10:g}."
-            )
-        curve.append(float(loss))
-        log.debug("epoch %d/%d loss %.6g %.2f s", epoch, n_epochs, loss, elapsed)
-        if verbose >= 1:
-            left = (n_epochs - epoch) * (time.perf_counter() - t_first) / (epoch - int(first_epoch) + 1)
-            eta = f"  (about {format_duration(left)} left)" if epoch < n_epochs else ""
-            print(f"epoch {epoch}/{n_epochs}  loss {loss:.4g}  {elapsed:.1f} s{eta}", file=sys.stderr)
-        if callback is not None and callback(epoch, float(loss), params):
-            log.info("callback stopped training after epoch %d", epoch)
-            break
-        if tol > 0 and len(curve) > 1 and curve[-2] / curve[-1] - 1 < tol:
-            log.info("converged after epoch %d: relative improvement below tol=%g", epoch, tol)
-            break
+    try:
+        for epoch in range(int(first_epoch), n_epochs + 1):
+            t0 = time.perf_counter()
+            safe = params.copy()
+            loss = run_epoch(tiles, params, x_max=x_max, alpha=alpha, learning_rate=learning_rate, clip=clip,
+                             rng=rng, n_threads=n_threads)
+            elapsed = time.perf_counter() - t0
+            if not np.isfinite(loss):
+                params.restore(safe)
+                raise TrainingDivergedError(
+                    f"GloVe training diverged: the loss became {loss} in epoch {epoch} "
+                    f"(learning_rate={learning_rate:g}). The parameters from the end of epoch {epoch - 1} were "
+                    f"restored. Try a smaller learning rate, e.g. learning_rate={learning_rate / 10:g}."
+                )
+            curve.append(float(loss))
+            log.debug("epoch %d/%d loss %.6g %.2f s", epoch, n_epochs, loss, elapsed)
+            if verbose >= 1:
+                left = (n_epochs - epoch) * (time.perf_counter() - t_first) / (epoch - int(first_epoch) + 1)
+                eta = f"  (about {format_duration(left)} left)" if epoch < n_epochs else ""
+                print(f"epoch {epoch}/{n_epochs}  loss {loss:.4g}  {elapsed:.1f} s{eta}", file=sys.stderr)
+            if callback is not None and callback(epoch, float(loss), params):
+                log.info("callback stopped training after epoch %d", epoch)
+                break
+            if tol > 0 and len(curve) > 1 and curve[-2] / curve[-1] - 1 < tol:
+                log.info("converged after epoch %d: relative improvement below tol=%g", epoch, tol)
+                break
+    except TrainingInterrupted:
+        raise
+    except KeyboardInterrupt:
+        # each kernel call finishes its strata: the parameters are consistent, the last epoch partial
+        raise TrainingInterrupted(params, curve) from None
     return curve

@@ -414,6 +414,9 @@ def test_keyboard_interrupt_keeps_a_usable_model(modules, monkeypatch):
     with pytest.warns(ConvergenceWarning, match=r"interrupted during epoch 3.*n_iter_=2"):
         m = small(max_iter=10).fit(modules)
     assert m.n_iter_ == 2 and len(m.most_similar("M1_0", topn=2)) == 2
+    assert m.interrupted_ is True
+    monkeypatch.setattr(glove, "run_epoch", real)
+    assert small(max_iter=2).fit(modules).interrupted_ is False
 
 
 def test_warm_start_continues(modules):
