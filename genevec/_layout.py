@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_block_keys
+
 __all__ = ["TrainingTiles", "gene_groups", "tile_index", "block_order", "feistel_order", "tiles_from_dense_tcm"]
 
 #: Largest group: 128 genes x 100 dims of W, C and their AdaGrad sums (~200 KB) fit a core's L2.
@@ -198,20 +200,13 @@ def feistel_order(m: int, keys) -> np.ndarray:
     >>> sorted(order.tolist()) == list(range(10))
     True
     """
-    keys = _check_keys(keys)
+    keys = check_block_keys(keys)
     if m <= 0:
         return np.empty(0, dtype=np.int64)
     bits = max(1, int(m - 1).bit_length())
     half = max(1, (bits + 1) // 2)
     x = _feistel(np.arange(1 << (2 * half), dtype=np.uint64), half, keys)
     return x[x < np.uint64(m)].astype(np.int64)
-
-
-def _check_keys(keys) -> np.ndarray:
-    keys = np.asarray(keys, dtype=np.uint64).ravel()
-    if keys.shape[0] != 4:
-        raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
-    return keys
 
 
 def block_order(rows: int, cols: int, keys) -> np.ndarray:
@@ -234,7 +229,7 @@ def block_order(rows: int, cols: int, keys) -> np.ndarray:
     >>> sorted(order.tolist()) == list(range(30))
     True
     """
-    keys = _check_keys(keys)
+    keys = check_block_keys(keys)
     rows, cols = int(rows), int(cols)
     if rows <= 0 or cols <= 0:
         return np.empty(0, dtype=np.int64)

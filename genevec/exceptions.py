@@ -72,7 +72,16 @@ class TrainingInterruptedWarning(ConvergenceWarning):
 
 
 class TrainingDivergedError(GeneVecError, FloatingPointError):
-    """The training loss became NaN or infinite; the message suggests a smaller learning rate."""
+    """The training loss became NaN or infinite; the message suggests a smaller learning rate.
+
+    ``params`` holds the parameters as they were restored (the end of the last finite epoch) and
+    ``curve`` the loss of each completed epoch, so that a caller can keep the last finite model.
+    """
+
+    def __init__(self, message="", *, params=None, curve=()):
+        super().__init__(message)
+        self.params = params
+        self.curve = list(curve)
 
 
 class TrainingInterrupted(KeyboardInterrupt):

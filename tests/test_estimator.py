@@ -363,9 +363,9 @@ def test_too_few_genes():
 
 
 def test_memory_is_checked_before_allocating(modules, monkeypatch):
-    import genevec.estimator as est
+    import genevec._validation as validation  # the memory check lives with the other checks
 
-    monkeypatch.setattr(est, "available_memory_bytes", lambda: 1000)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 1000)
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* only 1.0 KB is available.*filter_genes"):
         small().fit(modules)
 
