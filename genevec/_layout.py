@@ -79,10 +79,18 @@ def gene_groups(n_genes: int, group_size: int | None = None) -> np.ndarray:
 
 
 def tile_index(g: int, h: int, n_groups: int) -> int:
-    """Index of tile ``(g, h)``, ``g <= h``, in the row-major order of the upper triangle of tiles."""
-    if g > h:
-        g, h = h, g
-    return g * (2 * n_groups - g + 1) // 2 + (h - g)
+    """Index of tile ``(min(g, h), max(g, h))`` in the row-major order of the upper triangle of tiles.
+
+    The kernels' formula (``src/genevec_tiles.h``), called through :func:`genevec._glove.tile_index`.
+
+    Examples
+    --------
+    >>> [tile_index(g, h, 3) for g, h in ((0, 0), (0, 2), (1, 1), (2, 1), (2, 2))]
+    [0, 2, 3, 4, 5]
+    """
+    from ._glove import tile_index as kernel_tile_index
+
+    return int(kernel_tile_index(int(g), int(h), int(n_groups)))
 
 
 @dataclass

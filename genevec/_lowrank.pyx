@@ -19,6 +19,10 @@ from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm
 from scipy.linalg.cython_lapack cimport dposv
 
+cdef extern from "genevec_tiles.h" nogil:
+    int64_t gv_tile_index(int64_t g, int64_t h, int64_t B)
+    double gv_weight(double logx, double log_xmax, double alpha)
+
 #: Rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count).
 DEF CHUNK = 64
 
@@ -27,17 +31,13 @@ cdef inline double _weight(double L, double log_xmax, double alpha) noexcept nog
     """GloVe's f(T) from L = log T: (T / x_max)^alpha below x_max, 1 above, 0 for T <= 0."""
     if isinf(L):
         return 0.0
-    if L >= log_xmax:
-        return 1.0
-    return exp(alpha * (L - log_xmax))
+    return gv_weight(L, log_xmax, alpha)
 
 
 cdef inline const floating* _tile(const floating[::1] values, const int64_t[::1] tile_ptr,
                                   Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noexcept nogil:
     """Start of tile (min(g, h), max(g, h)) in the upper-triangle tile order."""
-    cdef Py_ssize_t lo = g if g <= h else h
-    cdef Py_ssize_t hi = h if g <= h else g
-    return &values[0] + tile_ptr[lo * (2 * B - lo + 1) // 2 + (hi - lo)]
+    return &values[0] + tile_ptr[gv_tile_index(g, h, B)]
 
 
 cdef inline void _fill_block(const floating* t, bint transposed, Py_ssize_t mg, Py_ssize_t mh,
@@ -326,52 +326,6 @@ def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, 
             _strip_matmat(values, tile_ptr, bounds, g, &row_bias[0], &col_bias[0], &Q[0, 0], k, width,
                           &out[bounds[g], 0], S)
         free(S)
-
-
-def tiles_loss(const floating[::1] values,          # IN    tile values
-               const int64_t[::1] tile_ptr,         # IN    (n_tiles + 1,)
-               const int64_t[::1] bounds,           # IN    (B + 1,)
-               const double[:, ::1] W,              # IN    (n, d) word vectors
-               const double[:, ::1] C,              # IN    (n, d) context vectors
-               const double[::1] bw,                # IN    (n,) word biases
-               const double[::1] bc,                # IN    (n,) context biases
-               double log_xmax, double alpha,
-               double[::1] group_loss,              # OUT   (B,) sum of f * residual^2 over rows I_g
-               int n_threads):
-    """Exact weighted loss ``sum f(T_ij) (w_i.c_j + b_i + bc_j - L_ij)^2``, one partial sum per row group."""
-    cdef Py_ssize_t B = bounds.shape[0] - 1
-    cdef Py_ssize_t g, h, a, b, mx = _max_group(bounds)
-    cdef int d = <int>W.shape[1], mg, mh
-    cdef double* P
-    cdef const floating* t
-    cdef double s, L, r, one = 1.0, zero = 0.0
-    cdef char* tr = b"T"
-    cdef char* nn = b"N"
-    if B == 0:
-        return
-    with nogil, parallel(num_threads=n_threads):
-        P = <double*>malloc(mx * mx * sizeof(double))
-        for g in prange(B, schedule="dynamic"):
-            mg = <int>(bounds[g + 1] - bounds[g])
-            s = 0.0
-            for h in range(B):
-                mh = <int>(bounds[h + 1] - bounds[h])
-                # row-major P (mg x mh) = W_g @ C_h^T  <=>  col-major P^T = C_h W_g^T
-                if d > 0:
-                    dgemm(tr, nn, &mh, &mg, &d, &one, <double*>&C[bounds[h], 0], &d,
-                          <double*>&W[bounds[g], 0], &d, &zero, P, &mh)
-                else:
-                    for a in range(mg * mh):
-                        P[a] = 0.0
-                t = _tile(values, tile_ptr, g, h, B)
-                for a in range(mg):
-                    for b in range(mh):
-                        L = t[b * mg + a] if g > h else t[a * mh + b]
-                        if not isinf(L):
-                            r = P[a * mh + b] + bw[bounds[g] + a] + bc[bounds[h] + b] - L
-                            s = s + _weight(L, log_xmax, alpha) * r * r
-            group_loss[g] = s
-        free(P)
 
 
 cdef int _spd_solve(double* G, double* x, int p) noexcept nogil:

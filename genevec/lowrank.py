@@ -63,8 +63,9 @@ def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads:
     """Exact GloVe loss: ``0.5 * mean f(T_ij) (w_i . c_j + b_i + bc_j - log T_ij)^2`` over pairs with ``T_ij > 0``.
 
     The mean runs over the ``tiles.n_entries`` ordered pairs; with the factor 0.5 this is
-    text2vec's convention and :func:`genevec.glove.glove_loss`'s. Computed in
-    float64, one partial sum per gene group added in group order: the same bits for any ``n_threads``.
+    text2vec's convention. The same kernel as :func:`genevec.objective.glove_loss`, with the vectors in
+    float64 (dgemm) whatever the tiles' precision: one partial sum per block added in block order, the
+    same bits for any ``n_threads``.
 
     Parameters
     ----------
@@ -91,12 +92,8 @@ def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads:
     0.0
     """
     check_tiles(tiles, "weighted_loss")
-    W, C, bw, bc = _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc)
-    part = np.zeros(tiles.n_groups)
-    with one_blas_thread():
-        _kernels().tiles_loss(tiles.values, tiles.tile_ptr, tiles.group_bounds, W, C, bw, bc,
-                              float(np.log(x_max)), float(alpha), part, int(n_threads))
-    return float(0.5 * part.sum() / max(tiles.n_entries, 1))
+    return float(exact_loss(tiles, _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc), x_max=float(x_max),
+                            alpha=float(alpha), n_threads=int(n_threads)))
 
 
 def _glove_loss(tiles, W, C, bw, bc, *, x_max, alpha, n_threads) -> float:

@@ -43,6 +43,7 @@
  *     the exact division); software prefetching of the next rows was slower and is not used.
  */
 #include "glove_block.h"
+#include "genevec_tiles.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -181,10 +182,6 @@ int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int6
 
 /* ------------------------------------------------------------------ entry buffer */
 
-static inline double weight_of(double logx, double log_xmax, double alpha) {
-    return logx >= log_xmax ? 1.0 : exp(alpha * (logx - log_xmax));
-}
-
 /* One sub-block's finite entries, in visiting order, with their log T and weight f(T): the weight and
  * the -inf test are taken out of the update loop (they depend on the data only). */
 #define DEFINE_FILL(T, SUF)                                                                                 \
@@ -206,7 +203,7 @@ static inline int fill_sub_##SUF(int64_t sb, const sub_iter_t *it, const uint32_
         buf[n].r = (int32_t)r;                                                                              \
         buf[n].c = (int32_t)c;                                                                              \
         buf[n].logx = logx;                                                                                 \
-        buf[n].f = (T)weight_of((double)logx, log_xmax, alpha);                                             \
+        buf[n].f = (T)gv_weight((double)logx, log_xmax, alpha);                                             \
         n++;                                                                                                \
     }                                                                                                       \
     return n;                                                                                               \
@@ -686,32 +683,6 @@ void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t c
                       alpha, lr, clip, loss_out, count_out);
 }
 
-/* The exact loss of a block from its dot products P, laid out like the stored tile: P[a * nb + b] is the
- * dot product of the pair stored at tile[a * nb + b]; ba and bb are the biases of the tile's rows and
- * columns. Summed in the tile's memory order, in float64. */
-#define DEFINE_LOSS(T, SUF)                                                                                 \
-double glove_block_loss_##SUF(const T *tile, int64_t na, int64_t nb, const T *P, const T *ba, const T *bb,  \
-                              double log_xmax, double alpha, double log_shift, int64_t *count_out) {        \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    for (int64_t a = 0; a < na; a++) {                                                                      \
-        const T *t = tile + a * nb, *pa = P + a * nb;                                                       \
-        const double bias_a = (double)ba[a];                                                                \
-        for (int64_t b = 0; b < nb; b++) {                                                                  \
-            const double logx = (double)t[b] + log_shift;                                                   \
-            if (!(logx > -INFINITY)) continue;                                                              \
-            const double diff = (double)pa[b] + bias_a + (double)bb[b] - logx;                             \
-            loss += weight_of(logx, log_xmax, alpha) * diff * diff;                                         \
-            count++;                                                                                        \
-        }                                                                                                   \
-    }                                                                                                       \
-    *count_out = count;                                                                                     \
-    return loss;                                                                                            \
-}
-
-DEFINE_LOSS(float, f32)
-DEFINE_LOSS(double, f64)
-
 /* ------------------------------------------------------------------ many strata, no barrier between them */
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
@@ -732,11 +703,6 @@ static inline void wait_for(const int64_t *done, int64_t want) {
             GLOVE_YIELD();
         }
     }
-}
-
-static inline int64_t tile_index_of(int64_t g, int64_t h, int64_t B) {
-    if (g > h) { const int64_t t = g; g = h; h = t; }
-    return g * (2 * B - g + 1) / 2 + (h - g);
 }
 
 /* Blocks are handed out in the order (stratum 0, group 0), (0, 1), ..., (1, 0), ... A block waits only
@@ -762,7 +728,7 @@ void glove_strata_##SUF(const T *values, const int64_t *tile_ptr, const int64_t 
         wait_for(&word_done[g], k);                                                                         \
         wait_for(&ctx_done[h], k);                                                                          \
         const int64_t r0 = bounds[g], c0 = bounds[h];                                                       \
-        glove_block_##SUF(values + tile_ptr[tile_index_of(g, h, B)], g > h, bounds[g + 1] - r0,            \
+        glove_block_##SUF(values + tile_ptr[gv_tile_index(g, h, B)], g > h, bounds[g + 1] - r0,            \
                           bounds[h + 1] - c0, keys + 4 * j, W + r0 * dim, C + c0 * dim, bw + r0, bc + c0,   \
                           gW + r0 * dim, gC + c0 * dim, gbw + r0, gbc + c0, dim, log_xmax, alpha, lr, clip, \
                           block_loss + j, block_count + j);                                                 \
