@@ -39,16 +39,16 @@ Departures from text2vec, and why
   raises :class:`~genevec.exceptions.TrainingDivergedError` (text2vec: ``stop("Cost becomes NaN")``).
 - **float32 AdaGrad step.** On AVX2 the float32 kernel computes ``lr / sqrt(g)`` with the hardware
   estimate ``rsqrt`` plus one Newton step (relative error about 2e-7, 1-2 float32 ulp) instead of
-  ``sqrt`` then a division: ~20% more entries/s on Zen 3. After an epoch on small data the vectors
+  ``sqrt`` then a division, for speed (measured in ``benchmarks/RESULTS.md``). After an epoch on small data the vectors
   stay within 1e-5 (relative) of the exact NumPy reference, as the exact paths do. ``rsqrt`` is
   vendor-specific, so float32 results may differ in the last bits between AMD and Intel CPUs (never
   between thread counts). float64 and the generic C path (CPUs without AVX2+FMA) are exact.
 - **Weight from log T.** The tiles hold ``log T``; ``f = 1`` if ``log T >= log x_max`` else
   ``exp(alpha * (log T - log x_max))``, equal to text2vec's ``(x / x_max)^alpha`` up to rounding.
 
-Speed: float32, dim 100, one core of a Zen 3 VM: about 14-16 M entries/s per core, and 2 threads
-1.8-2.0x one (see ``benchmarks/RESULTS.md`` for the ratios against the plain C loop in
-``benchmarks/baseline`` and against two independent processes), ``src/glove_block.c`` for how. Threads:
+Speed: ``benchmarks/RESULTS.md`` has the entries per second on 1 and 2 threads, the ratios against the
+plain C loop in ``benchmarks/baseline`` and against two independent processes; ``src/glove_block.c``
+says how. Threads:
 a block of stratum ``k + 1`` starts as soon as the two blocks of stratum ``k`` that wrote its word and
 context rows are done, without a barrier after each stratum; a waiting thread spins briefly, then
 yields its core. Gene groups start on cache-line boundaries (:func:`genevec._layout.gene_groups`,
