@@ -3,6 +3,8 @@
 All user-facing messages about bad arrays and parameters live here, so that the readers,
 ``dtm_to_tcm``, the solvers and ``GeneGloVe`` say the same thing the same way. Validation happens
 once, at the boundary: what passed it is handed on as clean arrays and not checked again.
+
+Over 500 lines on purpose: it is the one place for every user-facing check and message.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ here (:mod:`genevec._validation`), the co-occurrence tiles come from :mod:`genev
 point and the solver from the table in :mod:`genevec.solvers` (SGD in :mod:`genevec.glove`, the closed
 form in :mod:`genevec.lowrank`), checkpoints from :mod:`genevec.checkpoints`; every query is delegated
 to :class:`genevec.GeneVectors`.
+
+Over 500 lines because of its documentation: the class docstring (every parameter and attribute, with
+the measurements that chose the defaults) and the numpydoc of each public method are two thirds of it.
 """
 
 from __future__ import annotations
