@@ -223,6 +223,35 @@ def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100) -> None:
         print("EPOCH", time.perf_counter() - t0, flush=True)
 
 
+def serve_svd_fits(n_genes: int, n_threads: int, dim: int = 100) -> None:
+    """Child side of :class:`EpochChild` for ``solver="svd"``: one timed ``lowrank.fit_lowrank`` per request.
+
+    The same tiles as :func:`serve_glove_epochs`; each request runs the closed form, its exact loss and up to
+    2 weighted ALS sweeps (where some weight is below 1) with the same seed, and prints ``EPOCH <seconds>``.
+    ``READY`` carries the hash of ``W + C`` of the first (warm-up) fit. ``fit_lowrank``'s signature is the same
+    before and after issue 17, so an older checkout serves too.
+    """
+    import hashlib
+
+    from genevec import _layout, lowrank, tcm
+
+    X = gtex_counts(328, n_genes)
+    X = np.ascontiguousarray(X[:, X.sum(axis=0) > 0])
+    tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
+
+    def fit():
+        return lowrank.fit_lowrank(tiles, dim, max_iter=2, rng=0, n_threads=n_threads, dtype=np.float32)[0]
+
+    params = fit()
+    print("READY", hashlib.sha256((params.W + params.C).tobytes()).hexdigest()[:16], tiles.n_entries, flush=True)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        t0 = time.perf_counter()
+        fit()
+        print("EPOCH", time.perf_counter() - t0, flush=True)
+
+
 class EpochChild:
     """Parent side: a Python child that calls :func:`serve_glove_epochs`; one timed epoch per request.
 
@@ -230,10 +259,11 @@ class EpochChild:
     ``seconds()`` waits for the answer. ``ready`` holds the words after ``READY`` (hash, entries).
     """
 
-    def __init__(self, n_genes: int, n_threads: int, *, env: dict | None = None, cwd=None, root: str | None = None):
+    def __init__(self, n_genes: int, n_threads: int, *, env: dict | None = None, cwd=None, root: str | None = None,
+                 serve: str = "serve_glove_epochs"):
         check = f"import genevec; assert genevec.__file__.startswith({root!r}), genevec.__file__; " if root else ""
         code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); {check}"
-                f"from _harness import serve_glove_epochs; serve_glove_epochs({n_genes}, {n_threads})")
+                f"from _harness import {serve}; {serve}({n_genes}, {n_threads})")
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env, cwd=cwd)
         first = self.proc.stdout.readline().split()

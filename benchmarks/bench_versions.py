@@ -7,6 +7,10 @@ asks them for one epoch at a time, alternating which goes first, so that both se
 Reported: every epoch time, and the ratio of the minima (and of the medians), ``old / new``.
 
     python benchmarks/bench_versions.py --old e56177e --genes 25321 --threads 2 --repeats 6
+    python benchmarks/bench_versions.py --old 8d96e30 --solver svd --genes 5000 --threads 2 --repeats 8
+
+``--solver svd`` times the closed-form solver instead (``lowrank.fit_lowrank``: the closed form, its exact
+loss and up to 2 ALS sweeps), one fit per request, alternating the same way.
 
 The two sides train different bits when the visiting order changed between the revisions; the row
 records both hashes of ``W + C`` after the warm-up epoch.
@@ -45,10 +49,13 @@ def main() -> None:
     ap.add_argument("--genes", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=6)
+    ap.add_argument("--solver", choices=("sgd", "svd"), default="sgd",
+                    help="sgd: one GloVe epoch per request (default); svd: one closed-form fit")
     args = ap.parse_args()
     roots = {"old": worktree(args.old), "new": str(REPO)}
+    serve = "serve_glove_epochs" if args.solver == "sgd" else "serve_svd_fits"
     kids = {name: EpochChild(args.genes, args.threads, env={**os.environ, "PYTHONPATH": root}, root=root,
-                             cwd=str(HERE / "_build"))
+                             cwd=str(HERE / "_build"), serve=serve)
             for name, root in roots.items()}
     hashes = {name: k.ready[0] for name, k in kids.items()}
     n_entries = int(kids["new"].ready[1])
@@ -62,12 +69,13 @@ def main() -> None:
         for k in kids.values():
             k.close()
     old, new = times["old"], times["new"]
-    row = {"task": f"epoch: this checkout vs {args.old}", "shape": [328, args.genes, 100], "threads": args.threads,
+    what = "epoch" if args.solver == "sgd" else "svd fit"
+    row = {"task": f"{what}: this checkout vs {args.old}", "shape": [328, args.genes, 100], "threads": args.threads,
            "genevec_s": min(new), "peer_s": min(old), "ratio": min(old) / min(new),
            "ratio_median": statistics.median(old) / statistics.median(new), "repeats": args.repeats,
            "genevec_all_s": new, "peer_all_s": old, "entries": n_entries, "hash_new": hashes["new"],
            "hash_old": hashes["old"], "old_revision": args.old, **environment()}
-    print(f"{args.genes:,} genes, {args.threads} thread(s): old {min(old):.2f} s, new {min(new):.2f} s per epoch "
+    print(f"{args.genes:,} genes, {args.threads} thread(s): old {min(old):.2f} s, new {min(new):.2f} s per {what} "
           f"(minima of {args.repeats}); old / new = {row['ratio']:.3f} (medians {row['ratio_median']:.3f}); "
           f"{n_entries / min(new) / 1e6:.1f} M entries/s new", flush=True)
     path = RESULTS / "versions.json"

@@ -11,9 +11,22 @@ the number of threads or on which thread ran which block.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from scipy.linalg.cython_blas cimport dgemm, sgemm
+from libc.math cimport INFINITY
 from libc.stdint cimport int64_t, uint32_t
 
 import numpy as np
+
+ctypedef fused tile_t:
+    float
+    double
+
+ctypedef fused param_t:
+    float
+    double
+
+cdef extern from "genevec_tiles.h" nogil:
+    int64_t gv_tile_index(int64_t g, int64_t h, int64_t B)
+    double gv_weight(double logx, double log_xmax, double alpha)
 
 cdef extern from "glove_block.h" nogil:
     int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int64_t *out)
@@ -25,12 +38,6 @@ cdef extern from "glove_block.h" nogil:
                          double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
                          double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
                          double *loss_out, int64_t *count_out)
-    double glove_block_loss_f32(const float *tile, int64_t na, int64_t nb, const float *P, const float *ba,
-                                const float *bb, double log_xmax, double alpha, double log_shift,
-                                int64_t *count_out)
-    double glove_block_loss_f64(const double *tile, int64_t na, int64_t nb, const double *P, const double *ba,
-                                const double *bb, double log_xmax, double alpha, double log_shift,
-                                int64_t *count_out)
     void glove_strata_f32(const float *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
                           int64_t S, const int64_t *shifts, const uint32_t *keys, float *W, float *C, float *bw,
                           float *bc, float *gW, float *gC, float *gbw, float *gbc, int dim, double log_xmax,
@@ -45,13 +52,9 @@ cdef extern from "glove_block.h" nogil:
     int glove_set_isa(int isa)
 
 
-cdef inline Py_ssize_t _tile_index(Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noexcept nogil:
-    cdef Py_ssize_t t
-    if g > h:
-        t = g
-        g = h
-        h = t
-    return g * (2 * B - g + 1) // 2 + (h - g)
+def tile_index(int64_t g, int64_t h, int64_t n_groups):
+    """Index of tile ``(min(g, h), max(g, h))`` in the row-major order of the upper triangle of tiles."""
+    return gv_tile_index(g, h, n_groups)
 
 
 def sgd_strata(const floating[::1] values,           # IN    log T tiles (TrainingTiles.values)
@@ -106,46 +109,76 @@ def sgd_strata(const floating[::1] values,           # IN    log T tiles (Traini
                              n_threads)
 
 
-def loss_tiles(const floating[::1] values,           # IN    log T tiles
+cdef double _block_loss(const tile_t* tile, int64_t na, int64_t nb, const param_t* P, const param_t* ba,
+                        const param_t* bb, double log_xmax, double alpha, double log_shift,
+                        int64_t* count_out) noexcept nogil:
+    """Sum of f(x) (P + ba + bb - x)^2, x = log T + log_shift, over one stored tile of na x nb values.
+
+    ``P`` holds the dot products of the same pairs in the tile's layout, ``ba`` the biases of its rows and
+    ``bb`` those of its columns; summed in float64 in the tile's memory order. ``count_out``: finite entries.
+    """
+    cdef double loss = 0.0, logx, diff, bias_a
+    cdef int64_t count = 0, a, b
+    cdef const tile_t* t
+    cdef const param_t* pa
+    for a in range(na):
+        t = tile + a * nb
+        pa = P + a * nb
+        bias_a = <double> ba[a]
+        for b in range(nb):
+            logx = <double> t[b] + log_shift
+            if not (logx > -INFINITY):
+                continue
+            diff = <double> pa[b] + bias_a + <double> bb[b] - logx
+            loss += gv_weight(logx, log_xmax, alpha) * diff * diff
+            count += 1
+    count_out[0] = count
+    return loss
+
+
+def loss_tiles(const tile_t[::1] values,             # IN    log T tiles
                const int64_t[::1] tile_ptr,          # IN    tile offsets
                const int64_t[::1] group_bounds,      # IN    (B + 1,)
-               const floating[:, ::1] W,             # IN    word vectors
-               const floating[:, ::1] C,             # IN    context vectors
-               const floating[::1] bw,               # IN    word biases
-               const floating[::1] bc,               # IN    context biases
+               const param_t[:, ::1] W,              # IN    word vectors
+               const param_t[:, ::1] C,              # IN    context vectors
+               const param_t[::1] bw,                # IN    word biases
+               const param_t[::1] bc,                # IN    context biases
                double log_xmax, double alpha, double log_shift,
                double[::1] block_loss,               # OUT   (B * B,) sum of f * diff^2 of block g * B + h
                int64_t[::1] block_count,             # OUT   (B * B,) finite entries of each block
                int n_threads):
-    """Exact weighted loss of every block ``(g, h)``, no updates, one slot per block.
+    """The exact weighted GloVe loss of every block ``(g, h)``, no updates, one slot per block.
 
-    The dot products of a block come from one BLAS gemm (``W_g C_h^T``, or ``C_h W_g^T`` for a block
-    read transposed, so that they share the stored tile's layout), then one pass over the tile adds
-    the weighted squares in float64. The caller holds BLAS to one thread: each block's result is then
-    the same whichever thread computes it.
+    The one exact-loss kernel: both solvers, ``score`` and the curves call it (``genevec.objective``). The
+    dot products of a block come from one BLAS gemm in the parameters' precision (``W_g C_h^T``, or
+    ``C_h W_g^T`` for a block read transposed, so that they share the stored tile's layout), then one pass
+    over the tile adds the weighted squares in float64. The caller holds BLAS to one thread: each block's
+    result is then the same whichever thread computes it. The tiles and the parameters may differ in
+    precision (float32 tiles, float64 vectors).
     """
     cdef Py_ssize_t B = group_bounds.shape[0] - 1
     cdef int dim = <int> W.shape[1]
     cdef Py_ssize_t b, g, h, t, i, mx = 1
     cdef int na, nb
-    cdef const floating* A
-    cdef const floating* Bm
-    cdef const floating* ba
-    cdef const floating* bb
-    cdef floating* P
-    cdef floating one = 1.0, zero = 0.0
+    cdef const param_t* A
+    cdef const param_t* Bm
+    cdef const param_t* ba
+    cdef const param_t* bb
+    cdef param_t* P
+    cdef float s_one = 1.0, s_zero = 0.0
+    cdef double d_one = 1.0, d_zero = 0.0
     cdef char* tr = b"T"
     cdef char* nn = b"N"
     if B == 0:
         return
     for i in range(B):
         mx = max(mx, group_bounds[i + 1] - group_bounds[i])
-    scratch_arr = np.empty((max(n_threads, 1), mx * mx), dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, ::1] scratch = scratch_arr
+    scratch_arr = np.empty((max(n_threads, 1), mx * mx), dtype=np.float32 if param_t is float else np.float64)
+    cdef param_t[:, ::1] scratch = scratch_arr
     for b in prange(B * B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
         g = b // B
         h = b % B
-        t = _tile_index(g, h, B)
+        t = gv_tile_index(g, h, B)
         P = &scratch[threadid(), 0]
         if g <= h:   # stored as (rows of g) x (columns of h)
             na = <int> (group_bounds[g + 1] - group_bounds[g])
@@ -162,14 +195,12 @@ def loss_tiles(const floating[::1] values,           # IN    log T tiles
             ba = &bc[group_bounds[h]]
             bb = &bw[group_bounds[g]]
         # row-major P (na x nb) = A (na x dim) @ Bm^T  <=>  column-major P^T = Bm A^T
-        if floating is float:
-            sgemm(tr, nn, &nb, &na, &dim, &one, <float*> Bm, &dim, <float*> A, &dim, &zero, P, &nb)
-            block_loss[b] = glove_block_loss_f32(&values[tile_ptr[t]], na, nb, P, ba, bb, log_xmax, alpha,
-                                                 log_shift, &block_count[b])
+        if param_t is float:
+            sgemm(tr, nn, &nb, &na, &dim, &s_one, <float*> Bm, &dim, <float*> A, &dim, &s_zero, P, &nb)
         else:
-            dgemm(tr, nn, &nb, &na, &dim, &one, <double*> Bm, &dim, <double*> A, &dim, &zero, P, &nb)
-            block_loss[b] = glove_block_loss_f64(&values[tile_ptr[t]], na, nb, P, ba, bb, log_xmax, alpha,
-                                                 log_shift, &block_count[b])
+            dgemm(tr, nn, &nb, &na, &dim, &d_one, <double*> Bm, &dim, <double*> A, &dim, &d_zero, P, &nb)
+        block_loss[b] = _block_loss(&values[tile_ptr[t]], na, nb, P, ba, bb, log_xmax, alpha, log_shift,
+                                    &block_count[b])
 
 
 def block_order(int64_t rows, int64_t cols, const uint32_t[::1] keys):

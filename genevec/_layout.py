@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_block_keys
+
 __all__ = ["TrainingTiles", "gene_groups", "tile_index", "block_order", "feistel_order", "tiles_from_dense_tcm"]
 
 #: Largest group: 128 genes x 100 dims of W, C and their AdaGrad sums (~200 KB) fit a core's L2.
@@ -77,10 +79,18 @@ def gene_groups(n_genes: int, group_size: int | None = None) -> np.ndarray:
 
 
 def tile_index(g: int, h: int, n_groups: int) -> int:
-    """Index of tile ``(g, h)``, ``g <= h``, in the row-major order of the upper triangle of tiles."""
-    if g > h:
-        g, h = h, g
-    return g * (2 * n_groups - g + 1) // 2 + (h - g)
+    """Index of tile ``(min(g, h), max(g, h))`` in the row-major order of the upper triangle of tiles.
+
+    The kernels' formula (``src/genevec_tiles.h``), called through :func:`genevec._glove.tile_index`.
+
+    Examples
+    --------
+    >>> [tile_index(g, h, 3) for g, h in ((0, 0), (0, 2), (1, 1), (2, 1), (2, 2))]
+    [0, 2, 3, 4, 5]
+    """
+    from ._glove import tile_index as kernel_tile_index
+
+    return int(kernel_tile_index(int(g), int(h), int(n_groups)))
 
 
 @dataclass
@@ -198,20 +208,13 @@ def feistel_order(m: int, keys) -> np.ndarray:
     >>> sorted(order.tolist()) == list(range(10))
     True
     """
-    keys = _check_keys(keys)
+    keys = check_block_keys(keys)
     if m <= 0:
         return np.empty(0, dtype=np.int64)
     bits = max(1, int(m - 1).bit_length())
     half = max(1, (bits + 1) // 2)
     x = _feistel(np.arange(1 << (2 * half), dtype=np.uint64), half, keys)
     return x[x < np.uint64(m)].astype(np.int64)
-
-
-def _check_keys(keys) -> np.ndarray:
-    keys = np.asarray(keys, dtype=np.uint64).ravel()
-    if keys.shape[0] != 4:
-        raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
-    return keys
 
 
 def block_order(rows: int, cols: int, keys) -> np.ndarray:
@@ -234,7 +237,7 @@ def block_order(rows: int, cols: int, keys) -> np.ndarray:
     >>> sorted(order.tolist()) == list(range(30))
     True
     """
-    keys = _check_keys(keys)
+    keys = check_block_keys(keys)
     rows, cols = int(rows), int(cols)
     if rows <= 0 or cols <= 0:
         return np.empty(0, dtype=np.int64)

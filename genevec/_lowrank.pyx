@@ -19,6 +19,10 @@ from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm
 from scipy.linalg.cython_lapack cimport dposv
 
+cdef extern from "genevec_tiles.h" nogil:
+    int64_t gv_tile_index(int64_t g, int64_t h, int64_t B)
+    double gv_weight(double logx, double log_xmax, double alpha)
+
 #: Rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count).
 DEF CHUNK = 64
 
@@ -27,17 +31,13 @@ cdef inline double _weight(double L, double log_xmax, double alpha) noexcept nog
     """GloVe's f(T) from L = log T: (T / x_max)^alpha below x_max, 1 above, 0 for T <= 0."""
     if isinf(L):
         return 0.0
-    if L >= log_xmax:
-        return 1.0
-    return exp(alpha * (L - log_xmax))
+    return gv_weight(L, log_xmax, alpha)
 
 
 cdef inline const floating* _tile(const floating[::1] values, const int64_t[::1] tile_ptr,
                                   Py_ssize_t g, Py_ssize_t h, Py_ssize_t B) noexcept nogil:
     """Start of tile (min(g, h), max(g, h)) in the upper-triangle tile order."""
-    cdef Py_ssize_t lo = g if g <= h else h
-    cdef Py_ssize_t hi = h if g <= h else g
-    return &values[0] + tile_ptr[lo * (2 * B - lo + 1) // 2 + (hi - lo)]
+    return &values[0] + tile_ptr[gv_tile_index(g, h, B)]
 
 
 cdef inline void _fill_block(const floating* t, bint transposed, Py_ssize_t mg, Py_ssize_t mh,
@@ -104,91 +104,7 @@ cdef inline void _gemm(char* tb, int m, int n, int k, const floating* A, int lda
         dgemm(nn, tb, &m, &n, &k, &d_one, <double*>A, &lda, <double*>B, &ldb, &d_beta, <double*>C, &ldc)
 
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-    /* S[a, b] (leading dimension ld) = t[a, b] - rbias[a] - cbias[b], or 0 where t = -inf. Plain C with
-       restrict pointers, and the -inf test done on the bits: GCC does not vectorize a floating-point
-       compare-and-select under its default -ftrapping-math, but it does vectorize this loop. */
-    #define GENEVEC_CENTRE(NAME, T, U, NEG_INF_BITS)                                              \
-    static void NAME(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, const T *restrict rbias, \
-                     const T *restrict cbias, T *restrict S, Py_ssize_t ld) {                     \
-        for (Py_ssize_t a = 0; a < rows; a++) {                                                   \
-            const T *restrict src = t + a * cols;                                                 \
-            T *restrict row = S + a * ld;                                                         \
-            const T r = rbias[a];                                                                 \
-            for (Py_ssize_t b = 0; b < cols; b++) {                                               \
-                const T L = src[b];                                                               \
-                const T v = (L - r) - cbias[b];                                                   \
-                U lb, vb;                                                                         \
-                memcpy(&lb, &L, sizeof lb);                                                       \
-                memcpy(&vb, &v, sizeof vb);                                                       \
-                vb &= -(U)(lb != (U)NEG_INF_BITS);                                                \
-                memcpy(&row[b], &vb, sizeof vb);                                                  \
-            }                                                                                     \
-        }                                                                                         \
-    }
-    GENEVEC_CENTRE(genevec_centre_f, float, uint32_t, 0xff800000u)
-    GENEVEC_CENTRE(genevec_centre_d, double, uint64_t, 0xfff0000000000000ull)
-
-    /* Sums and counts of the finite entries of a stored tile t (rows x cols, row-major), read in
-       memory order: column sums into sums[0:cols] (+=), or row sums into sums[0:rows] (+=) through 8
-       partial sums per row combined in a fixed order. -inf counts as +0.0, by its bits as above. */
-    /* x = *P with -inf read as +0.0, keep = all ones if *P was finite-or-+inf (not -inf) else 0: by the bits,
-       so the loops stay branch-free and vectorize. */
-    #define GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, P, X, KEEP)                                \
-        do {                                                                                      \
-            U lb_;                                                                                \
-            memcpy(&lb_, (P), sizeof lb_);                                                        \
-            (KEEP) = -(U)(lb_ != (U)NEG_INF_BITS);                                                \
-            lb_ &= (KEEP);                                                                        \
-            memcpy(&(X), &lb_, sizeof(X));                                                        \
-        } while (0)
-    #define GENEVEC_SUMS(COLS, ROWS, T, U, NEG_INF_BITS)                                          \
-    static void COLS(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, double *restrict sums,  \
-                     int64_t *restrict counts) {                                                  \
-        for (Py_ssize_t b = 0; b < rows; b++) {                                                   \
-            const T *restrict src = t + b * cols;                                                 \
-            for (Py_ssize_t a = 0; a < cols; a++) {                                               \
-                U keep;                                                                           \
-                T x;                                                                              \
-                GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[a], x, keep);                     \
-                sums[a] += (double)x;                                                             \
-                counts[a] += (int64_t)(keep & 1);                                                 \
-            }                                                                                     \
-        }                                                                                         \
-    }                                                                                             \
-    static void ROWS(const T *restrict t, Py_ssize_t rows, Py_ssize_t cols, double *restrict sums,  \
-                     int64_t *restrict counts) {                                                  \
-        for (Py_ssize_t a = 0; a < rows; a++) {                                                   \
-            const T *restrict src = t + a * cols;                                                 \
-            double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                               \
-            int64_t c[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                              \
-            Py_ssize_t b = 0;                                                                     \
-            for (; b + 8 <= cols; b += 8) {                                                       \
-                for (int u = 0; u < 8; u++) {                                                     \
-                    U keep;                                                                       \
-                    T x;                                                                          \
-                    GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[b + u], x, keep);             \
-                    p[u] += (double)x;                                                            \
-                    c[u] += (int64_t)(keep & 1);                                                  \
-                }                                                                                 \
-            }                                                                                     \
-            for (int u = 0; b < cols; b++, u++) {                                                 \
-                U keep;                                                                           \
-                T x;                                                                              \
-                GENEVEC_FINITE_OR_ZERO(T, U, NEG_INF_BITS, &src[b], x, keep);                     \
-                p[u] += (double)x;                                                                \
-                c[u] += (int64_t)(keep & 1);                                                      \
-            }                                                                                     \
-            sums[a] += ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));         \
-            counts[a] += ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));       \
-        }                                                                                         \
-    }
-    GENEVEC_SUMS(genevec_colsums_f, genevec_rowsums_f, float, uint32_t, 0xff800000u)
-    GENEVEC_SUMS(genevec_colsums_d, genevec_rowsums_d, double, uint64_t, 0xfff0000000000000ull)
-    """
+cdef extern from "tile_sums.h" nogil:
     void genevec_colsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
                            int64_t* counts) noexcept nogil
     void genevec_rowsums_f(const float* t, Py_ssize_t rows, Py_ssize_t cols, double* sums,
@@ -318,60 +234,23 @@ def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, 
     cdef Py_ssize_t width = mx if max_cols < mx else (n if max_cols > n else max_cols)
     cdef int k = <int>Q.shape[1]
     cdef floating* S
+    cdef int failed = 0
+    cdef int* fail = &failed                   # shared flag, written through a pointer (not privatised)
     if B == 0 or k == 0:
         return
     with nogil, parallel(num_threads=n_threads):
         S = <floating*>malloc(mx * width * sizeof(floating))
+        if S == NULL:
+            fail[0] = 1
         for g in prange(B, schedule="dynamic"):
+            if S == NULL:
+                continue
             _strip_matmat(values, tile_ptr, bounds, g, &row_bias[0], &col_bias[0], &Q[0, 0], k, width,
                           &out[bounds[g], 0], S)
         free(S)
-
-
-def tiles_loss(const floating[::1] values,          # IN    tile values
-               const int64_t[::1] tile_ptr,         # IN    (n_tiles + 1,)
-               const int64_t[::1] bounds,           # IN    (B + 1,)
-               const double[:, ::1] W,              # IN    (n, d) word vectors
-               const double[:, ::1] C,              # IN    (n, d) context vectors
-               const double[::1] bw,                # IN    (n,) word biases
-               const double[::1] bc,                # IN    (n,) context biases
-               double log_xmax, double alpha,
-               double[::1] group_loss,              # OUT   (B,) sum of f * residual^2 over rows I_g
-               int n_threads):
-    """Exact weighted loss ``sum f(T_ij) (w_i.c_j + b_i + bc_j - L_ij)^2``, one partial sum per row group."""
-    cdef Py_ssize_t B = bounds.shape[0] - 1
-    cdef Py_ssize_t g, h, a, b, mx = _max_group(bounds)
-    cdef int d = <int>W.shape[1], mg, mh
-    cdef double* P
-    cdef const floating* t
-    cdef double s, L, r, one = 1.0, zero = 0.0
-    cdef char* tr = b"T"
-    cdef char* nn = b"N"
-    if B == 0:
-        return
-    with nogil, parallel(num_threads=n_threads):
-        P = <double*>malloc(mx * mx * sizeof(double))
-        for g in prange(B, schedule="dynamic"):
-            mg = <int>(bounds[g + 1] - bounds[g])
-            s = 0.0
-            for h in range(B):
-                mh = <int>(bounds[h + 1] - bounds[h])
-                # row-major P (mg x mh) = W_g @ C_h^T  <=>  col-major P^T = C_h W_g^T
-                if d > 0:
-                    dgemm(tr, nn, &mh, &mg, &d, &one, <double*>&C[bounds[h], 0], &d,
-                          <double*>&W[bounds[g], 0], &d, &zero, P, &mh)
-                else:
-                    for a in range(mg * mh):
-                        P[a] = 0.0
-                t = _tile(values, tile_ptr, g, h, B)
-                for a in range(mg):
-                    for b in range(mh):
-                        L = t[b * mg + a] if g > h else t[a * mh + b]
-                        if not isinf(L):
-                            r = P[a * mh + b] + bw[bounds[g] + a] + bc[bounds[h] + b] - L
-                            s = s + _weight(L, log_xmax, alpha) * r * r
-            group_loss[g] = s
-        free(P)
+    if failed:
+        raise MemoryError(f"tiles_matmat: could not allocate {mx * width * sizeof(floating):,} bytes of scratch "
+                          "per thread; use fewer threads (n_jobs) or a smaller MAX_COLS.")
 
 
 cdef int _spd_solve(double* G, double* x, int p) noexcept nogil:
@@ -430,6 +309,8 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef double* x
     cdef double* zero_bias
     cdef double L, w, lam, tr
+    cdef int no_memory = 0
+    cdef int* fail = &no_memory                # shared flag, written through a pointer (not privatised)
     if B == 0 or p == 0:
         return
     with nogil, parallel(num_threads=n_threads):
@@ -439,9 +320,14 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
         Z = <double*>malloc(CHUNK * p * sizeof(double))
         x = <double*>malloc(p * sizeof(double))
         zero_bias = <double*>malloc(mx * sizeof(double))
-        for q0 in range(mx):
-            zero_bias[q0] = 0.0
+        if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL:
+            fail[0] = 1
+        else:
+            for q0 in range(mx):
+                zero_bias[q0] = 0.0
         for g in prange(B, schedule="dynamic"):
+            if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL:
+                continue
             bg = bounds[g]
             mg = bounds[g + 1] - bg
             # right-hand sides of the whole group: R = sum_h (f * (L - offset))_gh @ F_h
@@ -507,3 +393,6 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
         free(Z)
         free(x)
         free(zero_bias)
+    if no_memory:
+        raise MemoryError(f"als_half_sweep: could not allocate the per-thread scratch ({mx:,} x {mx:,} and "
+                          f"{p} x {p} doubles); use fewer threads (n_jobs) or fewer genes per group.")

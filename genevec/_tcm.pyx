@@ -14,6 +14,11 @@ from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memcpy
 from libc.math cimport INFINITY
 
+from libc.stdint cimport int64_t
+
+cdef extern from "genevec_tiles.h" nogil:
+    int64_t gv_tile_index(int64_t g, int64_t h, int64_t B)
+
 from scipy.linalg.cython_blas cimport dgemm, dsyrk
 
 ctypedef long long i64
@@ -239,7 +244,7 @@ def scatter_tiles(const double[:, ::1] buf,      # IN    log T of genes [gb[g_lo
     for t in prange(tile_g.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
         g = tile_g[t]
         h = tile_h[t]
-        idx = g * (2 * B - g + 1) // 2 + (h - g)
+        idx = gv_tile_index(g, h, B)
         row0 = gb[g] - gb[g_lo]
         col0 = gb[h] - gb[h_lo]
         n_r = gb[g + 1] - gb[g]

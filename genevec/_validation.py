@@ -1,7 +1,10 @@
-"""Validation shared by every public entry point: counts, gene names, n_jobs, random_state.
+"""Validation shared by every public entry point: counts, gene names, n_jobs, random_state, training inputs.
 
-All user-facing messages about bad arrays and parameters live here, so that the
-readers, ``dtm_to_tcm`` and ``GeneGloVe`` say the same thing the same way.
+All user-facing messages about bad arrays and parameters live here, so that the readers,
+``dtm_to_tcm``, the solvers and ``GeneGloVe`` say the same thing the same way. Validation happens
+once, at the boundary: what passed it is handed on as clean arrays and not checked again.
+
+Over 500 lines on purpose: it is the one place for every user-facing check and message.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .exceptions import CountsError, CountsTypeError
+from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, NotFittedError
 
-__all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state"]
+__all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
+           "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
+           "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
+           "check_training_memory", "check_checkpoint_options"]
 
 
 @dataclass(frozen=True)
@@ -380,3 +386,162 @@ def format_bytes(n: float) -> str:
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1000.0
     return f"{n:.1f} TB"
+
+
+# ---------------------------------------------------------------------------- estimator parameters
+def is_int(v) -> bool:
+    """An integer that is not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def is_real(v) -> bool:
+    """A finite real number that is not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def check_params(obj, rules: dict, *, name: str) -> None:
+    """Check ``obj``'s parameters against a table of rules, in the table's order.
+
+    ``rules`` maps a parameter to ``(ok, rule)``: ``ok(value)`` says whether the value is allowed and
+    ``rule`` completes *"The 'dim' parameter of GeneGloVe must be ..."*; or to a function
+    ``check(value, caller)`` that raises its own message (scikit-learn's ``_parameter_constraints``
+    is the model).
+    """
+    for param, rule in rules.items():
+        value = getattr(obj, param)
+        if callable(rule):
+            rule(value, name)
+            continue
+        ok, text = rule
+        if not ok(value):
+            raise ValueError(f"The {param!r} parameter of {name} must be {text}. Got {value!r} instead.")
+
+
+def check_fitted(model, what: str) -> None:
+    """Raise NotFittedError naming the call to make, unless ``model`` has ``embedding_``."""
+    if not hasattr(model, "embedding_"):
+        raise NotFittedError(
+            f"This {type(model).__name__} instance is not fitted yet; call fit(X) with a samples x genes count "
+            f"matrix before {what}."
+        )
+
+
+def check_training_memory(need: int, n_genes: int, dtype) -> None:
+    """Raise InsufficientMemoryError, before any allocation, when training needs more than is available."""
+    avail = available_memory_bytes()
+    if avail is not None and need > avail:
+        raise InsufficientMemoryError(
+            f"GeneGloVe: training {n_genes:,} genes needs about {format_bytes(need)} "
+            f"(log co-occurrences in {dtype.name} plus vectors), but only {format_bytes(avail)} is available. "
+            "Keep fewer genes (genevec.filter_genes(X, min_samples=..., min_counts=...)), "
+            + ("or use dtype='float32'." if dtype == np.float64 else "or run on a larger machine.")
+        )
+
+
+def check_checkpoint_options(checkpoint, checkpoint_every, resume: bool, solver: str) -> None:
+    """``fit``'s checkpoint arguments: SGD only, a positive period, ``resume`` only with a folder."""
+    if checkpoint is not None and solver != "sgd":
+        raise ValueError("checkpoint= is for solver='sgd'; the 'svd' solver runs in seconds and needs none.")
+    if not isinstance(checkpoint_every, numbers.Integral) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be an int >= 1, got {checkpoint_every!r}.")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=DIR: the folder the interrupted run wrote to.")
+
+
+# ---------------------------------------------------------------------------- solver and kernel inputs
+def check_positive(value, name: str, caller: str, *, integer: bool = False, allow_zero: bool = False,
+                   say_finite: bool = False) -> None:
+    """A positive (or, with ``allow_zero``, non-negative) int or finite real number; not a bool.
+
+    The message reads *"{caller}: {name} must be a positive number, got ..."* (*"a positive finite
+    number"* with ``say_finite``, *"a non-negative int"* with ``integer`` and ``allow_zero``).
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if not ok or (not integer and not np.isfinite(value)):
+        what = ("a non-negative" if allow_zero else "a positive") + (
+            " int" if integer else " finite number" if say_finite else " number")
+        raise ValueError(f"{caller}: {name} must be {what}, got {value!r}.")
+
+
+def check_n_threads(n_threads, caller: str) -> int:
+    """A resolved thread count: an int >= 1 (``effective_n_jobs`` turns ``n_jobs`` into one)."""
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+        raise ValueError(
+            f"{caller}: n_threads must be an int >= 1, got {n_threads!r}. "
+            "Resolve n_jobs first with genevec._validation.effective_n_jobs(n_jobs)."
+        )
+    return int(n_threads)
+
+
+def check_dtype(dtype, caller: str, fix: str = "") -> np.dtype:
+    """float32 or float64, as a numpy dtype; ``fix`` ends the message (e.g. ``" Use dtype='float32'."``)."""
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{caller}: dtype must be float32 or float64, got {dt.name}.{fix}")
+    return dt
+
+
+def check_tiles(tiles, caller: str) -> None:
+    """A TrainingTiles of float32 or float64 values."""
+    from ._layout import TrainingTiles
+
+    if not isinstance(tiles, TrainingTiles):
+        raise TypeError(
+            f"{caller}: tiles must be a genevec._layout.TrainingTiles, got {type(tiles).__name__}. "
+            "Build them with genevec.tcm.training_tiles(X) or _layout.tiles_from_dense_tcm(T, gene_groups(n))."
+        )
+    if tiles.values.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{caller}: tile values must be float32 or float64, got {tiles.values.dtype}.")
+
+
+def check_tiles_and_params(tiles, params, caller: str) -> None:
+    """Parameters (a GloVeParams) that the kernels can update in place for these tiles."""
+    from dataclasses import fields
+
+    dt = params.W.dtype
+    check_dtype(dt, caller, " Pass dtype=np.float32.")
+    if tiles.values.dtype != dt:
+        raise ValueError(
+            f"{caller}: the tiles hold {tiles.values.dtype.name} but the parameters are {dt.name}. "
+            f"Build the tiles with dtype=np.{dt.name}, or cast the parameters."
+        )
+    n, d = params.W.shape
+    for f in fields(params):
+        a = getattr(params, f.name)
+        shape = (n, d) if f.name in ("W", "C", "gW", "gC") else (n,)
+        if a.shape != shape or a.dtype != dt or not a.flags.c_contiguous or not a.flags.writeable:
+            raise ValueError(
+                f"{caller}: params.{f.name} must be a writeable C-contiguous {dt.name} array of shape {shape}, "
+                f"got {a.dtype.name} {a.shape}. Build the parameters with init_params()."
+            )
+    if tiles.n_genes != n:
+        raise ValueError(
+            f"{caller}: the tiles cover {tiles.n_genes:,} genes but the parameters have {n:,} rows. "
+            "Use parameters made for these genes (init_params(tiles.n_genes, dim, ...))."
+        )
+
+
+def check_group_bounds(group_bounds, n_genes: int) -> np.ndarray:
+    """Gene group bounds: 1-d ints increasing strictly from 0 to ``n_genes``; returned as int64."""
+    b = np.asarray(group_bounds)
+    if b.ndim != 1 or b.shape[0] < 2 or b.dtype.kind not in "iu":
+        raise ValueError(
+            f"training_tiles: group_bounds must be a 1-d int array of B + 1 >= 2 bounds, got {b!r}. "
+            "Use genevec._layout.gene_groups(n_genes)."
+        )
+    b = b.astype(np.int64)
+    if b[0] != 0 or b[-1] != n_genes or np.any(np.diff(b) <= 0):
+        raise ValueError(
+            f"training_tiles: group_bounds must increase strictly from 0 to n_genes={n_genes:,}, got "
+            f"{b[:5].tolist()}...{b[-2:].tolist()}. Use genevec._layout.gene_groups({n_genes})."
+        )
+    return b
+
+
+def check_block_keys(keys) -> np.ndarray:
+    """The four uint32 keys of a block's visiting order, as uint64."""
+    keys = np.asarray(keys, dtype=np.uint64).ravel()
+    if keys.shape[0] != 4:
+        raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
+    return keys

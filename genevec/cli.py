@@ -475,18 +475,15 @@ def _cmd_stability(args: argparse.Namespace, out: TextIO) -> int:
 
 def _fit(model, counts, fit_kw: dict, *, checkpoint: str | None, resumable: bool = True) -> None:
     """Fit, turning an interrupted training into a KeyboardInterrupt (the vectors are then not saved)."""
-    from .exceptions import ConvergenceWarning
+    from .exceptions import TrainingInterruptedWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(counts, **fit_kw)
-    interrupted = False
     for w in caught:
-        if issubclass(w.category, ConvergenceWarning) and "interrupted" in str(w.message):
-            interrupted = True
-        else:
+        if not issubclass(w.category, TrainingInterruptedWarning):  # said below, as the exit line
             _show_warning(w.message, w.category, w.filename, w.lineno)
-    if interrupted:
+    if model.interrupted_:
         if checkpoint is not None:
             hint = f" Continue with the same command and --resume (checkpoint in {checkpoint})."
         elif resumable:

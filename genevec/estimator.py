@@ -1,90 +1,54 @@
 """GeneGloVe: GloVe gene embeddings from a samples x genes count matrix, as a scikit-learn estimator.
 
-The estimator owns validation, bookkeeping and the epoch loop (progress, early stopping,
-checkpoints, interruption); the co-occurrence matrix comes from :mod:`genevec.tcm`, the SGD updates
-from :mod:`genevec.glove` and the closed-form solver from :mod:`genevec.lowrank`, and every query is
-delegated to :class:`genevec.GeneVectors`.
+``fit`` reads as validate -> co-occurrence -> start -> solve -> finish: the counts are checked once
+here (:mod:`genevec._validation`), the co-occurrence tiles come from :mod:`genevec.tcm`, the starting
+point and the solver from the table in :mod:`genevec.solvers` (SGD in :mod:`genevec.glove`, the closed
+form in :mod:`genevec.lowrank`), checkpoints from :mod:`genevec.checkpoints`; every query is delegated
+to :class:`genevec.GeneVectors`.
+
+Over 500 lines because of its documentation: the class docstring (every parameter and attribute, with
+the measurements that chose the defaults) and the numpydoc of each public method are two thirds of it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
+import functools
 import logging
-import numbers
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._set_output import _get_output_config
 
 from . import _layout
+from ._progress import Progress
 from ._validation import (
-    available_memory_bytes,
+    check_checkpoint_options,
     check_counts,
+    check_fitted,
+    check_params,
     check_random_state,
+    check_training_memory,
     effective_n_jobs,
     format_bytes,
+    is_int,
+    is_real,
 )
-from .postprocess import check_eigen_power, eigen_weighting
 from .exceptions import (
-    ConvergenceWarning,
     CountsError,
     GeneNotFoundError,
     GeneVecWarning,
-    InsufficientMemoryError,
-    NotFittedError,
     TrainingDivergedError,
+    TrainingInterrupted,
+    TrainingInterruptedWarning,
 )
+from .postprocess import check_eigen_power, eigen_weighting
+from .solvers import SOLVERS, Options, Start, initial_params
 
 __all__ = ["GeneGloVe"]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_NAME = "genevec-checkpoint.npz"
-
-
-def _isolated_genes(X) -> np.ndarray:
-    """Boolean mask of genes with no co-occurrence at all (a zero row of the TCM).
-
-    Gene ``i`` co-occurs with another gene iff some sample has ``i`` and at least one other gene
-    expressed; it co-occurs with itself iff some count exceeds 1 (diagonal ``a (a - 1) / 2``).
-    """
-    import scipy.sparse as sp
-
-    if sp.issparse(X):
-        nz = X.copy()
-        nz.data = (nz.data > 0).astype(np.float64)
-        nz.eliminate_zeros()
-        per_sample = np.asarray(nz.sum(axis=1)).ravel()
-        shared = np.asarray(nz.T @ (per_sample >= 2).astype(np.float64)).ravel() > 0
-        self_pair = np.zeros(X.shape[1], dtype=bool)
-        big = X.tocoo()
-        self_pair[big.col[big.data > 1]] = True
-    else:
-        nz = X > 0
-        per_sample = nz.sum(axis=1)
-        shared = nz[per_sample >= 2].any(axis=0)
-        self_pair = (X > 1).any(axis=0)
-    return ~(shared | self_pair)
-
-
-def _hash_counts(X, genes) -> str:
-    """A fingerprint of the training data, so that a checkpoint is never resumed on other data."""
-    import scipy.sparse as sp
-
-    h = hashlib.sha1()
-    h.update(repr(X.shape).encode())
-    if sp.issparse(X):
-        for part in (X.indptr, X.indices, X.data):
-            h.update(np.ascontiguousarray(part).tobytes())
-    else:
-        h.update(np.ascontiguousarray(X).tobytes())
-    h.update("\x00".join(map(str, genes)).encode())
-    return h.hexdigest()
 
 
 class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -177,6 +141,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         The exact weighted loss of the final vectors over all nonzero co-occurrences.
     n_iter_ : int
         Epochs (or sweeps) run.
+    interrupted_ : bool
+        True when the last ``fit`` was interrupted (Ctrl-C) and kept what was learned up to then; it
+        also warns (:class:`~genevec.exceptions.TrainingInterruptedWarning`).
     n_features_in_ : int
         Genes in the input, before dropping genes without co-occurrence.
     feature_names_in_ : ndarray of str
@@ -298,42 +265,35 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         return cls(**(study | params))
 
     # ------------------------------------------------------------------ validation
+    #: The parameter rules, checked in this order: ``(allowed, rule)`` completes "The 'dim' parameter of
+    #: GeneGloVe must be <rule>. Got 0 instead."; a function checks the value and words its own message.
+    _parameter_rules = {
+        "dim": (lambda v: is_int(v) and v >= 1, "an int in the range [1, inf)"),
+        "x_max": (lambda v: is_real(v) and v > 0, "a float in the range (0, inf)"),
+        "alpha": (lambda v: is_real(v) and 0 < v <= 1, "a float in the range (0, 1]"),
+        "learning_rate": (lambda v: is_real(v) and v > 0, "a float in the range (0, inf)"),
+        "max_iter": (lambda v: v is None or (is_int(v) and v >= 0),
+                     "None (the solver's default) or an int in the range [0, inf)"),
+        "tol": (lambda v: is_real(v) and v >= 0, "a float in the range [0, inf)"),
+        "vectors": (lambda v: v in ("sum", "word"), "'sum' (W + C) or 'word' (W)"),
+        "dtype": (lambda v: str(v) in ("float32", "float64") or v in (np.float32, np.float64), "'float32' or 'float64'"),
+        "solver": (lambda v: v in ("sgd", "svd"), "'svd' (closed form + ALS) or 'sgd' (AdaGrad, as text2vec)"),
+        "init": (lambda v: v in ("centred", "random", "svd"), "'centred', 'random' or 'svd'"),
+        "eigen_power": lambda v, caller: check_eigen_power(v, caller=caller),
+        "verbose": (lambda v: is_int(v) and v >= 0, "an int >= 0"),
+    }
+
     def _check_params(self):
+        """Check every parameter; return ``(dtype, n_threads, rng)``.
+
+        The table :attr:`_parameter_rules` first, then ``n_jobs`` and ``random_state``, which are
+        resolved once (a ``RandomState`` given as ``random_state`` advances when a seed is drawn from it).
+        """
         name = type(self).__name__
-
-        def need(cond, param, rule):
-            if not cond:
-                raise ValueError(
-                    f"The {param!r} parameter of {name} must be {rule}. Got {getattr(self, param)!r} instead."
-                )
-
-        def is_int(v):
-            return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-        def is_real(v):
-            return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
-
-        need(is_int(self.dim) and self.dim >= 1, "dim", "an int in the range [1, inf)")
-        need(is_real(self.x_max) and self.x_max > 0, "x_max", "a float in the range (0, inf)")
-        need(is_real(self.alpha) and 0 < self.alpha <= 1, "alpha", "a float in the range (0, 1]")
-        need(is_real(self.learning_rate) and self.learning_rate > 0, "learning_rate", "a float in the range (0, inf)")
-        need(self.max_iter is None or (is_int(self.max_iter) and self.max_iter >= 0), "max_iter",
-             "None (the solver's default) or an int in the range [0, inf)")
-        need(is_real(self.tol) and self.tol >= 0, "tol", "a float in the range [0, inf)")
-        need(self.vectors in ("sum", "word"), "vectors", "'sum' (W + C) or 'word' (W)")
-        need(str(self.dtype) in ("float32", "float64") or self.dtype in (np.float32, np.float64), "dtype",
-             "'float32' or 'float64'")
-        need(self.solver in ("sgd", "svd"), "solver", "'svd' (closed form + ALS) or 'sgd' (AdaGrad, as text2vec)")
-        need(self.init in ("centred", "random", "svd"), "init", "'centred', 'random' or 'svd'")
-        check_eigen_power(self.eigen_power, caller=name)
-        need(isinstance(self.verbose, numbers.Integral) and self.verbose >= 0, "verbose", "an int >= 0")
+        check_params(self, self._parameter_rules, name=name)
         n_threads = effective_n_jobs(self.n_jobs, caller=name)
         rng = check_random_state(self.random_state, caller=name)
         return np.dtype(str(np.dtype(self.dtype))), n_threads, rng
-
-    def _say(self, level, message):
-        if self.verbose >= level:
-            print(f"[GeneGloVe] {message}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, *, layer=None, gene_names=None, callback=None, checkpoint=None, checkpoint_every=1,
@@ -368,17 +328,40 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         -------
         self : GeneGloVe
         """
-        from . import glove
-
         t_start = time.perf_counter()
         dtype, n_threads, rng = self._check_params()
-        if checkpoint is not None and self.solver != "sgd":
-            raise ValueError("checkpoint= is for solver='sgd'; the 'svd' solver runs in seconds and needs none.")
-        if not isinstance(checkpoint_every, numbers.Integral) or checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be an int >= 1, got {checkpoint_every!r}.")
-        if resume and checkpoint is None:
-            raise ValueError("resume=True needs checkpoint=DIR: the folder the interrupted run wrote to.")
+        check_checkpoint_options(checkpoint, checkpoint_every, resume, self.solver)
+        progress = Progress(self.verbose, "[GeneGloVe] ")
+        counts, Xk, genes = self._validate_counts(X, layer, gene_names)
+        previous = self._warm_start_params(genes)
+        tiles = self._cooccurrence(Xk, genes, dtype, n_threads, progress)
+        ckpt = None if checkpoint is None else self._checkpoint(checkpoint, checkpoint_every, counts, Xk, genes)
+        options = self._solver_options(dtype)
+        start = self._start(tiles, previous, options, rng, n_threads, ckpt if resume else None, progress)
+        solver = SOLVERS[self.solver]
+        solve = functools.partial(solver.solve, options=options)
+        hook = self._after_iteration(callback, ckpt, options.max_iter, rng, start, genes, Xk.shape[0])
+        interrupted = False
+        try:
+            params, curve = solve(tiles, start, rng, n_threads, hook)
+        except TrainingInterrupted as stop:  # Ctrl-C: consistent parameters, the last epoch partial
+            params, curve, interrupted = stop.params, stop.curve, True
+        except TrainingDivergedError as err:  # keep the last finite model, then say so
+            self._set_fitted(genes, err.params, err.curve, len(err.curve), Xk.shape[0])
+            raise
+        self._finish(genes, tiles, params, curve, solver, Xk.shape[0], n_threads, interrupted)
+        note = " (epoch lines show each epoch's running loss)" if self.solver == "sgd" else ""
+        progress.say(1, f"done: {self.n_iter_} epoch(s), exact loss of the final vectors {self.loss_:.6g}{note}, "
+                        f"{time.perf_counter() - t_start:.1f} s")
+        if interrupted:
+            warnings.warn(
+                f"GeneGloVe: training interrupted during epoch {self.n_iter_ + 1}; the model keeps what was "
+                f"learned (n_iter_={self.n_iter_}). Call fit again with warm_start=True to continue.",
+                TrainingInterruptedWarning, stacklevel=2)
+        return self
 
+    def _validate_counts(self, X, layer, gene_names):
+        """Check the counts once (streamed or in memory); drop the genes without co-occurrence."""
         from . import stream
 
         if stream.is_streamed(X, layer):
@@ -394,103 +377,96 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         Xk, genes = self._drop_isolated(counts)
+        return counts, Xk, genes
 
-        previous = None
-        if self.warm_start and hasattr(self, "_params"):
-            if len(self.genes_) != len(genes) or not np.array_equal(self.genes_, genes):
-                raise ValueError(
-                    "warm_start=True continues from the fitted vectors, but X has other genes "
-                    f"({len(genes):,} vs {len(self.genes_):,} fitted). Fit the same genes, or set warm_start=False."
-                )
-            previous = self._params
+    def _cooccurrence(self, Xk, genes, dtype, n_threads, progress):
+        """The training tiles of log T, after checking that they fit in memory."""
+        from .tcm import build_tiles, estimate_training_bytes
 
-        self._fit_genes, self._fit_samples = genes, Xk.shape[0]
-        group_bounds = _layout.gene_groups(len(genes))
-        self._check_memory(len(genes), dtype)
-        self._say(1, f"co-occurrence of {len(genes):,} genes over {Xk.shape[0]:,} samples, {n_threads} thread(s)")
+        # tiles + the TCM's work buffer, then W, C, their AdaGrad sums and the per-epoch safety copy
+        n = len(genes)
+        check_training_memory(estimate_training_bytes(n, dtype) + 8 * n * int(self.dim) * dtype.itemsize, n, dtype)
+        progress.say(1, f"co-occurrence of {n:,} genes over {Xk.shape[0]:,} samples, {n_threads} thread(s)")
         t0 = time.perf_counter()
-        tiles = self._training_tiles(Xk, group_bounds, dtype, n_threads)
-        self._say(1, f"co-occurrence tiles: {format_bytes(tiles.nbytes)}, {tiles.n_entries:,} entries, "
-                     f"{time.perf_counter() - t0:.1f} s")
+        tiles = build_tiles(Xk, _layout.gene_groups(n), dtype, n_threads)
+        progress.say(1, f"co-occurrence tiles: {format_bytes(tiles.nbytes)}, {tiles.n_entries:,} entries, "
+                        f"{time.perf_counter() - t0:.1f} s")
+        return tiles
 
-        common = dict(x_max=float(self.x_max), alpha=float(self.alpha))
-        curve: list[float] = []
-        start_epoch = 0
-        ckpt_path = Path(checkpoint) / CHECKPOINT_NAME if checkpoint is not None else None
-        data_hash = None
-        if checkpoint is not None:  # a streamed input was fingerprinted by its checking pass
-            data_hash = counts.scan.fingerprint if hasattr(counts, "scan") else _hash_counts(Xk, genes)
+    def _checkpoint(self, folder, every, counts, Xk, genes):
+        """The checkpoint of this fit; a streamed input was fingerprinted by its checking pass."""
+        from .checkpoints import Checkpoint, hash_counts
 
-        if resume and ckpt_path.exists():
-            params, start_epoch, curve = self._load_checkpoint(ckpt_path, rng, genes, data_hash, dtype)
-            self._say(1, f"resumed from {ckpt_path} at epoch {start_epoch}")
-        elif previous is not None:
-            params = previous
-        elif self.solver == "svd":
-            params = None  # the low-rank solver starts from its own closed form
+        data_hash = counts.scan.fingerprint if hasattr(counts, "scan") else hash_counts(Xk, genes)
+        meta = {k: str(v) for k, v in self.get_params().items() if k not in ("n_jobs", "verbose", "random_state")}
+        return Checkpoint(folder, every, meta | {"data": data_hash})
+
+    def _warm_start_params(self, genes):
+        """The fitted parameters to continue from (``warm_start=True`` and fitted), or None."""
+        if not (self.warm_start and hasattr(self, "_params")):
+            return None
+        if len(self.genes_) != len(genes) or not np.array_equal(self.genes_, genes):
+            raise ValueError(
+                "warm_start=True continues from the fitted vectors, but X has other genes "
+                f"({len(genes):,} vs {len(self.genes_):,} fitted). Fit the same genes, or set warm_start=False."
+            )
+        return self._params
+
+    def _start(self, tiles, previous, options, rng, n_threads, resume_from, progress):
+        """Where the solver starts: a checkpoint to resume, the fitted vectors (warm start), or ``init``."""
+        if resume_from is not None and resume_from.exists():
+            params, epoch, curve = resume_from.load(rng, options.dtype)
+            progress.say(1, f"resumed from {resume_from.path} at epoch {epoch}")
+            return Start(params, epoch, curve)
+        if previous is not None:
+            return Start(previous)
+        if SOLVERS[self.solver].builds_start:
+            return Start()
+        return Start(initial_params(self.init, tiles, options, rng, n_threads, progress))
+
+    def _solver_options(self, dtype):
+        max_iter = SOLVERS[self.solver].default_max_iter if self.max_iter is None else int(self.max_iter)
+        return Options(dim=int(self.dim), x_max=float(self.x_max), alpha=float(self.alpha),
+                       learning_rate=float(self.learning_rate), max_iter=max_iter, tol=float(self.tol), dtype=dtype,
+                       verbose=int(self.verbose))
+
+    def _after_iteration(self, callback, ckpt, last, rng, start, genes, n_samples):
+        """The solvers' ``callback(iteration, loss, params)``: write the checkpoint, then call the user's."""
+        curve = list(start.curve)
+
+        def hook(iteration, loss, params):
+            curve.append(loss)
+            if ckpt is not None and ckpt.due(iteration, last):
+                ckpt.save(params, iteration, curve, rng)
+            if callback is None:
+                return False
+            if params is not None:  # the model the user's callback sees holds the current vectors
+                self._set_fitted(genes, params, curve, iteration, n_samples)
+            return bool(callback(iteration, loss, self))
+
+        return hook
+
+    def _finish(self, genes, tiles, params, curve, solver, n_samples, n_threads, interrupted):
+        """The fitted state, and ``loss_``: the exact loss of the final vectors."""
+        from .objective import glove_loss
+
+        self._set_fitted(genes, params, curve, solver.n_iter(curve), n_samples)
+        self.interrupted_ = interrupted
+        if solver.exact_curve and curve:
+            self.loss_ = float(curve[-1])  # the curve is already the exact loss
         else:
-            params = self._sgd_start(tiles, dtype, rng, n_threads)
-
-        interrupted = False
-        if self.solver == "svd":
-            from . import lowrank
-
-            params, curve = lowrank.fit_lowrank(
-                tiles, int(self.dim), max_iter=self._n_iterations(), rng=rng, n_threads=n_threads, dtype=dtype,
-                verbose=self.verbose, callback=(lambda it, loss: callback(it, loss, self)) if callback else None,
-                **common)
-            if not isinstance(params, glove.GloVeParams):
-                params = _params_from_vectors(*params, dtype)
-            n_iter = max(0, len(curve) - 1)
-        else:
-            n_iter, interrupted = self._sgd_epochs(
-                tiles, params, rng, n_threads, curve, start_epoch, callback, ckpt_path, checkpoint_every, data_hash)
-
-        self._set_fitted(genes, params, curve, n_iter, Xk.shape[0])
-        if self.solver == "svd" and curve:
-            self.loss_ = float(curve[-1])  # the low-rank solver's curve is already the exact loss
-        else:
-            self.loss_ = float(glove.glove_loss(tiles, params, n_threads=n_threads, **common))
+            self.loss_ = float(glove_loss(tiles, params, x_max=float(self.x_max), alpha=float(self.alpha),
+                                          n_threads=n_threads))
         self.vectors_.metadata["loss"] = self.loss_  # exact; an epoch's running loss is averaged as vectors move
-        note = " (epoch lines show each epoch's running loss)" if self.solver == "sgd" else ""
-        self._say(1, f"done: {self.n_iter_} epoch(s), exact loss of the final vectors {self.loss_:.6g}{note}, "
-                     f"{time.perf_counter() - t_start:.1f} s")
-        if interrupted:
-            warnings.warn(
-                f"GeneGloVe: training interrupted during epoch {n_iter + 1}; the model keeps what was learned "
-                f"(n_iter_={n_iter}). Call fit again with warm_start=True to continue.",
-                ConvergenceWarning, stacklevel=2)
-        return self
-
-    def _n_iterations(self) -> int:
-        """``max_iter``, or the solver's default for None: 50 SGD epochs (the study's), no ALS sweep."""
-        if self.max_iter is not None:
-            return int(self.max_iter)
-        return 50 if self.solver == "sgd" else 0
-
-    def _sgd_start(self, tiles, dtype, rng, n_threads):
-        """SGD's starting parameters for ``init`` (see the class docstring)."""
-        from . import glove, lowrank
-
-        n, dim = tiles.n_genes, int(self.dim)
-        if self.init == "svd":
-            t0 = time.perf_counter()
-            W, C, bw, bc = lowrank.svd_fit(tiles, dim, rng=rng, n_threads=n_threads, x_max=float(self.x_max),
-                                           alpha=float(self.alpha))
-            self._say(1, f"closed-form low-rank start in {time.perf_counter() - t0:.1f} s")
-            return _params_from_vectors(W, C, bw, bc, dtype)
-        if self.init == "random":  # text2vec's start
-            return glove.init_params(n, dim, dtype, rng)
-        params = glove.init_params(n, dim, dtype, rng, scale=1.0 / dim)
-        params.bw[...] = params.bc[...] = lowrank.centred_biases(tiles, n_threads)
-        return params
 
     @staticmethod
     def _has_names(X):
         return hasattr(X, "columns") or type(X).__name__ == "AnnData"
 
     def _drop_isolated(self, counts):
-        isolated = counts.scan.isolated if hasattr(counts, "scan") else _isolated_genes(counts.X)
+        from .tcm import isolated_genes
+
+        isolated = counts.scan.isolated if hasattr(counts, "scan") else isolated_genes(counts.X)
         genes = counts.genes
         self.dropped_genes_ = np.asarray(genes[isolated], dtype=object)
         if isolated.any():
@@ -499,7 +475,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"GeneGloVe: {int(isolated.sum()):,} of {len(genes):,} genes co-occur with no gene at all "
                 f"({shown}) and were dropped: they would keep their random start. "
                 "Remove them first with genevec.filter_genes(X, min_samples=1) to silence this.",
-                GeneVecWarning, stacklevel=3)
+                GeneVecWarning, stacklevel=4)
         keep = ~isolated
         if keep.sum() < 2:
             raise CountsError(
@@ -508,99 +484,6 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             )
         X = counts.X[:, keep] if isolated.any() else counts.X
         return X, np.asarray(genes[keep], dtype=object)
-
-    def _check_memory(self, n_genes, dtype):
-        from .tcm import estimate_training_bytes
-
-        # tiles + the TCM's work buffer, then W, C, their AdaGrad sums and the per-epoch safety copy
-        need = estimate_training_bytes(n_genes, dtype) + 8 * n_genes * int(self.dim) * dtype.itemsize
-        avail = available_memory_bytes()
-        if avail is not None and need > avail:
-            raise InsufficientMemoryError(
-                f"GeneGloVe: training {n_genes:,} genes needs about {format_bytes(need)} "
-                f"(log co-occurrences in {dtype.name} plus vectors), but only {format_bytes(avail)} is available. "
-                "Keep fewer genes (genevec.filter_genes(X, min_samples=..., min_counts=...)), "
-                + ("or use dtype='float32'." if dtype == np.float64 else "or run on a larger machine.")
-            )
-
-    @staticmethod
-    def _training_tiles(X, group_bounds, dtype, n_threads):
-        from .tcm import training_tiles
-
-        return training_tiles(X, group_bounds, dtype=dtype, n_jobs=n_threads)
-
-    def _sgd_epochs(self, tiles, params, rng, n_threads, curve, start_epoch, callback, ckpt_path, every, data_hash):
-        """Run the remaining epochs with glove.fit_glove; add checkpoints and Ctrl-C handling.
-
-        Returns ``(n_iter, interrupted)``; ``curve`` is extended in place.
-        """
-        from . import glove
-
-        max_iter = self._n_iterations()
-
-        def after_epoch(epoch, loss, _params):
-            if ckpt_path is not None and (epoch % every == 0 or epoch == max_iter):
-                self._save_checkpoint(ckpt_path, params, epoch, curve, rng, data_hash)
-            if callback is not None:
-                self._set_fitted(self._fit_genes, params, curve, epoch, self._fit_samples)
-                return bool(callback(epoch, loss, self))
-            return False
-
-        try:
-            glove.fit_glove(tiles, params, x_max=float(self.x_max), alpha=float(self.alpha),
-                            learning_rate=float(self.learning_rate), max_iter=max_iter, tol=float(self.tol),
-                            rng=rng, n_threads=n_threads, verbose=int(self.verbose >= 2), callback=after_epoch,
-                            first_epoch=start_epoch + 1, curve=curve)
-        except KeyboardInterrupt:
-            # The kernel finished its stratum: the vectors are consistent, the last epoch is partial.
-            return len(curve), True
-        except TrainingDivergedError:
-            self._set_fitted(self._fit_genes, params, curve, len(curve), self._fit_samples)
-            raise
-        return len(curve), False
-
-    # ------------------------------------------------------------------ checkpoints
-    def _checkpoint_meta(self, data_hash):
-        return {k: str(v) for k, v in self.get_params().items() if k not in ("n_jobs", "verbose", "random_state")} | {
-            "data": data_hash}
-
-    def _save_checkpoint(self, path, params, epoch, curve, rng, data_hash):
-        import json
-
-        from ._atomic import atomic_write
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f.name: getattr(params, f.name) for f in dataclasses.fields(params)}
-        meta = {"epoch": epoch, "curve": curve, "rng": rng.bit_generator.state,
-                "rng_class": type(rng.bit_generator).__name__, "params": self._checkpoint_meta(data_hash)}
-        with atomic_write(path, "wb") as fh:
-            np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-        log.info("checkpoint written: %s (epoch %d)", path, epoch)
-
-    def _load_checkpoint(self, path, rng, genes, data_hash, dtype):
-        import json
-
-        from . import glove
-
-        try:
-            with np.load(path) as z:
-                meta = json.loads(z["meta"].tobytes().decode())
-                arrays = {k: z[k] for k in z.files if k != "meta"}
-        except Exception as exc:  # a damaged file: say which and what to do
-            raise ValueError(f"GeneGloVe: cannot read the checkpoint {path} ({exc}). Delete it to start afresh.") from None
-        mine = self._checkpoint_meta(data_hash)
-        if meta["params"] != mine:
-            diff = sorted(k for k in set(mine) | set(meta["params"]) if mine.get(k) != meta["params"].get(k))
-            raise ValueError(
-                f"GeneGloVe: the checkpoint {path} was written by a different run (differs in: {', '.join(diff)}). "
-                "Resume with the same data and parameters, or point checkpoint= to an empty folder."
-            )
-        if meta["rng_class"] != type(rng.bit_generator).__name__:
-            raise ValueError(f"GeneGloVe: the checkpoint used a {meta['rng_class']} random generator; "
-                             "pass the same kind of random_state to resume.")
-        rng.bit_generator.state = meta["rng"]
-        params = glove.GloVeParams(**{k: glove.aligned_copy(v, dtype) for k, v in arrays.items()})
-        return params, int(meta["epoch"]), [float(v) for v in meta["curve"]]
 
     # ------------------------------------------------------------------ fitted state
     def _set_fitted(self, genes, params, curve, n_iter, n_samples):
@@ -626,13 +509,6 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "embedding_")
-
-    def _check_fitted(self, what):
-        if not hasattr(self, "embedding_"):
-            raise NotFittedError(
-                f"This GeneGloVe instance is not fitted yet; call fit(X) with a samples x genes count matrix "
-                f"before {what}."
-            )
 
     # ------------------------------------------------------------------ transform / score
     def _genes_of(self, X, what):
@@ -684,7 +560,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         -------
         ndarray of shape (n_genes, dim), or a DataFrame indexed by gene after ``set_output(transform="pandas")``.
         """
-        self._check_fitted("transform")
+        check_fitted(self, "transform")
         idx = self._genes_of(X, "transform")
         out = self.embedding_[idx]
         if _get_output_config("transform", self)["dense"] == "pandas":
@@ -723,7 +599,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         -------
         ndarray of str, shape (dim,)
         """
-        self._check_fitted("get_feature_names_out")
+        check_fitted(self, "get_feature_names_out")
         return np.asarray([f"geneglove{k}" for k in range(self.embedding_.shape[1])], dtype=object)
 
     def score(self, X, y=None):
@@ -743,9 +619,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         -------
         float
         """
-        from . import glove
+        from .objective import glove_loss
+        from .tcm import build_tiles
 
-        self._check_fitted("score")
+        check_fitted(self, "score")
         idx = self._genes_of(X, "score")
         if len(idx) != len(self.genes_):
             raise ValueError(
@@ -758,10 +635,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                               caller="GeneGloVe.score")
         column = {g: k for k, g in enumerate(counts.genes)}
         Xs = counts.X[:, np.asarray([column[g] for g in self.genes_], dtype=np.intp)]
-        tiles = self._training_tiles(Xs, _layout.gene_groups(len(self.genes_)), dtype, n_threads)
+        tiles = build_tiles(Xs, _layout.gene_groups(len(self.genes_)), dtype, n_threads)
         shift = float(np.log(self.n_samples_fit_ / Xs.shape[0]))
-        loss = glove.glove_loss(tiles, self._params, x_max=float(self.x_max), alpha=float(self.alpha),
-                                log_shift=shift, n_threads=n_threads)
+        loss = glove_loss(tiles, self._params, x_max=float(self.x_max), alpha=float(self.alpha),
+                          log_shift=shift, n_threads=n_threads)
         return -float(loss)
 
     # ------------------------------------------------------------------ queries
@@ -770,27 +647,27 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
         See :meth:`genevec.GeneVectors.most_similar`.
         """
-        self._check_fitted("most_similar")
+        check_fitted(self, "most_similar")
         return self.vectors_.most_similar(positive, negative, topn=topn)
 
     def similarity(self, a, b):
         """Cosine similarity of two genes; see :meth:`genevec.GeneVectors.similarity`."""
-        self._check_fitted("similarity")
+        check_fitted(self, "similarity")
         return self.vectors_.similarity(a, b)
 
     def analogy(self, a, b, c, topn=5, *, mode="gensim"):
         """``a − b + c``: "a is to b as ? is to c"; see :meth:`genevec.GeneVectors.analogy`."""
-        self._check_fitted("analogy")
+        check_fitted(self, "analogy")
         return self.vectors_.analogy(a, b, c, topn=topn, mode=mode)
 
     def neighbors(self, genes, topn=5):
         """The study's table: one row per query gene, its ``topn`` nearest genes as columns n1..n{topn}."""
-        self._check_fitted("neighbors")
+        check_fitted(self, "neighbors")
         return self.vectors_.neighbors(genes, topn=topn)
 
     def save(self, path):
         """Write the gene vectors in word2vec text format (+ a JSON of the parameters); see GeneVectors.save."""
-        self._check_fitted("save")
+        check_fitted(self, "save")
         return self.vectors_.save(path)
 
     def __getstate__(self):
@@ -812,10 +689,3 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         tags.non_deterministic = False
         return tags
 
-
-def _params_from_vectors(W, C, bw, bc, dtype):
-    """GloVe parameters from given vectors, with fresh AdaGrad sums (all ones)."""
-    from .glove import GloVeParams, aligned_copy
-
-    arr = [aligned_copy(a, dtype) for a in (W, C, bw, bc)]
-    return GloVeParams(*arr, *(aligned_copy(np.ones_like(a)) for a in arr))

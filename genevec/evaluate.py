@@ -210,7 +210,7 @@ def neighbour_indices(U: np.ndarray, k: int, *, n_threads: int = 1) -> np.ndarra
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
+    from ._threads import one_blas_thread
 
     n = U.shape[0]
     k = min(int(k), n - 1)
@@ -222,7 +222,7 @@ def neighbour_indices(U: np.ndarray, k: int, *, n_threads: int = 1) -> np.ndarra
         sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         out[start:stop] = _top_k(sims, k)
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if n_threads > 1 and n > ROWS:
             with ThreadPoolExecutor(max_workers=int(n_threads)) as pool:
                 list(pool.map(block, range(0, n, ROWS)))

@@ -15,8 +15,10 @@ __all__ = [
     "NotFittedError",
     "InsufficientMemoryError",
     "TrainingDivergedError",
+    "TrainingInterrupted",
     "GeneVecWarning",
     "ConvergenceWarning",
+    "TrainingInterruptedWarning",
     "DataWarning",
 ]
 
@@ -65,5 +67,33 @@ class ConvergenceWarning(GeneVecWarning, RuntimeWarning):
     """Training stopped before it converged, or was interrupted."""
 
 
+class TrainingInterruptedWarning(ConvergenceWarning):
+    """``fit`` was interrupted (Ctrl-C) and kept what was learned; ``model.interrupted_`` is True."""
+
+
 class TrainingDivergedError(GeneVecError, FloatingPointError):
-    """The training loss became NaN or infinite; the message suggests a smaller learning rate."""
+    """The training loss became NaN or infinite; the message suggests a smaller learning rate.
+
+    ``params`` holds the parameters as they were restored (the end of the last finite epoch) and
+    ``curve`` the loss of each completed epoch, so that a caller can keep the last finite model.
+    """
+
+    def __init__(self, message="", *, params=None, curve=()):
+        super().__init__(message)
+        self.params = params
+        self.curve = list(curve)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """A solver was interrupted (Ctrl-C between kernel calls) and hands back what it had learned.
+
+    As openTSNE's ``OptimizationInterrupt``, the exception carries the partial result: ``params``
+    (consistent: every kernel call finishes its strata) and ``curve``, the loss of each completed
+    epoch. It is a ``KeyboardInterrupt``, so code that does not know it still stops.
+    ``GeneGloVe.fit`` catches it, keeps the partial model and sets ``interrupted_``.
+    """
+
+    def __init__(self, params, curve):
+        super().__init__(f"training interrupted after epoch {len(curve)}")
+        self.params = params
+        self.curve = list(curve)

@@ -39,16 +39,16 @@ Departures from text2vec, and why
   raises :class:`~genevec.exceptions.TrainingDivergedError` (text2vec: ``stop("Cost becomes NaN")``).
 - **float32 AdaGrad step.** On AVX2 the float32 kernel computes ``lr / sqrt(g)`` with the hardware
   estimate ``rsqrt`` plus one Newton step (relative error about 2e-7, 1-2 float32 ulp) instead of
-  ``sqrt`` then a division: ~20% more entries/s on Zen 3. After an epoch on small data the vectors
+  ``sqrt`` then a division, for speed (measured in ``benchmarks/RESULTS.md``). After an epoch on small data the vectors
   stay within 1e-5 (relative) of the exact NumPy reference, as the exact paths do. ``rsqrt`` is
   vendor-specific, so float32 results may differ in the last bits between AMD and Intel CPUs (never
   between thread counts). float64 and the generic C path (CPUs without AVX2+FMA) are exact.
 - **Weight from log T.** The tiles hold ``log T``; ``f = 1`` if ``log T >= log x_max`` else
   ``exp(alpha * (log T - log x_max))``, equal to text2vec's ``(x / x_max)^alpha`` up to rounding.
 
-Speed: float32, dim 100, one core of a Zen 3 VM: about 14-16 M entries/s per core, and 2 threads
-1.8-2.0x one (see ``benchmarks/RESULTS.md`` for the ratios against the plain C loop in
-``benchmarks/baseline`` and against two independent processes), ``src/glove_block.c`` for how. Threads:
+Speed: ``benchmarks/RESULTS.md`` has the entries per second on 1 and 2 threads, the ratios against the
+plain C loop in ``benchmarks/baseline`` and against two independent processes; ``src/glove_block.c``
+says how. Threads:
 a block of stratum ``k + 1`` starts as soon as the two blocks of stratum ``k`` that wrote its word and
 context rows are done, without a barrier after each stratum; a waiting thread spins briefly, then
 yields its core. Gene groups start on cache-line boundaries (:func:`genevec._layout.gene_groups`,
@@ -64,107 +64,20 @@ the parameters themselves; small next to the tiles) to restore them when the los
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._layout import TrainingTiles
-from .cost import format_duration
-from .exceptions import TrainingDivergedError
+from ._progress import Progress
+from ._validation import check_dtype, check_n_threads, check_positive, check_tiles_and_params
+from .exceptions import TrainingDivergedError, TrainingInterrupted
+from .objective import ALIGNMENT, GloVeParams, aligned_copy, glove_loss  # noqa: F401  (public here since 0.1)
 
 __all__ = ["GloVeParams", "init_params", "aligned_copy", "run_epoch", "glove_loss", "fit_glove"]
 
 log = logging.getLogger(__name__)
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-@dataclass
-class GloVeParams:
-    """GloVe parameters and their AdaGrad sums; every array C-contiguous, float32 or float64.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_genes, dim)
-        Word vectors.
-    C : ndarray of shape (n_genes, dim)
-        Context vectors.
-    bw : ndarray of shape (n_genes,)
-        Word biases.
-    bc : ndarray of shape (n_genes,)
-        Context biases.
-    gW, gC, gbw, gbc : ndarray
-        AdaGrad sums of squared gradients, same shapes as ``W, C, bw, bc``; they start at 1.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> p = init_params(3, 2, np.float32, np.random.default_rng(0))
-    >>> p.W.shape, p.gW.min(), p.dtype
-    ((3, 2), np.float32(1.0), dtype('float32'))
-    """
-
-    W: np.ndarray
-    C: np.ndarray
-    bw: np.ndarray
-    bc: np.ndarray
-    gW: np.ndarray
-    gC: np.ndarray
-    gbw: np.ndarray
-    gbc: np.ndarray
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.W.dtype
-
-    @property
-    def n_genes(self) -> int:
-        return int(self.W.shape[0])
-
-    @property
-    def dim(self) -> int:
-        return int(self.W.shape[1])
-
-    def copy(self) -> "GloVeParams":
-        """A deep copy of every array (64-byte aligned, see :func:`aligned_copy`)."""
-        return GloVeParams(**{f.name: aligned_copy(getattr(self, f.name)) for f in fields(self)})
-
-    def restore(self, other: "GloVeParams") -> None:
-        """Copy ``other``'s values into these arrays, in place."""
-        for f in fields(self):
-            np.copyto(getattr(self, f.name), getattr(other, f.name))
-
-
-#: Parameter arrays start on a cache-line boundary: with group bounds at multiples of 16 genes
-#: (:func:`genevec._layout.gene_groups`), two threads then never write to the same line.
-ALIGNMENT = 64
-
-
-def aligned_copy(a, dtype=None) -> np.ndarray:
-    """A C-contiguous copy of ``a`` (cast to ``dtype``) whose data starts at a 64-byte boundary.
-
-    NumPy's large arrays start 16 or 32 bytes past a boundary. Alignment only changes speed (no cache
-    line is shared by two gene groups, so threads do not contend for it), never a result.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> b = aligned_copy(np.arange(5.0))
-    >>> b.ctypes.data % 64, b.tolist()
-    (0, [0.0, 1.0, 2.0, 3.0, 4.0])
-    """
-    a = np.asarray(a)
-    dt = np.dtype(a.dtype if dtype is None else dtype)
-    buf = np.empty(a.size * dt.itemsize + ALIGNMENT, dtype=np.uint8)
-    start = -buf.ctypes.data % ALIGNMENT
-    out = buf[start:start + a.size * dt.itemsize].view(dt).reshape(a.shape)
-    out[...] = a
-    return out
-
 
 def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator, *, scale: float = 1.0) -> GloVeParams:
     """Random start as text2vec: vectors and biases uniform on ``[-0.5, 0.5)``, AdaGrad sums 1.
@@ -197,7 +110,7 @@ def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator, *, scal
     >>> bool((abs(p.W) <= 0.5).all()), p.bc.shape, float(p.gbc.sum())
     (True, (4,), 4.0)
     """
-    dtype = _check_dtype(dtype, "init_params")
+    dtype = check_dtype(dtype, "init_params", " Pass dtype=np.float32.")
     if int(n_genes) < 1 or int(dim) < 1:
         raise ValueError(f"init_params: n_genes and dim must be >= 1, got n_genes={n_genes}, dim={dim}.")
     n, d = int(n_genes), int(dim)
@@ -209,52 +122,6 @@ def init_params(n_genes: int, dim: int, dtype, rng: np.random.Generator, *, scal
     bc = aligned_copy(rng.uniform(-0.5, 0.5, size=n), dtype)
     ones = [aligned_copy(np.ones(shape, dtype)) for shape in ((n, d), (n, d), n, n)]
     return GloVeParams(W, C, bw, bc, *ones)
-
-
-def _check_dtype(dtype, caller: str) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in _DTYPES:
-        raise ValueError(f"{caller}: dtype must be float32 or float64, got {dt.name}. Pass dtype=np.float32.")
-    return dt
-
-
-def _check_inputs(tiles: TrainingTiles, params: GloVeParams, caller: str) -> None:
-    dt = params.W.dtype
-    _check_dtype(dt, caller)
-    if tiles.values.dtype != dt:
-        raise ValueError(
-            f"{caller}: the tiles hold {tiles.values.dtype.name} but the parameters are {dt.name}. "
-            f"Build the tiles with dtype=np.{dt.name}, or cast the parameters."
-        )
-    n, d = params.W.shape
-    for f in fields(params):
-        a = getattr(params, f.name)
-        shape = (n, d) if f.name in ("W", "C", "gW", "gC") else (n,)
-        if a.shape != shape or a.dtype != dt or not a.flags.c_contiguous or not a.flags.writeable:
-            raise ValueError(
-                f"{caller}: params.{f.name} must be a writeable C-contiguous {dt.name} array of shape {shape}, "
-                f"got {a.dtype.name} {a.shape}. Build the parameters with init_params()."
-            )
-    if tiles.n_genes != n:
-        raise ValueError(
-            f"{caller}: the tiles cover {tiles.n_genes:,} genes but the parameters have {n:,} rows. "
-            "Use parameters made for these genes (init_params(tiles.n_genes, dim, ...))."
-        )
-
-
-def _check_threads(n_threads, caller: str) -> int:
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-        raise ValueError(
-            f"{caller}: n_threads must be an int >= 1, got {n_threads!r}. "
-            "Resolve n_jobs first with genevec._validation.effective_n_jobs(n_jobs)."
-        )
-    return int(n_threads)
-
-
-def _check_positive(caller: str, **values: float) -> None:
-    for name, v in values.items():
-        if not (np.isfinite(v) and v > 0):
-            raise ValueError(f"{caller}: {name} must be a positive finite number, got {v!r}.")
 
 
 def draw_epoch_plan(rng: np.random.Generator, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -325,9 +192,10 @@ def run_epoch(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     """
     from . import _glove
 
-    _check_inputs(tiles, params, "run_epoch")
-    _check_positive("run_epoch", x_max=x_max, learning_rate=learning_rate, clip=clip)
-    n_threads = _check_threads(n_threads, "run_epoch")
+    check_tiles_and_params(tiles, params, "run_epoch")
+    for name, value in (("x_max", x_max), ("learning_rate", learning_rate), ("clip", clip)):
+        check_positive(value, name, "run_epoch", say_finite=True)
+    n_threads = check_n_threads(n_threads, "run_epoch")
     B = tiles.n_groups
     strata, keys = draw_epoch_plan(rng, B)
     strata = strata.astype(np.int64)
@@ -364,57 +232,6 @@ def strata_per_call(tiles: TrainingTiles) -> int:
     B = tiles.n_groups
     per_stratum = max(1, tiles.n_entries // max(B, 1))
     return int(min(B, max(1, -(-ENTRIES_PER_CALL // per_stratum))))
-
-
-def glove_loss(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0, alpha: float = 0.75,
-               log_shift: float = 0.0, n_threads: int = 1) -> float:
-    """Exact GloVe loss of fixed parameters: ``0.5 * sum f * diff^2 / n`` over every stored entry.
-
-    Unlike the epoch loss of :func:`run_epoch`, the residual is not clipped and all terms use the same
-    parameters. ``log_shift`` is added to every ``log T`` (weights and targets), i.e. the loss on
-    ``T * exp(log_shift)``; ``GeneGloVe.score`` uses it to rescale a TCM of another sample size.
-
-    Parameters
-    ----------
-    tiles : TrainingTiles
-    params : GloVeParams
-    x_max, alpha : float, default=100.0, 0.75
-    log_shift : float, default=0.0
-    n_threads : int, default=1
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from genevec import _layout
-    >>> T = np.array([[0.0, 200.0], [200.0, 0.0]])
-    >>> tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(2, 1), dtype=np.float64)
-    >>> p = init_params(2, 1, np.float64, np.random.default_rng(0))
-    >>> for a in (p.W, p.C, p.bw, p.bc):
-    ...     a[:] = 0
-    >>> bool(round(glove_loss(tiles, p), 6) == round(0.5 * np.log(200.0) ** 2, 6))
-    True
-    """
-    from . import _glove
-
-    _check_inputs(tiles, params, "glove_loss")
-    _check_positive("glove_loss", x_max=x_max)
-    n_threads = _check_threads(n_threads, "glove_loss")
-    B = tiles.n_groups
-    block_loss = np.zeros(B * B)
-    block_count = np.zeros(B * B, dtype=np.int64)
-    p = params
-    with threadpool_limits(limits=1, user_api="blas"):  # one gemm per block, inside genevec's threads
-        _glove.loss_tiles(tiles.values, tiles.tile_ptr, tiles.group_bounds, p.W, p.C, p.bw, p.bc,
-                          float(np.log(x_max)), float(alpha), float(log_shift), block_loss, block_count,
-                          int(n_threads))
-    total = 0.0
-    for v in block_loss:  # block order
-        total += v
-    return 0.5 * total / max(int(block_count.sum()), 1)
 
 
 def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0, alpha: float = 0.75,
@@ -460,6 +277,9 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     TrainingDivergedError
         If an epoch's loss is NaN or infinite; ``params`` are first restored to their values at the
         start of that epoch (a copy is kept each epoch), so the returned model is the last finite one.
+    TrainingInterrupted
+        On Ctrl-C (a ``KeyboardInterrupt``, seen between kernel calls); it holds ``params`` as they are
+        (consistent, the last epoch partial) and the curve of the completed epochs.
 
     Examples
     --------
@@ -476,33 +296,36 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
         raise ValueError(f"fit_glove: max_iter must be >= 0, got {max_iter!r}.")
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"fit_glove: tol must be >= 0 (0 runs every epoch), got {tol!r}.")
-    _check_inputs(tiles, params, "fit_glove")
+    check_tiles_and_params(tiles, params, "fit_glove")
     curve = [] if curve is None else curve
     n_epochs = int(max_iter)
-    t_first = time.perf_counter()
-    for epoch in range(int(first_epoch), n_epochs + 1):
-        t0 = time.perf_counter()
-        safe = params.copy()
-        loss = run_epoch(tiles, params, x_max=x_max, alpha=alpha, learning_rate=learning_rate, clip=clip,
-                         rng=rng, n_threads=n_threads)
-        elapsed = time.perf_counter() - t0
-        if not np.isfinite(loss):
-            params.restore(safe)
-            raise TrainingDivergedError(
-                f"GloVe training diverged: the loss became {loss} in epoch {epoch} "
-                f"(learning_rate={learning_rate:g}). The parameters from the end of epoch {epoch - 1} were "
-                f"restored. Try a smaller learning rate, e.g. learning_rate={learning_rate / 10:g}."
-            )
-        curve.append(float(loss))
-        log.debug("epoch %d/%d loss %.6g %.2f s", epoch, n_epochs, loss, elapsed)
-        if verbose >= 1:
-            left = (n_epochs - epoch) * (time.perf_counter() - t_first) / (epoch - int(first_epoch) + 1)
-            eta = f"  (about {format_duration(left)} left)" if epoch < n_epochs else ""
-            print(f"epoch {epoch}/{n_epochs}  loss {loss:.4g}  {elapsed:.1f} s{eta}", file=sys.stderr)
-        if callback is not None and callback(epoch, float(loss), params):
-            log.info("callback stopped training after epoch %d", epoch)
-            break
-        if tol > 0 and len(curve) > 1 and curve[-2] / curve[-1] - 1 < tol:
-            log.info("converged after epoch %d: relative improvement below tol=%g", epoch, tol)
-            break
+    progress = Progress(verbose).loop(1, "epoch", n_epochs, first=int(first_epoch))
+    try:
+        for epoch in range(int(first_epoch), n_epochs + 1):
+            t0 = time.perf_counter()
+            safe = params.copy()
+            loss = run_epoch(tiles, params, x_max=x_max, alpha=alpha, learning_rate=learning_rate, clip=clip,
+                             rng=rng, n_threads=n_threads)
+            elapsed = time.perf_counter() - t0
+            if not np.isfinite(loss):
+                params.restore(safe)
+                raise TrainingDivergedError(
+                    f"GloVe training diverged: the loss became {loss} in epoch {epoch} "
+                    f"(learning_rate={learning_rate:g}). The parameters from the end of epoch {epoch - 1} were "
+                    f"restored. Try a smaller learning rate, e.g. learning_rate={learning_rate / 10:g}.",
+                    params=params, curve=curve)
+            curve.append(float(loss))
+            log.debug("epoch %d/%d loss %.6g %.2f s", epoch, n_epochs, loss, elapsed)
+            progress.step(epoch, loss, elapsed)
+            if callback is not None and callback(epoch, float(loss), params):
+                log.info("callback stopped training after epoch %d", epoch)
+                break
+            if tol > 0 and len(curve) > 1 and curve[-2] / curve[-1] - 1 < tol:
+                log.info("converged after epoch %d: relative improvement below tol=%g", epoch, tol)
+                break
+    except TrainingInterrupted:
+        raise
+    except KeyboardInterrupt:
+        # each kernel call finishes its strata: the parameters are consistent, the last epoch partial
+        raise TrainingInterrupted(params, curve) from None
     return curve

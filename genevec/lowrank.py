@@ -28,19 +28,18 @@ result is bit-identical for any ``n_threads``. BLAS is held to one thread while 
 from __future__ import annotations
 
 import logging
-import numbers
-import sys
 import time
 import warnings
 from typing import Callable
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
 
-from . import _layout
-from ._validation import check_random_state
+from ._progress import Progress
+from ._threads import one_blas_thread
+from ._validation import check_dtype, check_positive, check_random_state, check_tiles
 from .exceptions import ConvergenceWarning
+from .objective import GloVeParams, exact_loss
 
 __all__ = ["svd_fit", "als_sweeps", "fit_lowrank", "weighted_loss", "centred_biases"]
 
@@ -56,38 +55,17 @@ def _kernels():
     return _lowrank
 
 
-def _check_tiles(tiles, caller: str) -> None:
-    if not isinstance(tiles, _layout.TrainingTiles):
-        raise TypeError(
-            f"{caller}: tiles must be a genevec._layout.TrainingTiles, got {type(tiles).__name__}. "
-            "Build them with genevec.tcm.training_tiles(X) or _layout.tiles_from_dense_tcm(T, gene_groups(n))."
-        )
-    if tiles.values.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{caller}: tile values must be float32 or float64, got {tiles.values.dtype}.")
-
-
-def _check_positive(value, name: str, caller: str, *, integer: bool = False, allow_zero: bool = False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-    if not ok or (not integer and not np.isfinite(value)):
-        what = ("a non-negative" if allow_zero else "a positive") + (" int" if integer else " number")
-        raise ValueError(f"{caller}: {name} must be {what}, got {value!r}.")
-
-
 def _as_f64(a) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
-
-
-def _blas_one_thread():
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads: int = 1) -> float:
     """Exact GloVe loss: ``0.5 * mean f(T_ij) (w_i . c_j + b_i + bc_j - log T_ij)^2`` over pairs with ``T_ij > 0``.
 
     The mean runs over the ``tiles.n_entries`` ordered pairs; with the factor 0.5 this is
-    text2vec's convention and :func:`genevec.glove.glove_loss`'s. Computed in
-    float64, one partial sum per gene group added in group order: the same bits for any ``n_threads``.
+    text2vec's convention. The same kernel as :func:`genevec.objective.glove_loss`, with the vectors in
+    float64 (dgemm) whatever the tiles' precision: one partial sum per block added in block order, the
+    same bits for any ``n_threads``.
 
     Parameters
     ----------
@@ -113,28 +91,16 @@ def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads:
     >>> round(weighted_loss(tiles, z, z, np.ones(3), np.ones(3), x_max=1.0, alpha=0.75), 6)
     0.0
     """
-    _check_tiles(tiles, "weighted_loss")
-    W, C, bw, bc = _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc)
-    part = np.zeros(tiles.n_groups)
-    with _blas_one_thread():
-        _kernels().tiles_loss(tiles.values, tiles.tile_ptr, tiles.group_bounds, W, C, bw, bc,
-                              float(np.log(x_max)), float(alpha), part, int(n_threads))
-    return float(0.5 * part.sum() / max(tiles.n_entries, 1))
+    check_tiles(tiles, "weighted_loss")
+    return float(exact_loss(tiles, _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc), x_max=float(x_max),
+                            alpha=float(alpha), n_threads=int(n_threads)))
 
 
 def _glove_loss(tiles, W, C, bw, bc, *, x_max, alpha, n_threads) -> float:
-    """The GloVe driver's exact loss when genevec.glove is there (both solvers then report one number)."""
-    try:
-        from .glove import GloVeParams, glove_loss
-    except ImportError:
-        return weighted_loss(tiles, W, C, bw, bc, x_max=x_max, alpha=alpha, n_threads=n_threads)
-    params = _params(W, C, bw, bc, tiles.values.dtype, GloVeParams)
-    return float(glove_loss(tiles, params, x_max=x_max, alpha=alpha, n_threads=n_threads))
-
-
-def _params(W, C, bw, bc, dtype, cls):
-    arr = [np.ascontiguousarray(a, dtype=dtype) for a in (W, C, bw, bc)]
-    return cls(*arr, *(np.ones_like(a) for a in arr))
+    """The exact loss of the vectors rounded to the tiles' precision: what both solvers report."""
+    dt = tiles.values.dtype
+    W, C, bw, bc = (np.ascontiguousarray(a, dtype=dt) for a in (W, C, bw, bc))
+    return float(exact_loss(tiles, W, C, bw, bc, x_max=x_max, alpha=alpha, n_threads=n_threads))
 
 
 def centred_biases(tiles, n_threads: int = 1) -> np.ndarray:
@@ -263,14 +229,14 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     >>> W.shape, weighted_loss(tiles, W, C, bw, bc, x_max=100.0, alpha=0.75) < 1e-20
     ((40, 2), True)
     """
-    _check_tiles(tiles, "svd_fit")
-    _check_positive(dim, "dim", "svd_fit", integer=True)
-    _check_positive(x_max, "x_max", "svd_fit")
-    _check_positive(alpha, "alpha", "svd_fit")
-    _check_positive(n_threads, "n_threads", "svd_fit", integer=True)
+    check_tiles(tiles, "svd_fit")
+    check_positive(dim, "dim", "svd_fit", integer=True)
+    check_positive(x_max, "x_max", "svd_fit")
+    check_positive(alpha, "alpha", "svd_fit")
+    check_positive(n_threads, "n_threads", "svd_fit", integer=True)
     if n_oversamples is not None:
-        _check_positive(n_oversamples, "n_oversamples", "svd_fit", integer=True, allow_zero=True)
-    _check_positive(n_power_iter, "n_power_iter", "svd_fit", integer=True, allow_zero=True)
+        check_positive(n_oversamples, "n_oversamples", "svd_fit", integer=True, allow_zero=True)
+    check_positive(n_power_iter, "n_power_iter", "svd_fit", integer=True, allow_zero=True)
     rng = check_random_state(rng, caller="svd_fit")
     kern = _kernels()
     n = tiles.n_genes
@@ -278,7 +244,7 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
     k = min(n, int(dim) + int(max(2 * int(dim), 20) if n_oversamples is None else n_oversamples))
     block = -(-k // (int(n_power_iter) + 1))
     t0 = time.perf_counter()
-    with _blas_one_thread():
+    with one_blas_thread():
         b = centred_biases(tiles, n_threads)
         b_t = b.astype(dtype)
 
@@ -399,12 +365,12 @@ def als_sweeps(tiles, W, C, bw, bc, *, x_max: float = 100.0, alpha: float = 0.75
     >>> len(curve), bool(curve[0] >= curve[1] >= curve[2])
     (3, True)
     """
-    _check_tiles(tiles, "als_sweeps")
-    _check_positive(x_max, "x_max", "als_sweeps")
-    _check_positive(alpha, "alpha", "als_sweeps")
-    _check_positive(n_sweeps, "n_sweeps", "als_sweeps", integer=True, allow_zero=True)
-    _check_positive(n_threads, "n_threads", "als_sweeps", integer=True)
-    _check_positive(reg, "reg", "als_sweeps")
+    check_tiles(tiles, "als_sweeps")
+    check_positive(x_max, "x_max", "als_sweeps")
+    check_positive(alpha, "alpha", "als_sweeps")
+    check_positive(n_sweeps, "n_sweeps", "als_sweeps", integer=True, allow_zero=True)
+    check_positive(n_threads, "n_threads", "als_sweeps", integer=True)
+    check_positive(reg, "reg", "als_sweeps")
     n = tiles.n_genes
     for name, a, shape in (("W", W, None), ("C", C, None), ("bw", bw, (n,)), ("bc", bc, (n,))):
         if not isinstance(a, np.ndarray) or not a.flags.writeable:
@@ -425,7 +391,7 @@ def _sweeps(tiles, W, C, bw, bc, x_max, alpha, n_sweeps, n_threads, reg, loss_fn
     Wd, Cd, bwd, bcd = (np.array(a, dtype=np.float64) for a in (W, C, bw, bc))
     curve: list[float] = []
     for sweep in range(1, n_sweeps + 1):
-        with _blas_one_thread():
+        with one_blas_thread():
             _als_half(kern, tiles, Cd, bcd, Wd, bwd, log_xmax, float(alpha), reg, n_threads)
             _als_half(kern, tiles, Wd, bwd, Cd, bcd, log_xmax, float(alpha), reg, n_threads)
         W[...], C[...], bw[...], bc[...] = Wd, Cd, bwd, bcd
@@ -467,12 +433,11 @@ def fit_lowrank(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, m
 
     Returns
     -------
-    params : GloVeParams or tuple
-        ``GloVeParams(W, C, bw, bc, gW, gC, gbw, gbc)`` with AdaGrad sums of ones when
-        ``genevec.glove`` is importable, else the tuple ``(W, C, bw, bc)``.
+    params : GloVeParams
+        ``W, C, bw, bc`` in ``dtype`` with AdaGrad sums of ones (:meth:`GloVeParams.from_vectors`).
     loss_curve : list of float
-        The exact loss after the closed form, then after each sweep (the GloVe driver's
-        ``glove_loss`` when available, else :func:`weighted_loss`).
+        The exact loss (:func:`genevec.objective.glove_loss` of the vectors in the tiles'
+        precision) after the closed form, then after each sweep.
 
     See Also
     --------
@@ -497,27 +462,22 @@ def fit_lowrank(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, m
     >>> len(curve), bool(curve[-1] <= curve[0])
     (3, True)
     """
-    _check_tiles(tiles, "fit_lowrank")
-    _check_positive(max_iter, "max_iter", "fit_lowrank", integer=True, allow_zero=True)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"fit_lowrank: dtype must be float32 or float64, got {dtype}.")
-
-    def say(level, msg):
-        if verbose >= level:
-            print(msg, file=sys.stderr)
-
+    check_tiles(tiles, "fit_lowrank")
+    check_positive(max_iter, "max_iter", "fit_lowrank", integer=True, allow_zero=True)
+    dtype = check_dtype(dtype, "fit_lowrank")
+    progress = Progress(verbose)
     common = dict(x_max=float(x_max), alpha=float(alpha), n_threads=int(n_threads))
     t0 = time.perf_counter()
     W, C, bw, bc = svd_fit(tiles, dim, rng=rng, **common)
     curve = [_glove_loss(tiles, W, C, bw, bc, **common)]
-    say(1, f"closed-form low-rank fit  loss {curve[0]:.6g}  {time.perf_counter() - t0:.1f} s")
+    progress.say(1, f"closed-form low-rank fit  loss {curve[0]:.6g}  {time.perf_counter() - t0:.1f} s")
     if max_iter > 0 and _needs_als(tiles, x_max):
         t_start = time.perf_counter()
+        sweeps = progress.loop(2, "sweep", max_iter, loss_format=".6g", eta=False)
 
         def each(sweep, loss):
             curve.append(loss)
-            say(2, f"sweep {sweep}/{max_iter}  loss {loss:.6g}  {time.perf_counter() - t_start:.1f} s")
+            sweeps.step(sweep, loss, time.perf_counter() - t_start)
             stop = callback is not None and bool(callback(sweep, loss))
             return stop or abs(curve[-2] - loss) <= TOL * abs(curve[-2])
 
@@ -525,8 +485,4 @@ def fit_lowrank(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, m
         _sweeps(tiles, W, C, bw, bc, float(x_max), float(alpha), int(max_iter), int(n_threads), 1e-6, loss_fn, each)
     else:
         log.debug("fit_lowrank: every weight is 1, the closed form is the optimum; no ALS sweeps")
-    try:
-        from .glove import GloVeParams
-    except ImportError:
-        return tuple(np.ascontiguousarray(a, dtype=dtype) for a in (W, C, bw, bc)), curve
-    return _params(W, C, bw, bc, dtype, GloVeParams), curve
+    return GloVeParams.from_vectors(W, C, bw, bc, dtype), curve

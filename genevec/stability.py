@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -280,8 +279,8 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     import pandas as pd
     import scipy.sparse as sp
     from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
-
+    from ._progress import Progress
+    from ._threads import one_blas_thread
     from ._validation import check_random_state, effective_n_jobs
     from .evaluate import neighbour_indices
     from .similarity import GeneVectors
@@ -358,9 +357,8 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
         neighbours.append(nb)
         present.append(mask)
         blocks.append(block)
-        if verbose:
-            print(f"[stability] fit {fit + 1}/{n_resamples}: {len(rows_of):,} genes, "
-                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        Progress(verbose, "[stability] ").say(1, f"fit {fit + 1}/{n_resamples}: {len(rows_of):,} genes, "
+                                                 f"{time.perf_counter() - t0:.1f} s")
 
     present_arr = np.vstack(present)
     kept = present_arr.any(axis=0)
@@ -377,7 +375,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     support = sp.diags(1.0 / np.maximum(n_present, 1)) @ counts
 
     # consensus: the fits' unit vectors side by side; their rows' dot products average the cosines
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         stacked = np.hstack(blocks).astype(np.float64)
         stacked /= np.sqrt(np.maximum(n_present, 1))[:, None]
         gram = stacked.T @ stacked

@@ -537,10 +537,9 @@ def _bands(b: np.ndarray, max_values: int) -> list[tuple[int, int]]:
 
 
 def _say(verbose: int, message: str) -> None:
-    if verbose:
-        import sys
+    from ._progress import Progress
 
-        print(f"[genevec] {message}", file=sys.stderr, flush=True)
+    Progress(verbose, "[genevec] ").say(1, message)
 
 
 def _accumulate(src: CellChunks, b: np.ndarray, tiles, *, allow_non_integer: bool, n_threads: int, verbose: int,
@@ -718,7 +717,7 @@ def _combine_scans(parts, genes, caller: str, source: str) -> Scan:
 
 
 def scan(src: CellChunks, *, allow_non_integer: bool, caller: str) -> Scan:
-    """One validating pass: cells, genes without any co-occurrence (as ``estimator._isolated_genes``), hash."""
+    """One validating pass: cells, genes without any co-occurrence (as ``tcm.isolated_genes``), hash."""
     parts = (_scan_block(X) for _, X in src.chunks(allow_non_integer=allow_non_integer, caller=caller))
     return _combine_scans(parts, src.genes, caller, src.source)
 

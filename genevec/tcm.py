@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from . import _layout
-from ._validation import check_counts, effective_n_jobs
+from ._threads import one_blas_thread
+from ._validation import check_counts, check_dtype, check_group_bounds, effective_n_jobs
 
-__all__ = ["dtm_to_tcm", "training_tiles", "estimate_training_bytes"]
+_check_group_bounds = check_group_bounds  # the name genevec.stream imports
+
+__all__ = ["dtm_to_tcm", "training_tiles", "estimate_training_bytes", "isolated_genes"]
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +42,34 @@ SUPER_BLOCK = 4096
 DENSE_BLOCK_BYTES = 256 * 2**20
 
 
-@lru_cache(maxsize=1)
-def _controller():
-    from threadpoolctl import ThreadpoolController
+def isolated_genes(X) -> np.ndarray:
+    """Boolean mask of genes with no co-occurrence at all (a zero row of the TCM), for validated counts.
 
-    return ThreadpoolController()
-
-
-def _blas_one_thread():
-    """Context manager holding every BLAS library to one thread (each kernel thread calls BLAS itself)."""
-    return _controller().limit(limits=1, user_api="blas")
+    Gene ``i`` co-occurs with another gene iff some sample has ``i`` and at least one other gene
+    expressed; it co-occurs with itself iff some count exceeds 1 (diagonal ``a (a - 1) / 2``).
+    """
+    if sp.issparse(X):
+        nz = X.copy()
+        nz.data = (nz.data > 0).astype(np.float64)
+        nz.eliminate_zeros()
+        per_sample = np.asarray(nz.sum(axis=1)).ravel()
+        shared = np.asarray(nz.T @ (per_sample >= 2).astype(np.float64)).ravel() > 0
+        self_pair = np.zeros(X.shape[1], dtype=bool)
+        big = X.tocoo()
+        self_pair[big.col[big.data > 1]] = True
+    else:
+        nz = X > 0
+        per_sample = nz.sum(axis=1)
+        shared = nz[per_sample >= 2].any(axis=0)
+        self_pair = (X > 1).any(axis=0)
+    return ~(shared | self_pair)
 
 
 def _tile_bounds(n: int, tile: int = TILE) -> np.ndarray:
     return np.append(np.arange(0, n, tile, dtype=np.int64), np.int64(n))
 
 
+@one_blas_thread()  # each kernel thread calls BLAS itself
 def _gram_block(AP: np.ndarray, p0: int, p1: int, AQ: np.ndarray, q0: int, q1: int,
                 out: np.ndarray, n_threads: int) -> None:
     """out[:] = AP[:, p0:p1].T @ AQ[:, q0:q1] by tiles; symmetric (upper tiles + mirror) when same block."""
@@ -69,9 +83,8 @@ def _gram_block(AP: np.ndarray, p0: int, p1: int, AQ: np.ndarray, q0: int, q1: i
     if symmetric:
         keep = rr <= cc
         rr, cc = rr[keep], cc[keep]
-    with _blas_one_thread():
-        _tcm.gram_tiles(AP, p0, AQ, q0, out, br, bc, np.ascontiguousarray(rr.ravel()),
-                        np.ascontiguousarray(cc.ravel()), symmetric, n_threads)
+    _tcm.gram_tiles(AP, p0, AQ, q0, out, br, bc, np.ascontiguousarray(rr.ravel()),
+                    np.ascontiguousarray(cc.ravel()), symmetric, n_threads)
 
 
 def _set_diagonal(block: np.ndarray, colsum: np.ndarray) -> None:
@@ -214,22 +227,6 @@ def dtm_to_tcm(X: ArrayLike, *, gene_names=None, n_jobs: int | None = None,
     return T
 
 
-def _check_group_bounds(group_bounds, n_genes: int) -> np.ndarray:
-    b = np.asarray(group_bounds)
-    if b.ndim != 1 or b.shape[0] < 2 or b.dtype.kind not in "iu":
-        raise ValueError(
-            f"training_tiles: group_bounds must be a 1-d int array of B + 1 >= 2 bounds, got {b!r}. "
-            "Use genevec._layout.gene_groups(n_genes)."
-        )
-    b = b.astype(np.int64)
-    if b[0] != 0 or b[-1] != n_genes or np.any(np.diff(b) <= 0):
-        raise ValueError(
-            f"training_tiles: group_bounds must increase strictly from 0 to n_genes={n_genes:,}, got "
-            f"{b[:5].tolist()}...{b[-2:].tolist()}. Use genevec._layout.gene_groups({n_genes})."
-        )
-    return b
-
-
 def _super_groups(b: np.ndarray, limit: int) -> list[tuple[int, int]]:
     """Consecutive runs of groups [g_lo, g_hi) spanning at most ``limit`` genes (or one group)."""
     runs, g = [], 0
@@ -349,24 +346,36 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
     """
     from . import stream
 
-    dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"training_tiles: dtype must be float32 or float64, got {dtype}. Use dtype='float32'.")
+    dtype = check_dtype(dtype, "training_tiles", " Use dtype='float32'.")
     n_threads = effective_n_jobs(n_jobs, caller="training_tiles")
-    if stream.is_streamed(counts_X, layer):
-        return stream.training_tiles(counts_X, group_bounds, dtype=dtype, layer=layer, n_threads=n_threads,
+    if not stream.is_streamed(counts_X, layer):
+        if type(counts_X).__name__ == "AnnData":
+            counts_X = stream.in_memory_anndata(counts_X, layer, "training_tiles")
+        counts_X = check_counts(counts_X, allow_non_integer=True, caller="training_tiles").X
+    return build_tiles(counts_X, group_bounds, dtype, n_threads, layer=layer, verbose=verbose)
+
+
+def build_tiles(A, group_bounds, dtype, n_threads: int, *, layer: str | None = None,
+                verbose: int = 0) -> _layout.TrainingTiles:
+    """:func:`training_tiles` on input validated at the boundary (``GeneGloVe.fit`` checked the counts).
+
+    ``A`` is a float64 C-contiguous array, a CSR matrix or a streamed input; ``dtype`` a numpy dtype and
+    ``n_threads`` a resolved thread count. Nothing here checks the counts again.
+    """
+    from . import stream
+
+    if stream.is_streamed(A, layer):
+        return stream.training_tiles(A, group_bounds, dtype=dtype, layer=layer, n_threads=n_threads,
                                      verbose=verbose, caller="training_tiles")
-    if type(counts_X).__name__ == "AnnData":
-        counts_X = stream.in_memory_anndata(counts_X, layer, "training_tiles")
-    counts = check_counts(counts_X, allow_non_integer=True, caller="training_tiles")
-    A = counts.X
     n_samples, n_genes = A.shape
-    b = _check_group_bounds(group_bounds, n_genes)
+    b = check_group_bounds(group_bounds, n_genes)
     B = b.shape[0] - 1
     ptr = _layout.tile_sizes(b)
     values = np.empty(int(ptr[-1]), dtype=dtype)
 
     sparse = sp.issparse(A)
+    if not sparse:
+        A = np.ascontiguousarray(A, dtype=np.float64)  # a column selection of checked counts may be strided
     limit = SUPER_BLOCK
     if sparse:
         A = A.tocsc()

@@ -363,9 +363,9 @@ def test_too_few_genes():
 
 
 def test_memory_is_checked_before_allocating(modules, monkeypatch):
-    import genevec.estimator as est
+    import genevec._validation as validation  # the memory check lives with the other checks
 
-    monkeypatch.setattr(est, "available_memory_bytes", lambda: 1000)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 1000)
     with pytest.raises(InsufficientMemoryError, match=r"needs about .* only 1.0 KB is available.*filter_genes"):
         small().fit(modules)
 
@@ -414,6 +414,9 @@ def test_keyboard_interrupt_keeps_a_usable_model(modules, monkeypatch):
     with pytest.warns(ConvergenceWarning, match=r"interrupted during epoch 3.*n_iter_=2"):
         m = small(max_iter=10).fit(modules)
     assert m.n_iter_ == 2 and len(m.most_similar("M1_0", topn=2)) == 2
+    assert m.interrupted_ is True
+    monkeypatch.setattr(glove, "run_epoch", real)
+    assert small(max_iter=2).fit(modules).interrupted_ is False
 
 
 def test_warm_start_continues(modules):

@@ -6,7 +6,7 @@ from _reference import planted_modules, tcm_ref
 from _reference_glove import glove_epoch_ref, glove_epoch_vectorised, glove_loss_ref
 
 from genevec import _glove, _layout, glove
-from genevec.exceptions import TrainingDivergedError
+from genevec.exceptions import TrainingDivergedError, TrainingInterrupted
 
 FIELDS = ["W", "C", "bw", "bc", "gW", "gC", "gbw", "gbc"]
 
@@ -282,6 +282,22 @@ def test_non_finite_loss_raises_and_restores():
     for f in FIELDS:
         assert np.array_equal(getattr(p, f), getattr(start, f)), f
     assert issubclass(TrainingDivergedError, FloatingPointError)
+
+
+def test_ctrl_c_raises_training_interrupted_holding_the_partial_model():
+    T = small_tcm()
+    tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(30, 8), dtype=np.float64)
+    rng = np.random.default_rng(0)
+    p = glove.init_params(30, 5, np.float64, rng)
+
+    def cb(epoch, loss, params):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as info:
+        glove.fit_glove(tiles, p, max_iter=10, rng=rng, callback=cb)
+    assert info.value.params is p and len(info.value.curve) == 2
+    assert isinstance(info.value, KeyboardInterrupt)
 
 
 def test_callback_stops_and_sees_each_epoch():

@@ -220,6 +220,7 @@ def test_weighted_loss_agrees_with_glove_loss():
     ours = weighted_loss(tiles, W, C, bw, bc, x_max=X_MAX, alpha=ALPHA)
     p = glove.GloVeParams(W, C, bw, bc, *(np.ones_like(a) for a in (W, C, bw, bc)))
     assert ours == pytest.approx(glove.glove_loss(tiles, p, x_max=X_MAX, alpha=ALPHA), rel=1e-12)
+    assert ours == glove.glove_loss(tiles, p, x_max=X_MAX, alpha=ALPHA)   # one kernel: the same bits
     params, curve = fit_lowrank(tiles, 3, max_iter=2, rng=0, dtype=np.float64)
     assert isinstance(params, glove.GloVeParams) and params.gW.min() == params.gW.max() == 1.0
     assert curve[-1] == glove.glove_loss(tiles, params, x_max=X_MAX, alpha=ALPHA)

@@ -23,26 +23,27 @@
  *     1.6 KB from L2 for every update;
  *   - within a sub-block consecutive entries share no row (both orders are diagonals, and consecutive
  *     diagonals are chosen 1 or 3 apart), so the float32 path can always run two entries together.
- *   On a Zen 3 VM (float32, dim 100, one 128 x 128 block, TSC ticks per entry, variants interleaved
- *   block by block in one process): 196-215 with the earlier uniform order, 180-185 with sub-blocks,
- *   165-176 with the 4-lane bias step below as well (1.12-1.18x).
  *
- * Other measured choices (same machine):
- *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): at 25,321
- *     genes the 1.3 GB of tiles and the 40 MB of parameters do not fit the L3, and the random first
- *     touches each waited for memory; a sequential pass is streamed by the hardware prefetcher;
+ * Other choices, each measured (the numbers are in benchmarks/RESULTS.md, "Kernel design"):
+ *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): on large data
+ *     the tiles and the parameters do not fit the L3, and a sequential pass is streamed by the hardware
+ *     prefetcher where random first touches each wait for memory;
  *   - two consecutive entries that share no row are run together (dot products in one loop, updates
  *     in one loop): each sees exactly the operations it would see alone, so no bit changes, but their
- *     latency chains overlap. Computing the next pair's dot products inside this pair's update loop
- *     (software pipelining, bit-identical) measured no faster: the loop is bound by the FP pipes (16
- *     multiplies / FMAs per 8 floats of one entry), not by latency;
+ *     latency chains overlap (software pipelining across pairs was no faster: the loop is bound by the
+ *     FP pipes, not by latency);
  *   - the four bias steps of a pair run as one 4-lane sqrt and division (bit-identical to scalar code:
  *     both are correctly rounded), a quarter of the divider's work;
  *   - the dim % 8 tail uses 128-bit and scalar stores: AMD's vmaskmovps stores are microcoded;
- *   - rsqrt + one Newton step instead of sqrt + div: ~20% faster (compile with -DGLOVE_EXACT_F32 for
- *     the exact division); software prefetching of the next rows was slower and is not used.
+ *   - rsqrt + one Newton step instead of sqrt + div (compile with -DGLOVE_EXACT_F32 for the exact
+ *     division); software prefetching of the next rows was slower and is not used.
+ *
+ * Both dtypes come from one template, glove_block_dtype.h, included once per dtype (entries, the generic
+ * path, the dispatch and the strata); the AVX2 paths below are written per dtype, and they are why this
+ * file is over 500 lines (float32 runs two entries at a time with rsqrt, float64 one at a time, exact).
  */
 #include "glove_block.h"
+#include "genevec_tiles.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -59,6 +60,7 @@
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define GLOVE_HAVE_AVX2 1
+#define AVX2 __attribute__((target("avx2,fma")))
 #include <immintrin.h>
 #else
 #define GLOVE_HAVE_AVX2 0
@@ -179,42 +181,6 @@ int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int6
     return n;
 }
 
-/* ------------------------------------------------------------------ entry buffer */
-
-static inline double weight_of(double logx, double log_xmax, double alpha) {
-    return logx >= log_xmax ? 1.0 : exp(alpha * (logx - log_xmax));
-}
-
-/* One sub-block's finite entries, in visiting order, with their log T and weight f(T): the weight and
- * the -inf test are taken out of the update loop (they depend on the data only). */
-#define DEFINE_FILL(T, SUF)                                                                                 \
-typedef struct {                                                                                            \
-    int32_t r, c;                                                                                           \
-    T logx, f;                                                                                              \
-} entry_##SUF;                                                                                              \
-                                                                                                            \
-static inline int fill_sub_##SUF(int64_t sb, const sub_iter_t *it, const uint32_t *keys, const T *tile,     \
-                                 int transposed, int64_t rows, int64_t cols, double log_xmax, double alpha, \
-                                 entry_##SUF *buf) {                                                        \
-    int32_t rr[GLOVE_SLOTS], cc[GLOVE_SLOTS];                                                               \
-    const int k = sub_slots(sb, it->Cs, keys, rows, cols, rr, cc);                                          \
-    int n = 0;                                                                                              \
-    for (int j = 0; j < k; j++) {                                                                           \
-        const int64_t r = rr[j], c = cc[j];                                                                 \
-        const T logx = transposed ? tile[c * rows + r] : tile[r * cols + c];                                \
-        if (!(logx > -INFINITY)) continue;                                                                  \
-        buf[n].r = (int32_t)r;                                                                              \
-        buf[n].c = (int32_t)c;                                                                              \
-        buf[n].logx = logx;                                                                                 \
-        buf[n].f = (T)weight_of((double)logx, log_xmax, alpha);                                             \
-        n++;                                                                                                \
-    }                                                                                                       \
-    return n;                                                                                               \
-}
-
-DEFINE_FILL(float, f32)
-DEFINE_FILL(double, f64)
-
 /* ------------------------------------------------------------------ ISA choice */
 
 static int isa_forced = -1;
@@ -242,66 +208,53 @@ int glove_set_isa(int isa) {
     return glove_isa();
 }
 
-/* ------------------------------------------------------------------ generic C (both dtypes) */
+/* ------------------------------------------------------------------ waiting for a block's predecessors */
 
-#define GLOVE_NPART 8
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define GLOVE_PAUSE() __builtin_ia32_pause()
+#else
+#define GLOVE_PAUSE() ((void)0)
+#endif
 
-#define DEFINE_GENERIC(T, SUF, SQRT)                                                                        \
-static inline T dot_generic_##SUF(const T *restrict a, const T *restrict b, int dim) {                    \
-    T part[GLOVE_NPART] = {0};                                                                              \
-    int k = 0;                                                                                              \
-    for (; k + GLOVE_NPART <= dim; k += GLOVE_NPART)                                                        \
-        for (int j = 0; j < GLOVE_NPART; j++) part[j] += a[k + j] * b[k + j];                              \
-    for (int j = 0; k < dim; k++, j++) part[j] += a[k] * b[k];                                              \
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));     \
-}                                                                                                           \
-                                                                                                            \
-static void block_generic_##SUF(const T *tile, int transposed, int64_t rows, int64_t cols,                 \
-                                const uint32_t *keys, T *W, T *C, T *bw, T *bc, T *gW, T *gC, T *gbw,       \
-                                T *gbc, int dim, double log_xmax, double alpha, double lr_, double clip_,   \
-                                double *loss_out, int64_t *count_out) {                                     \
-    const T lr = (T)lr_, clip = (T)clip_;                                                                   \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0, sb;                                                                                  \
-    entry_##SUF buf[GLOVE_SLOTS];                                                                           \
-    sub_iter_t it;                                                                                          \
-    sub_iter_init(&it, rows, cols, keys);                                                                   \
-    while ((sb = sub_iter_next(&it)) >= 0) {                                                                \
-      const int n_ok = fill_sub_##SUF(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);   \
-      for (int e = 0; e < n_ok; e++) {                                                                      \
-        const int64_t r = buf[e].r, c = buf[e].c;                                                           \
-        const T logx = buf[e].logx;                                                                         \
-        T *restrict w = W + r * dim, *restrict v = C + c * dim;                                             \
-        T *restrict gw = gW + r * dim, *restrict gv = gC + c * dim;                                         \
-        T diff = dot_generic_##SUF(w, v, dim) + bw[r] + bc[c] - logx;                                       \
-        if (diff > clip) diff = clip;                                                                       \
-        else if (diff < -clip) diff = -clip;                                                                \
-        const T fd = buf[e].f * diff;                                                                       \
-        loss += (double)(fd * diff);                                                                        \
-        count++;                                                                                            \
-        for (int j = 0; j < dim; j++) {                                                                     \
-            const T grad_w = fd * v[j], grad_c = fd * w[j];                                                 \
-            w[j] -= lr * grad_w / SQRT(gw[j]);                                                              \
-            v[j] -= lr * grad_c / SQRT(gv[j]);                                                              \
-            gw[j] += grad_w * grad_w;                                                                       \
-            gv[j] += grad_c * grad_c;                                                                       \
-        }                                                                                                   \
-        bw[r] -= lr * fd / SQRT(gbw[r]);                                                                    \
-        bc[c] -= lr * fd / SQRT(gbc[c]);                                                                    \
-        gbw[r] += fd * fd;                                                                                  \
-        gbc[c] += fd * fd;                                                                                  \
-      }                                                                                                     \
-    }                                                                                                       \
-    *loss_out = loss;                                                                                       \
-    *count_out = count;                                                                                     \
+/* Wait until *done >= want (acquire: the writes of the block that stored it are visible). Spins
+ * briefly, then yields the core, so that waiting threads do not starve a busy machine. */
+static inline void wait_for(const int64_t *done, int64_t want) {
+    int spins = 0;
+    while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < want) {
+        if (spins < 256) {
+            GLOVE_PAUSE();
+            spins++;
+        } else {
+            GLOVE_YIELD();
+        }
+    }
 }
 
-DEFINE_GENERIC(float, f32, sqrtf)
-DEFINE_GENERIC(double, f64, sqrt)
+/* ------------------------------------------------------------------ both dtypes, from one template */
+
+#define GLOVE_NPART 8 /* partial sums of the generic dot product */
+#define GV_CAT_(name, suf) name##_##suf
+#define GV_CAT(name, suf) GV_CAT_(name, suf)
+#define GV(name) GV_CAT(name, GV_SUF)
+
+#define GV_T float
+#define GV_SUF f32
+#define GV_SQRT sqrtf
+#include "glove_block_dtype.h"
+#undef GV_T
+#undef GV_SUF
+#undef GV_SQRT
+
+#define GV_T double
+#define GV_SUF f64
+#define GV_SQRT sqrt
+#include "glove_block_dtype.h"
+#undef GV_T
+#undef GV_SUF
+#undef GV_SQRT
 
 /* ------------------------------------------------------------------ AVX2 + FMA */
 #if GLOVE_HAVE_AVX2
-#define AVX2 __attribute__((target("avx2,fma")))
 
 static const int32_t lane_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
@@ -652,124 +605,3 @@ AVX2 static void block_avx2_f64(const double *tile, int transposed, int64_t rows
     *count_out = count;
 }
 #endif /* GLOVE_HAVE_AVX2 */
-
-
-/* ------------------------------------------------------------------ dispatch */
-
-void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
-                     float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw, float *gbc,
-                     int dim, double log_xmax, double alpha, double lr, double clip,
-                     double *loss_out, int64_t *count_out) {
-#if GLOVE_HAVE_AVX2
-    if (glove_isa() == 1) {
-        block_avx2_f32(tile, transposed, rows, cols, keys, W, C, bw, bc, gW, gC, gbw, gbc, dim, log_xmax,
-                       alpha, lr, clip, loss_out, count_out);
-        return;
-    }
-#endif
-    block_generic_f32(tile, transposed, rows, cols, keys, W, C, bw, bc, gW, gC, gbw, gbc, dim, log_xmax,
-                      alpha, lr, clip, loss_out, count_out);
-}
-
-void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
-                     double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
-                     double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
-                     double *loss_out, int64_t *count_out) {
-#if GLOVE_HAVE_AVX2
-    if (glove_isa() == 1) {
-        block_avx2_f64(tile, transposed, rows, cols, keys, W, C, bw, bc, gW, gC, gbw, gbc, dim, log_xmax,
-                       alpha, lr, clip, loss_out, count_out);
-        return;
-    }
-#endif
-    block_generic_f64(tile, transposed, rows, cols, keys, W, C, bw, bc, gW, gC, gbw, gbc, dim, log_xmax,
-                      alpha, lr, clip, loss_out, count_out);
-}
-
-/* The exact loss of a block from its dot products P, laid out like the stored tile: P[a * nb + b] is the
- * dot product of the pair stored at tile[a * nb + b]; ba and bb are the biases of the tile's rows and
- * columns. Summed in the tile's memory order, in float64. */
-#define DEFINE_LOSS(T, SUF)                                                                                 \
-double glove_block_loss_##SUF(const T *tile, int64_t na, int64_t nb, const T *P, const T *ba, const T *bb,  \
-                              double log_xmax, double alpha, double log_shift, int64_t *count_out) {        \
-    double loss = 0.0;                                                                                      \
-    int64_t count = 0;                                                                                      \
-    for (int64_t a = 0; a < na; a++) {                                                                      \
-        const T *t = tile + a * nb, *pa = P + a * nb;                                                       \
-        const double bias_a = (double)ba[a];                                                                \
-        for (int64_t b = 0; b < nb; b++) {                                                                  \
-            const double logx = (double)t[b] + log_shift;                                                   \
-            if (!(logx > -INFINITY)) continue;                                                              \
-            const double diff = (double)pa[b] + bias_a + (double)bb[b] - logx;                             \
-            loss += weight_of(logx, log_xmax, alpha) * diff * diff;                                         \
-            count++;                                                                                        \
-        }                                                                                                   \
-    }                                                                                                       \
-    *count_out = count;                                                                                     \
-    return loss;                                                                                            \
-}
-
-DEFINE_LOSS(float, f32)
-DEFINE_LOSS(double, f64)
-
-/* ------------------------------------------------------------------ many strata, no barrier between them */
-
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define GLOVE_PAUSE() __builtin_ia32_pause()
-#else
-#define GLOVE_PAUSE() ((void)0)
-#endif
-
-/* Wait until *done >= want (acquire: the writes of the block that stored it are visible). Spins
- * briefly, then yields the core, so that waiting threads do not starve a busy machine. */
-static inline void wait_for(const int64_t *done, int64_t want) {
-    int spins = 0;
-    while (__atomic_load_n(done, __ATOMIC_ACQUIRE) < want) {
-        if (spins < 256) {
-            GLOVE_PAUSE();
-            spins++;
-        } else {
-            GLOVE_YIELD();
-        }
-    }
-}
-
-static inline int64_t tile_index_of(int64_t g, int64_t h, int64_t B) {
-    if (g > h) { const int64_t t = g; g = h; h = t; }
-    return g * (2 * B - g + 1) / 2 + (h - g);
-}
-
-/* Blocks are handed out in the order (stratum 0, group 0), (0, 1), ..., (1, 0), ... A block waits only
- * for the previous block on its word group and the previous block on its context group (both in the
- * stratum before), so each group sees the same sequence of blocks as with a barrier after every
- * stratum: the result is the same bits for any number of threads. The lowest unfinished block always
- * has its two predecessors done, so the schedule cannot deadlock. */
-#define DEFINE_STRATA(T, SUF)                                                                               \
-void glove_strata_##SUF(const T *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,         \
-                        int64_t S, const int64_t *shifts, const uint32_t *keys, T *W, T *C, T *bw, T *bc,   \
-                        T *gW, T *gC, T *gbw, T *gbc, int dim, double log_xmax, double alpha, double lr,    \
-                        double clip, double *block_loss, int64_t *block_count, int64_t *done,              \
-                        int n_threads) {                                                                    \
-    int64_t *word_done = done, *ctx_done = done + B;                                                        \
-    int64_t next = 0;                                                                                       \
-    for (int64_t g = 0; g < 2 * B; g++) done[g] = 0;                                                        \
-    if (n_threads < 1) n_threads = 1;                                                                       \
-    _Pragma("omp parallel num_threads(n_threads)")                                                          \
-    for (;;) {                                                                                              \
-        const int64_t j = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);                                   \
-        if (j >= S * B) break;                                                                              \
-        const int64_t k = j / B, g = j % B, h = (g + shifts[k]) % B;                                        \
-        wait_for(&word_done[g], k);                                                                         \
-        wait_for(&ctx_done[h], k);                                                                          \
-        const int64_t r0 = bounds[g], c0 = bounds[h];                                                       \
-        glove_block_##SUF(values + tile_ptr[tile_index_of(g, h, B)], g > h, bounds[g + 1] - r0,            \
-                          bounds[h + 1] - c0, keys + 4 * j, W + r0 * dim, C + c0 * dim, bw + r0, bc + c0,   \
-                          gW + r0 * dim, gC + c0 * dim, gbw + r0, gbc + c0, dim, log_xmax, alpha, lr, clip, \
-                          block_loss + j, block_count + j);                                                 \
-        __atomic_store_n(&word_done[g], k + 1, __ATOMIC_RELEASE);                                           \
-        __atomic_store_n(&ctx_done[h], k + 1, __ATOMIC_RELEASE);                                            \
-    }                                                                                                       \
-}
-
-DEFINE_STRATA(float, f32)
-DEFINE_STRATA(double, f64)

@@ -40,15 +40,6 @@ void glove_strata_f64(const double *values, const int64_t *tile_ptr, const int64
                       double alpha, double lr, double clip, double *block_loss, int64_t *block_count,
                       int64_t *done, int n_threads);
 
-/* Exact weighted loss sum of f(x) * (P + ba + bb - x)^2 with x = log T + log_shift over one stored tile of
- * na x nb values (no clipping, no updates): P holds the dot products of the same pairs in the same layout,
- * ba the biases of the tile's rows, bb those of its columns. Returns the sum; count_out = finite entries. */
-double glove_block_loss_f32(const float *tile, int64_t na, int64_t nb, const float *P, const float *ba,
-                            const float *bb, double log_xmax, double alpha, double log_shift, int64_t *count_out);
-double glove_block_loss_f64(const double *tile, int64_t na, int64_t nb, const double *P, const double *ba,
-                            const double *bb, double log_xmax, double alpha, double log_shift,
-                            int64_t *count_out);
-
 /* SIMD path in use: 0 = generic C, 1 = AVX2+FMA. glove_set_isa(0) forces the generic path (tests);
  * glove_set_isa(-1) restores the automatic choice. Returns the path now in use. */
 int glove_isa(void);
