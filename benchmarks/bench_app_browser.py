@@ -130,7 +130,7 @@ def _map_first_view(path: Path, log: Path, n_genes: int) -> float:
 def run_map(n_genes: int, repeats: int) -> dict:
     """The Map tab's first view of the demo model, from the cache `genevec train --map` writes and computed."""
     from genevec import GeneGloVe, datasets
-    from genevec.plot import map_cache_path, model_map, read_gene_map, write_map_table
+    from genevec.maps import map_cache_path, model_map, read_gene_map, write_map_table
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

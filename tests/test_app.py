@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import genevec.plot as gp
+import genevec.maps as gm
 from genevec import GeneVectors, load_vectors
 from genevec.app import _data as d
 from genevec.app import create_app, run_app
@@ -148,8 +148,8 @@ def test_map_computed_once_and_cached_beside_vectors(vec_path, monkeypatch):
     d._maps.clear()
     model = d.load_models([vec_path])[0]
     calls = []
-    real = gp.gene_map
-    monkeypatch.setattr(gp, "gene_map", lambda *a, **k: calls.append(k) or real(*a, **k))
+    real = gm.gene_map
+    monkeypatch.setattr(gm, "gene_map", lambda *a, **k: calls.append(k) or real(*a, **k))
     m = d.get_map(model)
     cache = vec_path + ".map.tsv"
     assert os.path.isfile(cache) and len(calls) == 1
@@ -157,11 +157,11 @@ def test_map_computed_once_and_cached_beside_vectors(vec_path, monkeypatch):
     assert calls[0]["n_clusters"] == 15 and calls[0]["perplexity"] == 13.0    # (40 - 1) / 3
     assert d.get_map(model) is m and len(calls) == 1                           # memory
     d._maps.clear()
-    pd.testing.assert_frame_equal(d.get_map(model), gp.read_gene_map(cache))  # disk, no recompute
+    pd.testing.assert_frame_equal(d.get_map(model), gm.read_gene_map(cache))  # disk, no recompute
     assert len(calls) == 1
     # A cache listing other genes is recomputed.
     d._maps.clear()
-    gp.write_map_table(m.iloc[:-1], cache)
+    gm.write_map_table(m.iloc[:-1], cache)
     d.get_map(model)
     assert len(calls) == 2
 
@@ -171,10 +171,10 @@ def test_stale_map_cache_is_recomputed(vec_path, monkeypatch):
     model = d.load_models([vec_path])[0]
     cache = vec_path + ".map.tsv"
     stale = pd.DataFrame({"gene": model.vectors.genes, "x": 0.0, "y": 0.0, "cluster": 1})
-    gp.write_map_table(stale, cache)
+    gm.write_map_table(stale, cache)
     st = os.stat(vec_path)
     os.utime(cache, ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))            # older than the vectors
-    monkeypatch.setattr(gp, "gene_map", lambda *a, **k: stale.assign(cluster=2))
+    monkeypatch.setattr(gm, "gene_map", lambda *a, **k: stale.assign(cluster=2))
     assert set(d.get_map(model)["cluster"]) == {2}
 
 
@@ -316,7 +316,7 @@ def test_train_map_cache_is_what_the_app_shows(vec_path, monkeypatch):
 
     d._maps.clear()
     _write_model_map(load_vectors(vec_path), vec_path, None, True, io.StringIO())
-    monkeypatch.setattr(gp, "gene_map", lambda *a, **k: pytest.fail("the app recomputed a cached map"))
+    monkeypatch.setattr(gm, "gene_map", lambda *a, **k: pytest.fail("the app recomputed a cached map"))
     model = d.load_models([vec_path])[0]
     m = d.get_map(model)
     assert m["gene"].tolist() == model.vectors.genes and m["cluster"].nunique() == 15
@@ -514,7 +514,7 @@ def test_about_a_collection_and_its_tissues(collection, monkeypatch):
     # a collection never saved: its tissues' maps are computed once and kept in memory
     d._maps.clear()
     calls = []
-    monkeypatch.setattr(gp, "model_map", lambda gv, **k: calls.append(gv) or pd.DataFrame(
+    monkeypatch.setattr(gm, "model_map", lambda gv, **k: calls.append(gv) or pd.DataFrame(
         {"gene": gv.genes, "x": 0.0, "y": 0.0, "cluster": 1}))
     assert not d.map_cached(models[1])
     m = d.get_map(models[1])

@@ -467,8 +467,8 @@ def safe_filename(*parts: str) -> str:
 
 # --------------------------------------------------------------------------- map
 def map_path(vectors_path: str) -> str:
-    """Where a model's map is cached: ``<vectors>.map.tsv`` (:func:`genevec.plot.map_cache_path`)."""
-    from ..plot import map_cache_path
+    """Where a model's map is cached: ``<vectors>.map.tsv`` (:func:`genevec.maps.map_cache_path`)."""
+    from ..maps import map_cache_path
 
     return map_cache_path(vectors_path)
 
@@ -500,7 +500,7 @@ def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd
     each map once, however many sessions ask at the same time. If the folder is read-only, or the
     vectors have no file, the map is kept in memory only.
     """
-    from ..plot import model_map, read_gene_map, write_map_table
+    from ..maps import model_map, read_gene_map, write_map_table
 
     gv = model.vectors
     key, stamp = _map_key(model)
@@ -787,8 +787,8 @@ def cluster_summary(m: pd.DataFrame, show: int = 8) -> pd.DataFrame:
 
 
 def cluster_table(m: pd.DataFrame, cluster: int) -> pd.DataFrame:
-    """``Gene`` column of one cluster (via :func:`genevec.plot.cluster_genes`)."""
-    from ..plot import cluster_genes
+    """``Gene`` column of one cluster (via :func:`genevec.maps.cluster_genes`)."""
+    from ..maps import cluster_genes
 
     return pd.DataFrame({"Gene": cluster_genes(m, int(cluster))})
 
