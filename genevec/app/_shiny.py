@@ -16,8 +16,10 @@ from shiny.types import SilentException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from . import _about as ab
 from . import _compare as c
 from . import _data as d
+from . import _svg as sv
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +172,8 @@ def build_ui(models: Sequence[d.Model], collections: Sequence[str], tissues: Seq
         "Map",
         ui.layout_columns(
             _picker("map_gene", "Find a gene on the map"),
-            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=d.MAX_RING),
-            ui.input_select("map_colour", "Colour by", choices=d.COLOUR_MODES),
+            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=sv.MAX_RING),
+            ui.input_select("map_colour", "Colour by", choices=sv.COLOUR_MODES),
             ui.panel_conditional("input.map_colour === 'set'",
                                  ui.input_select("map_sets", "Collection", choices=sets)),
             ui.panel_conditional("input.map_colour === 'set'",
@@ -267,7 +269,6 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
     for source in gene_sets:                              # loaded now: a bad GMT fails here, not in a session
         sets = load_gene_sets(source)
         collections[sets.name] = sets
-    svg_cache: dict[tuple, str] = {}                      # shared by every session of this process
 
     def server(input: Inputs, output: Outputs, session: Session) -> None:
         map_wanted = reactive.value(False)
@@ -602,7 +603,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             """Neighbours to ring: a whole number in 0..MAX_RING (NaN, Infinity and text read as 0)."""
             topn = input.map_topn()
             ok = isinstance(topn, (int, float)) and topn == topn and abs(topn) != float("inf")
-            return int(min(max(topn, 0), d.MAX_RING)) if ok else 0
+            return int(min(max(topn, 0), sv.MAX_RING)) if ok else 0
 
         clamped: reactive.Value[tuple[float, int] | None] = reactive.value(None)   # (typed, used) until changed
 
@@ -613,7 +614,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 return
             with reactive.isolate():
                 last = clamped()
-            if topn > d.MAX_RING or topn < 0:
+            if topn > sv.MAX_RING or topn < 0:
                 clamped.set((topn, map_topn()))
                 ui.update_numeric("map_topn", value=map_topn())      # the box shows what is used
             elif last is not None and topn != last[1]:
@@ -624,7 +625,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             parts = []
             if clamped() is not None:
                 typed, used = clamped()
-                parts.append(ui.div(f"Neighbours to ring: {typed:g} is outside 0..{d.MAX_RING}; ringing {used}.",
+                parts.append(ui.div(f"Neighbours to ring: {typed:g} is outside 0..{sv.MAX_RING}; ringing {used}.",
                                     class_="alert alert-warning py-2 limit-notice"))
             missing = picker_notice(["map_gene"], "it and its neighbours on the map")
             if missing is not None and gene_of("map_gene"):
@@ -651,14 +652,14 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 sets = collections.get(input.map_sets())
                 name = input.map_set()
                 if sets is not None and name in sets:
-                    fills, legend = d.map_colours(m_, "set", members=sets[name], set_label=sets.describe(name))
+                    fills, legend = sv.map_colours(m_, "set", members=sets[name], set_label=sets.describe(name))
                     return m_, f"set:{sets.name}:{name}", fills, legend
             if mode == "similarity":
                 focus = gene_of("map_gene")
                 if focus in gv:
-                    fills, legend = d.map_colours(m_, "similarity", gv=gv, focus=focus)
+                    fills, legend = sv.map_colours(m_, "similarity", gv=gv, focus=focus)
                     return m_, f"sim:{focus}", fills, legend
-            fills, legend = d.map_colours(m_)
+            fills, legend = sv.map_colours(m_)
             return m_, "cluster", fills, legend
 
         @render.text
@@ -670,17 +671,11 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
         @render.ui
         async def map_base():
             m_, key, fills, _ = await map_fill()
-            mdl = model()
-            full = (*d.model_stamp(mdl), key)
-            if full not in svg_cache:
-                if len(svg_cache) > 64:
-                    svg_cache.clear()
-                svg_cache[full] = d.map_svg(m_, fills)
-            return ui.HTML(svg_cache[full])
+            return ui.HTML(d.cached_map_svg(model(), m_, key, fills))
 
         @render.ui
         async def map_legend():
-            return ui.HTML(d.legend_html((await map_fill())[3]))
+            return ui.HTML(sv.legend_html((await map_fill())[3]))
 
         @reactive.effect
         @reactive.event(input.map_click)
@@ -699,7 +694,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 focus = None
             topn = map_topn()
             others = [g for g, _ in gv.most_similar(focus, topn=min(topn, len(gv) - 1))] if focus and topn else []
-            svg, hidden = d.map_overlay_svg(m_, focus, others)
+            svg, hidden = sv.map_overlay_svg(m_, focus, others)
             return focus, others, svg, hidden
 
         @render.ui
@@ -788,7 +783,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                            "the cosine of two genes' vectors; support is the fraction of refits on resampled "
                            "samples in which a neighbour came back.")]
             if collection is None:
-                for info in d.about(models):
+                for info in ab.about(models):
                     blocks.extend(_about_block(info))
                 return ui.TagList(*blocks)
             # a tissue collection: the whole collection, then the tissue the selector shows
@@ -802,7 +797,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                   for row in summary.itertuples(index=False)],
                 class_="about-table collection-summary table table-sm w-auto"))
             blocks.extend(ui.p(line, class_="skipped-tissue text-muted") for line in c.skipped_lines(collection))
-            blocks.extend(_about_block(d.about([model()])[0]))
+            blocks.extend(_about_block(ab.about([model()])[0]))
             return ui.TagList(*blocks)
 
         if collection is not None:
@@ -812,7 +807,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
 
 
 def _about_block(info: dict[str, Any]) -> list[ui.Tag]:
-    """The About tab's section on one model (:func:`genevec.app._data.about`)."""
+    """The About tab's section on one model (:func:`genevec.app._about.about`)."""
     blocks = [ui.h5(info["label"] if info["kind"] == "model" else f"Tissue: {info['label']}", class_="mt-3")]
     head = [("File", info["file"]), ("Genes", f"{info['genes']:,}"), ("Dimension", str(info["dim"])),
             ("Storage", info["dtype"])]
