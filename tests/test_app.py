@@ -301,7 +301,7 @@ def collection(collection_dir):
 
 
 def test_a_collection_folder_is_served_as_one_model_per_tissue(collection_dir, collection):
-    from genevec.app._shiny import build_ui
+    from genevec.app._ui import build_ui
 
     assert collection.tissues == [FIBRO, BLADDER, SKIN]
     models, served = d.load_served(collection_dir)
