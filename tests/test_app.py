@@ -229,19 +229,37 @@ def test_missing_shiny_gives_install_hint(vec_path, monkeypatch):
         create_app([vec_path])
 
 
-def test_neighbours_query_on_25k_genes_is_fast():
+def test_neighbours_query_on_25k_genes_costs_about_the_bare_computation(capsys):
+    """The app's neighbours table over 25,321 genes costs a small multiple of the same work done bare (scores,
+    one sort, a two-column frame to JSON), both timed in this run: a ratio, whatever the machine's speed."""
     rng = np.random.default_rng(0)
     genes = ["KRAS"] + [f"G{i}" for i in range(25320)]
     gv = GeneVectors(rng.normal(size=(25321, 100)).astype(np.float32), genes)
     gv.neighbor_table("G1")                                  # builds the unit vectors once, as the app's first query
-    best = np.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
+    names = np.asarray(genes, dtype=object)
+
+    def app():
         table = d.for_display(d.neighbours(gv, "KRAS", ""))
         table.to_json(orient="values")                       # what the data grid sends
-        best = min(best, time.perf_counter() - t0)
+        return table
+
+    def bare():
+        scores = gv.most_similar("KRAS", topn=None)
+        order = np.argsort(-scores, kind="stable")[1:]
+        pd.DataFrame({"Gene": names[order], "Similarity": scores[order]}).to_json(orient="values")
+
+    best = {"app": np.inf, "bare": np.inf}
+    for _ in range(3):                                       # alternated, so both see the same load
+        for name, run in (("app", app), ("bare", bare)):
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    table = app()
     assert len(table) == 25320
-    assert best < 1.0, f"a neighbours query over 25,321 genes took {best:.2f} s"
+    with capsys.disabled():
+        print(f"\nneighbours over 25,321 genes: app {best['app']:.3f} s, bare {best['bare']:.3f} s "
+              f"({best['app'] / best['bare']:.1f}x)")
+    assert best["app"] < 10 * best["bare"], best
 
 
 def test_notices_for_repeated_and_absent_genes(tmp_path):

@@ -12,20 +12,8 @@ from hypothesis.extra.numpy import arrays
 
 from genevec import GeneVectors, load_vectors
 from genevec.exceptions import FileFormatError
-
 from gensim.models import KeyedVectors  # a test dependency (pyproject [test]); never skipped
-
-
-def random_vectors(n=60, dim=8, dtype=np.float32, seed=0):
-    rng = np.random.default_rng(seed)
-    V = rng.standard_normal((n, dim)).astype(dtype)
-    return GeneVectors(V, [f"G{i}" for i in range(n)])
-
-
-def to_gensim(gv):
-    kv = KeyedVectors(gv.dim, dtype=gv.vectors.dtype)
-    kv.add_vectors(gv.genes, np.array(gv.vectors))
-    return kv
+from test_similarity import random_vectors, to_gensim
 
 
 def test_load_vectors_is_one_function_everywhere():
