@@ -489,7 +489,7 @@ def _read_or_compute_map(model: Model, n_clusters: int, random_state: int) -> pd
 
 
 def cached_map_svg(model: Model, m: pd.DataFrame, key: Any, fills: Sequence[str]) -> str:
-    """The SVG of the model's map ``m`` coloured by ``fills`` (``key`` names the colouring), drawn once per colouring."""
+    """The SVG of the model's map ``m`` coloured by ``fills`` (``key`` names the colouring): once per colouring."""
     from ._svg import map_svg as draw
 
     return CACHE.svg(model, key, lambda: draw(m, fills))
