@@ -234,20 +234,20 @@ def test_compression_messages(tmp_path):
         load_vectors(binary)
 
 
-def test_sidecar_messages(tmp_path):
+@pytest.mark.parametrize(
+    "sidecar, match",
+    [
+        ('{"format": "genevec.GeneVectors",\n "dtype": }',
+         r"v\.txt\.json, line 2: is not valid JSON \(Expecting value, column 11\)\. Fix or delete it"),
+        (json.dumps({"format": "genevec.GeneVectors", "dtype": "float32", "n_genes": 3, "dim": 2, "metadata": {}}),
+         r"v\.txt\.json: describes 3 genes x 2 dims, but .*v\.txt holds 2 x 2: the sidecar belongs to another file"),
+        ("[1, 2]", r"v\.txt\.json: is not a genevec sidecar"),
+    ],
+)
+def test_sidecar_messages(tmp_path, sidecar, match):
     path = write(tmp_path, "2 2\nA 1 2\nB 3 4\n")
-    side = tmp_path / "v.txt.json"
-    side.write_text('{"format": "genevec.GeneVectors",\n "dtype": }')
-    with pytest.raises(FileFormatError, match=r"v\.txt\.json, line 2: is not valid JSON \(Expecting value, column 11\)\. "
-                                              r"Fix or delete it"):
-        load_vectors(path)
-    side.write_text(json.dumps({"format": "genevec.GeneVectors", "dtype": "float32", "n_genes": 3, "dim": 2,
-                                "metadata": {}}))
-    with pytest.raises(FileFormatError, match=r"v\.txt\.json: describes 3 genes x 2 dims, but .*v\.txt holds 2 x 2: the "
-                                              r"sidecar belongs to another file"):
-        load_vectors(path)
-    side.write_text("[1, 2]")
-    with pytest.raises(FileFormatError, match=r"v\.txt\.json: is not a genevec sidecar"):
+    (tmp_path / "v.txt.json").write_text(sidecar)
+    with pytest.raises(FileFormatError, match=match):
         load_vectors(path)
 
 

@@ -144,11 +144,10 @@ def test_cluster_genes():
         cluster_genes(small_map(), 4)
 
 
-def test_read_gene_map_errors(tmp_path):
+@pytest.mark.parametrize("text, match", [("gene\tx\ty\nA\t1\t2\n", r"bad.tsv' lacks column\(s\) cluster.*genevec map"),
+                                         ("gene\tx\ty\tcluster\nA\tone\t2\t1\n", r"x, y must be numbers")])
+def test_read_gene_map_errors(tmp_path, text, match):
     bad = tmp_path / "bad.tsv"
-    bad.write_text("gene\tx\ty\nA\t1\t2\n")
-    with pytest.raises(FileFormatError, match=r"bad.tsv' lacks column\(s\) cluster.*genevec map"):
-        read_gene_map(bad)
-    bad.write_text("gene\tx\ty\tcluster\nA\tone\t2\t1\n")
-    with pytest.raises(FileFormatError, match=r"x, y must be numbers"):
+    bad.write_text(text)
+    with pytest.raises(FileFormatError, match=match):
         read_gene_map(bad)
