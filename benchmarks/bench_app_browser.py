@@ -4,7 +4,7 @@
     python benchmarks/bench_app_browser.py --quick        # 3,000 genes x 50 dims
     python benchmarks/bench_app_browser.py --map 3000 8303   # the Map tab's first view: cached vs computed
 
-The app runs in a subprocess on 127.0.0.1 (``serve`` and ``write_model`` from tests/test_app_load.py)
+The app runs in a subprocess on 127.0.0.1 (``serve`` and ``write_model`` from benchmarks/_app_load.py)
 and Debian's Chromium (/usr/bin/chromium, never a downloaded one) is driven by Playwright. A *pick*
 is timed from the click on the gene in the selectize dropdown (typing the name is not timed) until
 the caption names the gene and the table's first row is the gene's nearest neighbour according to
@@ -27,10 +27,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _harness import Bench  # noqa: E402
-from test_app_load import serve, server_rss, write_model  # noqa: E402
+from _app_load import serve, server_rss, write_model  # noqa: E402
 
 from genevec import load_vectors  # noqa: E402
 
@@ -130,7 +129,7 @@ def _map_first_view(path: Path, log: Path, n_genes: int) -> float:
 def run_map(n_genes: int, repeats: int) -> dict:
     """The Map tab's first view of the demo model, from the cache `genevec train --map` writes and computed."""
     from genevec import GeneGloVe, datasets
-    from genevec.plot import map_cache_path, model_map, read_gene_map, write_map_table
+    from genevec.maps import map_cache_path, model_map, read_gene_map, write_map_table
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

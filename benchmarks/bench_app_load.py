@@ -3,7 +3,7 @@
     python benchmarks/bench_app_load.py                  # 25,321 genes x 100 dims, 50 sessions, 60 s
     python benchmarks/bench_app_load.py --quick          # 3,000 genes x 50 dims, 20 sessions, 20 s
 
-The harness is tests/test_app_load.py (serve, write_model, run_load): the app runs in a subprocess on
+The harness is benchmarks/_app_load.py (serve, write_model, run_load; tests/test_app_load.py uses it too): the app runs in a subprocess on
 127.0.0.1 only, every answer is checked against GeneVectors, hostile inputs are mixed in (every
 fifth query). The peer, measured in the same run against the same server, is ONE session alone:
 ``ratio = p50(1 session) / p50(N sessions)`` says how much slower an answer gets under load, and
@@ -25,10 +25,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _harness import Bench  # noqa: E402
-from test_app_load import Oracle, percentiles, run_load, serve, server_rss, write_model  # noqa: E402
+from _app_load import Oracle, percentiles, run_load, serve, server_rss, write_model  # noqa: E402
 
 from genevec import load_vectors  # noqa: E402
 

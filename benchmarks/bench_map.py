@@ -1,6 +1,6 @@
 """t-SNE for gene maps: openTSNE (FFT gradients) vs scikit-learn (Barnes-Hut), same data, same run.
 
-Both contenders go through genevec.plot's own paths (``_tsne_opentsne`` / ``_tsne_sklearn``) on
+Both contenders go through genevec.maps's own paths (``_tsne_opentsne`` / ``_tsne_sklearn``) on
 the same unit-length vectors: ``--genes`` (default 25,321, the pancreas vocabulary) x 100 dims,
 drawn around 40 planted cluster centres with gene-specific norms, like GloVe vectors. Before a
 time is reported, both maps must keep the planted structure (10-NN cluster purity in 2-d >= 0.8).
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
 
     import genevec
-    from genevec.plot import _kmeans, _prepare, _tsne_opentsne, _tsne_sklearn
+    from genevec.maps import _kmeans, _prepare, _tsne_opentsne, _tsne_sklearn
 
     X, labels = structured_vectors(args.genes, args.dim)
     Y = _prepare(X, "cosine")

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny count matrices and the paths of the real datasets in ../shared/data."""
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,10 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# benchmarks/_app_load.py is the app's load harness, shared by tests/test_app_load.py, test_app_browser.py
+# and the app benchmarks: importable as `_app_load` (appended, so it shadows nothing).
+if str(REPO / "benchmarks") not in sys.path:
+    sys.path.append(str(REPO / "benchmarks"))
 
 # The tests exercise the *installed* genevec (its compiled kernels live there). Subprocesses started
 # with `python -m genevec` or `python -c` would otherwise put their working directory, often this

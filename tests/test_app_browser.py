@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _app_load import serve  # benchmarks/, on sys.path through conftest.py
 from test_app import BLADDER, FIBRO, SKIN, fit_collection
-from test_app_load import serve
 
 from genevec import GeneGloVe, GeneVectors, datasets, evaluate, load_vectors, stability
 from genevec.io.samples import detailed_tissues

@@ -65,6 +65,7 @@ def test_walk_finds_the_modules_on_disk():
     assert "genevec.__main__" not in names
 
 
+@pytest.mark.docs
 def test_sphinx_builds_without_warnings(tmp_path):
     out = tmp_path / "html"
     proc = subprocess.run(
@@ -149,7 +150,7 @@ def test_python_blocks_are_extracted():
     assert not any("run_app" in b for b in blocks), "the app block is marked no-run"
 
 
-@pytest.mark.slow
+@pytest.mark.docs
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
 def test_page_examples_run(page, tmp_path):
     """Each page's Python blocks run in order, in one fresh process, in an empty folder."""

@@ -91,7 +91,7 @@ def create_app(paths: Sequence[str | os.PathLike] | str | os.PathLike | TissueMo
     Notes
     -----
     The map of a model is computed on first use of the Map or Clusters tab (k-means and t-SNE:
-    2-3 minutes for 25,321 genes on 2 cores, see :func:`genevec.plot.gene_map`) and cached in
+    2-3 minutes for 25,321 genes on 2 cores, see :func:`genevec.maps.gene_map`) and cached in
     ``<vectors>.map.tsv`` beside the vectors (for a collection, beside each tissue's file; for a
     :class:`genevec.TissueModels` never saved, in memory); later sessions and restarts read it back.
 

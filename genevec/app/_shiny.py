@@ -1,13 +1,17 @@
-"""The Shiny UI and server; the content comes from :mod:`genevec.app._data`."""
+"""The Shiny server: one session's shared state and helpers, the gene pickers, the sidebar and About.
+
+The page is :mod:`genevec.app._ui`'s. Each tab's outputs are registered by its own module, handed
+the session's :class:`~genevec.app._session.SessionTools`: Neighbours and Analogy
+(:mod:`._tab_tables`), Map and Clusters (:mod:`._tab_map`), Compare tissues (:mod:`._tab_compare`).
+What they show comes from :mod:`genevec.app._data`, :mod:`._svg`, :mod:`._about` and :mod:`._compare`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,240 +20,16 @@ from shiny.types import SilentException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from . import _about as ab
 from . import _compare as c
 from . import _data as d
+from . import _tab_compare, _tab_map, _tab_tables
+from . import _ui as ui_
+from ._session import SessionTools
+from ._session import model_index as _model_index
+from ._session import text as _text
 
 log = logging.getLogger(__name__)
-
-_CSS = """
-.map-row { display: flex; gap: 1rem; align-items: flex-start; }
-.genemap-wrap { position: relative; flex: 0 1 auto; width: min(100% - 220px, calc((100vh - 200px) * 1000 / 760));
-                min-width: 320px; }
-.genemap-wrap svg { width: 100%; height: auto; display: block; }
-#genemap-overlay { position: absolute; top: 0; left: 0; width: 100%; height: auto; pointer-events: none; }
-#genemap-base { border: 1px solid #ddd; border-radius: 4px; background: #fff; }
-#genemap-base circle { cursor: pointer; }
-#genemap-base circle:hover { stroke: #000; stroke-width: 1.5; }
-.map-side { flex: 1 1 220px; min-width: 200px; max-width: 340px; max-height: calc(100vh - 200px);
-            overflow-y: auto; }
-.map-side .alert { font-size: .85rem; }
-.map-legend { font-size: .85rem; }
-.legend-title { font-weight: 600; margin-bottom: .25rem; }
-.legend-item { display: flex; align-items: center; gap: .4rem; line-height: 1.35; }
-.legend-swatch { width: .8rem; height: .8rem; border-radius: 50%; display: inline-block; flex: none; }
-.legend-gradient { height: .8rem; width: 180px; border-radius: 3px; }
-.legend-ends { display: flex; justify-content: space-between; width: 180px; }
-.analogy-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; }
-.analogy-line .form-group { margin-bottom: 0; }
-.analogy-word { font-size: 1.15rem; padding-top: 1.4rem; }
-.about-table td, .about-table th { padding: .15rem .6rem; vertical-align: top; }
-.rows-line { display: flex; align-items: center; gap: .75rem; flex-wrap: wrap; margin-bottom: .5rem; }
-.rows-line p { margin-bottom: 0; }
-.picker-hint:empty { display: none; }
-.bslib-sidebar-layout > .sidebar small { overflow-wrap: anywhere; }
-.compare-line { display: flex; gap: 1rem; align-items: flex-end; flex-wrap: wrap; }
-.compare-line .form-group { margin-bottom: 0; }
-"""
-
-# The gene pickers of each tab, filled when the tab is first shown (Neighbours at once: it is the
-# landing tab). Clusters and About have none; Compare (a tissue collection only) lists every tissue's genes.
-PICKERS = {"neighbours": ("gene",), "analogy": ("an_a", "an_b", "an_c"), "map": ("map_gene",),
-           "compare": ("cmp_gene",)}
-
-# A picker lists the genes that start with the first typed word, then the others that contain every
-# word, each in natural order (the server's "rank"); the browser keeps that order as it filters.
-_SCORE = ui.js_eval("""function (search) {
-  var words = String(search || '').toLowerCase().split(/\\s+/).filter(Boolean);
-  return function (item) {
-    var label = String(item.label || item.value || '').toLowerCase();
-    for (var i = 0; i < words.length; i++) { if (label.indexOf(words[i]) < 0) { return 0; } }
-    return words.length && label.indexOf(words[0]) === 0 ? 2 : 1;
-  };
-}""")
-_PICKER = {"placeholder": "type a gene symbol", "score": _SCORE,
-           "sortField": [{"field": "$score", "direction": "desc"}, {"field": "rank", "direction": "asc"}]}
-_JS = Path(__file__).parent / "www" / "genevec.js"
-
-
-def _text(value: object) -> str:
-    """A text input's value, stripped; anything else a client can send (null, numbers, lists) reads as ''."""
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _model_index(value: object, n: int) -> int | None:
-    """The model selector's value as an index into the models, or None when it names no model."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < n:
-        return int(value)
-    return None
-
-
-def _picker(iid: str, label: str, **kw: Any) -> ui.Tag:
-    return ui.input_selectize(iid, label, choices=[], options=dict(_PICKER), **kw)
-
-
-def _download(iid: str, label: str) -> ui.Tag:
-    """A download link that stays disabled until the server says there is something to download."""
-    return ui.download_button(iid, label, **{"data-shiny-disable-auto-enable": ""})
-
-
-def _notice(iid: str) -> ui.Tag:
-    return ui.output_ui(iid, class_="notice")
-
-
-def build_ui(models: Sequence[d.Model], collections: Sequence[str], tissues: Sequence[str] | None = None) -> ui.Tag:
-    """The page; ``tissues`` (a tissue collection's) relabel the model selector and add the Compare tab."""
-    choices = {str(i): m.label for i, m in enumerate(models)}
-    sets = {name: name for name in collections}
-    selector = ui.input_select("model", "Model", choices=choices, selected="0")
-    if tissues is not None:
-        selector = ui.TagList(
-            ui.input_select("model", "Tissue", choices=choices, selected="0"),
-            ui.p("The tissue whose vectors the Neighbours, Analogy, Map, Clusters and About tabs show; "
-                 "Compare tissues has its own choice.", class_="text-muted small"))
-    sidebar = ui.sidebar(
-        selector,
-        ui.output_ui("model_info"),
-        width=270,
-    )
-    neighbours = ui.nav_panel(
-        "Neighbours",
-        ui.layout_columns(
-            _picker("gene", "Gene"),
-            ui.input_text("nb_filter", "Filter the table", placeholder="part of a gene name, e.g. RAS"),
-            ui.div(_download("nb_download", "Download CSV"), class_="pt-4"),
-            col_widths=(4, 4, 4),
-        ),
-        _notice("nb_notice"),
-        ui.div(ui.p(ui.output_text("nb_caption", inline=True), class_="text-muted"),
-               ui.input_action_button("nb_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
-               class_="rows-line"),
-        ui.output_data_frame("nb_table"),
-        ui.card(
-            ui.card_header("Gene sets over-represented among the nearest genes"),
-            ui.layout_columns(
-                ui.input_select("en_sets", "Gene sets", choices=sets),
-                ui.input_numeric("en_topn", "Nearest genes tested", 50, min=5, max=500, step=5),
-                ui.div(_download("en_download", "Download enrichment (CSV)"), class_="pt-4"),
-                col_widths=(4, 3, 5),
-            ),
-            ui.p(ui.output_text("en_summary", inline=True), class_="enrich-summary"),
-            ui.p("Hypergeometric test of each set against the model's other genes that are in some set, "
-                 "Benjamini-Hochberg q over every set tested. Sets with q <= 0.05 are listed; if none is, "
-                 "the smallest p values, marked as not significant.", class_="text-muted small"),
-            ui.output_data_frame("en_table"),
-            class_="mt-3",
-        ),
-        value="neighbours",
-    )
-    analogy = ui.nav_panel(
-        "Analogy",
-        ui.div(
-            _picker("an_a", "A", width="210px"),
-            ui.span("is to", class_="analogy-word"),
-            _picker("an_b", "B", width="210px"),
-            ui.span("as ? is to", class_="analogy-word"),
-            _picker("an_c", "C", width="210px"),
-            class_="analogy-line",
-        ),
-        ui.layout_columns(
-            ui.input_switch("an_original", d.ANALOGY_MODES["original"].capitalize(), False, width="100%"),
-            ui.input_text("an_filter", "Filter the answers", placeholder="part of a gene name"),
-            ui.div(_download("an_download", "Download CSV"), class_="pt-4"),
-            col_widths=(4, 4, 4), class_="mt-3",
-        ),
-        _notice("an_notice"),
-        ui.div(ui.p(ui.output_text("an_caption", inline=True), class_="text-muted"),
-               ui.input_action_button("an_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
-               class_="rows-line"),
-        ui.output_data_frame("an_table"),
-        value="analogy",
-    )
-    gene_map = ui.nav_panel(
-        "Map",
-        ui.layout_columns(
-            _picker("map_gene", "Find a gene on the map"),
-            ui.input_numeric("map_topn", "Neighbours to ring", 10, min=0, max=d.MAX_RING),
-            ui.input_select("map_colour", "Colour by", choices=d.COLOUR_MODES),
-            ui.panel_conditional("input.map_colour === 'set'",
-                                 ui.input_select("map_sets", "Collection", choices=sets)),
-            ui.panel_conditional("input.map_colour === 'set'",
-                                 ui.input_selectize("map_set", "Gene set", choices=[],
-                                                    options={"placeholder": "type part of a set's name"})),
-            col_widths=(3, 2, 2, 2, 3),
-        ),
-        ui.div(ui.div(ui.output_ui("map_base"), ui.output_ui("map_overlay"), class_="genemap-wrap"),
-               ui.div(_notice("map_notice"),
-                      ui.p(ui.output_text("map_status", inline=True), " ",
-                           ui.output_text("map_ring_caption", inline=True), class_="text-muted small"),
-                      ui.output_ui("map_legend"), class_="map-side"),
-               class_="map-row"),
-        ui.h5(ui.output_text("map_click_caption", inline=True), class_="mt-3"),
-        ui.output_data_frame("map_click_table"),
-        value="map",
-    )
-    clusters = ui.nav_panel(
-        "Clusters",
-        ui.layout_columns(
-            ui.output_ui("cl_select"),
-            ui.div(_download("cl_download", "Download this cluster (CSV)"),
-                   _download("cl_download_all", "Download all clusters (TSV)"), class_="pt-4"),
-            col_widths=(4, 8),
-        ),
-        ui.div(ui.p(ui.output_text("cl_caption", inline=True), class_="text-muted"),
-               ui.input_action_button("cl_more", f"Show {d.PAGE_ROWS} more", class_="btn-sm btn-outline-secondary d-none"),
-               class_="rows-line"),
-        ui.output_data_frame("cl_table"),
-        ui.h5("All clusters", class_="mt-4"),
-        ui.output_data_frame("cl_summary"),
-        value="clusters",
-    )
-    about = ui.nav_panel("About", ui.output_ui("about"), value="about")
-    panels = [neighbours, analogy, gene_map, clusters]
-    if tissues is not None:
-        panels.append(_compare_panel(list(tissues)))
-    return ui.page_navbar(
-        *panels, about,
-        title="genevec explorer", id="nav", sidebar=sidebar, window_title="genevec explorer",
-        header=ui.head_content(ui.tags.style(_CSS), ui.include_js(_JS)),
-    )
-
-
-def _compare_panel(tissues: list[str]) -> ui.Tag:
-    """The Compare tissues tab: a gene's neighbours side by side across tissues, and the most-shifted genes."""
-    pair = {t: t for t in tissues}
-    return ui.nav_panel(
-        "Compare tissues",
-        ui.layout_columns(
-            _picker("cmp_gene", "Gene"),
-            ui.input_selectize("cmp_tissues", "Tissues", choices=pair, selected=tissues, multiple=True,
-                               options={"plugins": ["remove_button"], "placeholder": "choose tissues"}),
-            ui.input_numeric("cmp_topn", "Neighbours per tissue", 10, min=1, max=c.MAX_TOPN),
-            ui.div(_download("cmp_download", "Download CSV"), class_="pt-4"),
-            col_widths=(3, 5, 2, 2),
-        ),
-        _notice("cmp_notice"),
-        ui.p(ui.output_text("cmp_caption", inline=True), class_="text-muted"),
-        ui.output_data_frame("cmp_table"),
-        ui.card(
-            ui.card_header("Genes whose neighbours change most between two tissues"),
-            ui.div(
-                ui.input_select("sh_a", "Tissue A", choices=pair, selected=tissues[0], width="260px"),
-                ui.input_select("sh_b", "Tissue B", choices=pair, selected=tissues[min(1, len(tissues) - 1)],
-                                width="260px"),
-                ui.input_numeric("sh_top", "Genes to list", 50, min=1, max=c.MAX_SHIFTS, width="140px"),
-                ui.div(_download("sh_download", "Download shifts (CSV)")),
-                class_="compare-line",
-            ),
-            _notice("sh_notice"),
-            ui.p(ui.output_text("sh_caption", inline=True), class_="text-muted mt-2"),
-            ui.p(ui.output_text("sh_help", inline=True), class_="text-muted small"),
-            ui.output_data_frame("sh_table"),
-            class_="mt-3",
-        ),
-        value="compare",
-    )
 
 
 def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "reactome"),
@@ -267,11 +47,8 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
     for source in gene_sets:                              # loaded now: a bad GMT fails here, not in a session
         sets = load_gene_sets(source)
         collections[sets.name] = sets
-    svg_cache: dict[tuple, str] = {}                      # shared by every session of this process
 
     def server(input: Inputs, output: Outputs, session: Session) -> None:
-        map_wanted = reactive.value(False)
-
         @reactive.calc
         def model() -> d.Model:
             i = _model_index(input.model(), len(models))
@@ -346,7 +123,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 return
             tab = input.nav()                    # a client may omit it: the landing tab is filled regardless
             for t in dict.fromkeys(("neighbours", tab)):
-                if t not in PICKERS or (t == "compare" and universe is None):
+                if t not in ui_.PICKERS or (t == "compare" and universe is None):
                     continue
                 # the Compare tab's picker lists every tissue's genes, whichever tissue the selector shows
                 gv, key = (universe, -1) if t == "compare" else (models[i].vectors, i)
@@ -355,7 +132,7 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                 first = t not in filled
                 filled[t] = key
                 with reactive.isolate():         # keep the genes the user chose; never swap them
-                    for k, iid in enumerate(PICKERS[t]):
+                    for k, iid in enumerate(ui_.PICKERS[t]):
                         keep = "" if first else gene_of(iid)
                         default = d.DEFAULT_ANALOGY[k] if t == "analogy" else d.default_gene(gv)
                         await _fill(iid, gv, keep or default)
@@ -429,357 +206,12 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                         *([ui.br(), ui.tags.small(f"Split-half stability: {float(stab):.2f}", class_="text-muted")]
                           if stab is not None else []))
 
-        # ---------------------------------------------------------------- neighbours
-        @render.ui
-        def nb_notice():
-            return picker_notice(["gene"], "its nearest genes")
-
-        @reactive.calc
-        def nb() -> pd.DataFrame:
-            """Every other gene (filtered server-side over all of them): the caption's count and the CSV."""
-            return d.neighbours(model().vectors, present("gene"), _text(input.nb_filter()))
-
-        nb_rows = _paged(lambda: (input.model(), input.gene(), _text(input.nb_filter())), input.nb_more)
-
-        @reactive.calc
-        def nb_page() -> tuple[pd.DataFrame, int]:
-            """The rows the grid shows, and how many the whole (filtered) table has.
-
-            Unfiltered, only the first rows are ranked (GeneVectors' top-n: ~13x less work than
-            ranking all 25k genes); a filter ranks every gene once, then filters.
-            """
-            gv = model().vectors
-            gene = present("gene")
-            if _text(input.nb_filter()):
-                table = nb()
-                return table.iloc[:nb_rows()], len(table)
-            return d.neighbours(gv, gene, topn=nb_rows()), len(gv) - 1
-
-        _show_more("nb_more", nb_page)
-        _downloadable("nb_download", nb_page)
-
-        @render.text
-        def nb_caption():
-            shown, total = nb_page()
-            filt = _text(input.nb_filter())
-            extra = f" containing {filt!r}" if filt else ""
-            note = d.rows_note(len(shown), total)
-            return (f"{total:,} genes{extra} by cosine similarity to {input.gene()} "
-                    f"(of {len(model().vectors) - 1:,} other genes)" + (f"; {note}" if note else ""))
-
-        @render.data_frame
-        def nb_table():
-            return render.DataGrid(d.for_display(nb_page()[0]), height="440px", width="100%")
-
-        @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene", "neighbours.csv"),
-                                media_type="text/csv")
-        async def nb_download():
-            yield await _csv_or_header(nb, ["Gene", "Name", "Similarity"])
-
-        # ---------------------------------------------------------------- enrichment of the neighbours
-        @reactive.calc
-        def en():
-            """The Enrichment of the gene's neighbours, or a sentence saying why there is none."""
-            topn = input.en_topn()
-            if not (isinstance(topn, (int, float)) and 5 <= topn <= 500):
-                return f"Nearest genes tested: give a whole number from 5 to 500 (got {topn!r})."
-            sets = collections.get(input.en_sets())
-            req(sets is not None)
-            try:
-                return model().vectors.enrich(present("gene"), topn=int(topn), gene_sets=sets)
-            except ValueError as exc:            # e.g. no gene of the model is in any set
-                return str(exc)
-
-        @reactive.calc
-        def en_all() -> pd.DataFrame:
-            result = en()
-            req(not isinstance(result, str))
-            return result.table
-
-        _downloadable("en_download", en_all)
-
-        @render.text
-        def en_summary():
-            result = en()
-            return result if isinstance(result, str) else result.summary()
-
-        @render.data_frame
-        def en_table():
-            result = en()
-            req(not isinstance(result, str))
-            hits = result.significant(0.05)
-            if hits.empty:                       # none: the smallest p values, marked as such
-                hits = result.table.head(10).copy()
-                hits["Set"] = [f"{name} (not significant)" for name in hits["Set"]]
-            cols = ["Set", "Name", "Overlap", "Size", "Expected", "P", "Q", "Genes"]
-            return render.DataGrid(d.for_display(hits.loc[:, cols]), width="100%")
-
-        @render.download_button(filename=lambda: d.safe_filename(_text(input.gene()) or "gene",
-                                                                 f"{input.en_sets()}_enrichment.csv"),
-                                media_type="text/csv")
-        async def en_download():
-            yield await _csv_or_header(en_all, ["Set", "Name", "Overlap", "Size", "Expected", "Fold", "P", "Q",
-                                                "Genes"])
-
-        # ---------------------------------------------------------------- analogy
-        @render.ui
-        def an_notice():
-            missing = picker_notice(PICKERS["analogy"], "an analogy")
-            if missing is not None:
-                return missing
-            note = d.analogy_notice(*(gene_of(i) for i in PICKERS["analogy"]))
-            return ui.div(note, class_="alert alert-warning py-2 repeat-notice") if note else None
-
-        @reactive.calc
-        def an_terms() -> tuple[str, str, str]:
-            terms = tuple(gene_of(i) for i in PICKERS["analogy"])      # all three read: each one re-renders
-            req(all(t and t in model().vectors for t in terms))
-            return terms
-
-        @reactive.calc
-        def an() -> pd.DataFrame:
-            terms = an_terms()                   # first: no analogy, no dependency on the switch or the filter
-            mode = "original" if input.an_original() else "gensim"
-            return d.analogy(model().vectors, *terms, mode=mode, text=_text(input.an_filter()))
-
-        an_rows = _paged(lambda: (input.model(), input.an_a(), input.an_b(), input.an_c(), input.an_original(),
-                                  _text(input.an_filter())), input.an_more)
-
-        @reactive.calc
-        def an_page() -> tuple[pd.DataFrame, int]:
-            table = an()
-            return table.iloc[:an_rows()], len(table)
-
-        _show_more("an_more", an_page)
-        _downloadable("an_download", an_page)
-
-        @render.text
-        def an_caption():
-            a, b, c = an_terms()
-            shown, total = an_page()
-            mode = "original" if input.an_original() else "gensim"
-            filt = _text(input.an_filter())
-            note = d.rows_note(len(shown), total)
-            return (f"{a} is to {b} as ? is to {c}: {total:,} genes{f' containing {filt!r}' if filt else ''} "
-                    f"by closeness to {a} - {b} + {c}. Semantics: {d.ANALOGY_MODES[mode]}."
-                    + (f" {note[0].upper()}{note[1:]}." if note else ""))
-
-        @render.data_frame
-        def an_table():
-            return render.DataGrid(d.for_display(an_page()[0]), height="520px", width="100%")
-
-        @render.download_button(filename=lambda: d.safe_filename(*(gene_of(i) or "gene" for i in PICKERS["analogy"]),
-                                                                 "analogy.csv"),
-                                media_type="text/csv")
-        async def an_download():
-            yield await _csv_or_header(an, ["Rank", "Gene", "Name", "Similarity"])
-
-        # ---------------------------------------------------------------- map
-        @reactive.effect
-        def _want_map():
-            if input.nav() in ("map", "clusters"):
-                map_wanted.set(True)
-
-        @reactive.calc
-        async def gmap() -> pd.DataFrame:
-            req(map_wanted())
-            mdl = model()
-            note = None
-            if not d.map_cached(mdl):
-                where = (f"cached in {os.path.basename(d.map_path(mdl.path))}; genevec train --map computes it at "
-                         "training" if mdl.path else "kept in memory: these vectors have no file")
-                note = ui.notification_show(
-                    f"Computing the t-SNE map of {len(mdl.vectors):,} genes (once; {where})...",
-                    duration=None, type="message")
-            try:
-                return await asyncio.to_thread(d.get_map, mdl)
-            finally:
-                if note is not None:
-                    ui.notification_remove(note)
-
-        @reactive.calc
-        def map_topn() -> int:
-            """Neighbours to ring: a whole number in 0..MAX_RING (NaN, Infinity and text read as 0)."""
-            topn = input.map_topn()
-            ok = isinstance(topn, (int, float)) and topn == topn and abs(topn) != float("inf")
-            return int(min(max(topn, 0), d.MAX_RING)) if ok else 0
-
-        clamped: reactive.Value[tuple[float, int] | None] = reactive.value(None)   # (typed, used) until changed
-
-        @reactive.effect
-        def _enforce_topn():
-            topn = input.map_topn()
-            if not (isinstance(topn, (int, float)) and topn == topn):
-                return
-            with reactive.isolate():
-                last = clamped()
-            if topn > d.MAX_RING or topn < 0:
-                clamped.set((topn, map_topn()))
-                ui.update_numeric("map_topn", value=map_topn())      # the box shows what is used
-            elif last is not None and topn != last[1]:
-                clamped.set(None)
-
-        @render.ui
-        def map_notice():
-            parts = []
-            if clamped() is not None:
-                typed, used = clamped()
-                parts.append(ui.div(f"Neighbours to ring: {typed:g} is outside 0..{d.MAX_RING}; ringing {used}.",
-                                    class_="alert alert-warning py-2 limit-notice"))
-            missing = picker_notice(["map_gene"], "it and its neighbours on the map")
-            if missing is not None and gene_of("map_gene"):
-                parts.append(missing)
-            return ui.TagList(*parts) if parts else None
-
-        # the set picker of "Colour by: a gene set", filled with the chosen collection's sets
-        @reactive.effect
-        def _fill_sets():
-            sets = collections.get(input.map_sets())
-            if sets is None or input.map_colour() != "set":
-                return
-            choices = {name: f"{sets.describe(name)} ({name})" if sets.describe(name) != name else name
-                       for name in sorted(sets, key=sets.describe)}
-            ui.update_selectize("map_set", choices=choices, server=True)
-
-        @reactive.calc
-        async def map_fill() -> tuple[pd.DataFrame, str, list[str], dict]:
-            """(map, cache key, fills, legend) of the colour mode."""
-            m_ = await gmap()
-            mode = input.map_colour()
-            gv = model().vectors
-            if mode == "set":
-                sets = collections.get(input.map_sets())
-                name = input.map_set()
-                if sets is not None and name in sets:
-                    fills, legend = d.map_colours(m_, "set", members=sets[name], set_label=sets.describe(name))
-                    return m_, f"set:{sets.name}:{name}", fills, legend
-            if mode == "similarity":
-                focus = gene_of("map_gene")
-                if focus in gv:
-                    fills, legend = d.map_colours(m_, "similarity", gv=gv, focus=focus)
-                    return m_, f"sim:{focus}", fills, legend
-            fills, legend = d.map_colours(m_)
-            return m_, "cluster", fills, legend
-
-        @render.text
-        async def map_status():
-            m_ = await gmap()
-            return (f"{len(m_):,} genes, {m_['cluster'].nunique()} k-means clusters. Hover a point for its gene, "
-                    "click it to find it.")
-
-        @render.ui
-        async def map_base():
-            m_, key, fills, _ = await map_fill()
-            mdl = model()
-            full = (*d.model_stamp(mdl), key)
-            if full not in svg_cache:
-                if len(svg_cache) > 64:
-                    svg_cache.clear()
-                svg_cache[full] = d.map_svg(m_, fills)
-            return ui.HTML(svg_cache[full])
-
-        @render.ui
-        async def map_legend():
-            return ui.HTML(d.legend_html((await map_fill())[3]))
-
-        @reactive.effect
-        @reactive.event(input.map_click)
-        async def _focus_from_click():
-            gene = input.map_click()
-            if isinstance(gene, str) and gene in model().vectors:      # the picker shows what the ring shows
-                await session.send_custom_message("genevec-picker", {"id": "map_gene", "value": gene})
-
-        @reactive.calc
-        async def ring() -> tuple[str | None, list[str], str, list[str]]:
-            """(focus, its ringed neighbours, the overlay SVG, the genes whose label was left out)."""
-            m_ = await gmap()
-            gv = model().vectors
-            focus = gene_of("map_gene")
-            if focus not in gv:
-                focus = None
-            topn = map_topn()
-            others = [g for g, _ in gv.most_similar(focus, topn=min(topn, len(gv) - 1))] if focus and topn else []
-            svg, hidden = d.map_overlay_svg(m_, focus, others)
-            return focus, others, svg, hidden
-
-        @render.ui
-        async def map_overlay():
-            return ui.HTML((await ring())[2])
-
-        @render.text
-        async def map_ring_caption():
-            focus, others, _, hidden = await ring()
-            req(focus is not None)
-            text = f"{focus} (red) and its {len(others)} nearest genes are ringed"
-            if hidden:
-                text += f"; {len(hidden)} labels are left out where they would overlap: hover a ring for its gene"
-            return text + "."
-
-        @render.text
-        def map_click_caption():
-            gene = present("map_gene")
-            return f"Nearest neighbours of {gene}"
-
-        @render.data_frame
-        def map_click_table():
-            return render.DataGrid(d.for_display(d.neighbours(model().vectors, present("map_gene"), topn=20)),
-                                   width="100%")
-
-        # ---------------------------------------------------------------- clusters
-        @render.ui
-        async def cl_select():
-            m = await gmap()
-            summary = d.cluster_summary(m)
-            choices = {str(r.Cluster): f"Cluster {r.Cluster} ({r.Genes:,} genes)" for r in summary.itertuples()}
-            return ui.input_select("cluster", "Cluster", choices=choices)
-
-        async def _cluster_pick() -> tuple[pd.DataFrame, int]:
-            m = await gmap()
-            k = input.cluster()
-            req(isinstance(k, str) and k.isdigit())
-            k = int(k)
-            req(k in set(m["cluster"].tolist()))
-            return m, k
-
-        cl_rows = _paged(lambda: (input.model(), input.cluster()), input.cl_more)
-
-        @reactive.calc
-        async def cl_all() -> pd.DataFrame:
-            return d.with_names(d.cluster_table(*await _cluster_pick()))
-
-        @reactive.calc
-        async def cl_page() -> tuple[pd.DataFrame, int]:
-            table = await cl_all()
-            return table.iloc[:cl_rows()], len(table)
-
-        _show_more("cl_more", cl_page)
-        _downloadable("cl_download", cl_all)
-        _downloadable("cl_download_all", gmap)
-
-        @render.text
-        async def cl_caption():
-            shown, n = await cl_page()
-            note = d.rows_note(len(shown), n, rest="download for the rest")
-            return f"Cluster {input.cluster()}: {n:,} genes" + (f"; {note}" if note else "")
-
-        @render.data_frame
-        async def cl_table():
-            return render.DataGrid((await cl_page())[0], height="420px", width="100%")
-
-        @render.data_frame
-        async def cl_summary():
-            return render.DataGrid(d.cluster_summary(await gmap()), width="100%")
-
-        @render.download_button(filename=lambda: d.safe_filename(f"cluster_{input.cluster()}", "genes.csv"),
-                                media_type="text/csv")
-        async def cl_download():
-            yield await _csv_or_header(cl_all, ["Gene", "Name"])
-
-        @render.download_button(filename=lambda: d.safe_filename(model().label, "clusters.tsv"),
-                                media_type="text/tab-separated-values")
-        async def cl_download_all():
-            m = await _result(gmap)
-            yield "gene\tcluster\n" if m is None else m.loc[:, ["gene", "cluster"]].to_csv(sep="\t", index=False)
+        tools = SessionTools(input=input, session=session, models=models, collections=collections, model=model,
+                             gene_of=gene_of, present=present, picker_notice=picker_notice, paged=_paged,
+                             result=_result, show_more=_show_more, downloadable=_downloadable,
+                             csv_or_header=_csv_or_header)
+        _tab_tables.serve(tools)
+        _tab_map.serve(tools)
 
         # ---------------------------------------------------------------- about
         @render.ui
@@ -788,13 +220,13 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                            "the cosine of two genes' vectors; support is the fraction of refits on resampled "
                            "samples in which a neighbour came back.")]
             if collection is None:
-                for info in d.about(models):
-                    blocks.extend(_about_block(info))
+                for info in ab.about(models):
+                    blocks.extend(ui_.about_block(info))
                 return ui.TagList(*blocks)
             # a tissue collection: the whole collection, then the tissue the selector shows
             blocks.append(ui.h5(f"The collection: {len(collection)} tissue{'s' if len(collection) != 1 else ''}",
                                 class_="mt-3"))
-            blocks.append(_kv_table(c.settings_rows(collection), "about-table collection-table"))
+            blocks.append(ui_.kv_table(c.settings_rows(collection), "about-table collection-table"))
             summary = c.summary_table(collection)
             blocks.append(ui.tags.table(
                 ui.tags.tr(*[ui.tags.th(h) for h in summary.columns]),
@@ -802,139 +234,10 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                   for row in summary.itertuples(index=False)],
                 class_="about-table collection-summary table table-sm w-auto"))
             blocks.extend(ui.p(line, class_="skipped-tissue text-muted") for line in c.skipped_lines(collection))
-            blocks.extend(_about_block(d.about([model()])[0]))
+            blocks.extend(ui_.about_block(ab.about([model()])[0]))
             return ui.TagList(*blocks)
 
         if collection is not None:
-            _compare_server(input, collection, gene_of, _downloadable, _csv_or_header)
+            _tab_compare.serve(input, collection, gene_of, _downloadable, _csv_or_header)
 
-    return App(build_ui(models, list(collections), None if collection is None else collection.tissues), server)
-
-
-def _about_block(info: dict[str, Any]) -> list[ui.Tag]:
-    """The About tab's section on one model (:func:`genevec.app._data.about`)."""
-    blocks = [ui.h5(info["label"] if info["kind"] == "model" else f"Tissue: {info['label']}", class_="mt-3")]
-    head = [("File", info["file"]), ("Genes", f"{info['genes']:,}"), ("Dimension", str(info["dim"])),
-            ("Storage", info["dtype"])]
-    blocks.append(_kv_table(head + info["tissue"] + info["provenance"], "about-table provenance-table"))
-    if info["guidance"]:
-        blocks.append(ui.h6("What to expect", class_="mt-2"))
-        blocks.append(ui.tags.ul(*[ui.tags.li(line) for line in info["guidance"]], class_="guidance"))
-    quality = info["quality"]
-    if quality is None:
-        blocks.append(ui.p("No quality report stored with these vectors: run "
-                           "`genevec evaluate VECTORS --counts COUNTS`, or train with `genevec train`.",
-                           class_="text-muted"))
-    else:
-        blocks.append(ui.h6("How good are the neighbours?", class_="mt-2"))
-        blocks.extend(ui.p(line, class_="quality-verdict") for line in quality["verdicts"])
-        cols = list(quality["rows"][0])
-        blocks.append(ui.tags.table(
-            ui.tags.tr(*[ui.tags.th(h) for h in cols]),
-            *[ui.tags.tr(*[ui.tags.td(str(r[h])) for h in cols]) for r in quality["rows"]],
-            class_="about-table quality-table table table-sm w-auto"))
-    if info["support"]:
-        blocks.append(ui.p(f"Neighbour support (the Support column): {info['support']}.", class_="text-muted"))
-    if info["parameters"]:
-        blocks.append(ui.tags.details(ui.tags.summary("Training parameters"),
-                                      _kv_table(info["parameters"], "about-table parameter-table")))
-    return blocks
-
-
-def _compare_server(input: Inputs, collection: Any, gene_of, downloadable, csv_or_header) -> None:
-    """The Compare tissues tab's outputs (a tissue collection only); the content comes from :mod:`._compare`.
-
-    ``gene_of``, ``downloadable`` and ``csv_or_header`` are the session's helpers that the other tabs
-    use too, so this tab behaves as they do.
-    """
-    def _alert(text: str, kind: str = "warning", extra: str = "") -> ui.Tag:
-        return ui.div(text, class_=f"alert alert-{kind} py-2 {extra}".strip())
-
-    # ------------------------------------------------------------ a gene's neighbours, side by side
-    @reactive.calc
-    def cmp() -> tuple[pd.DataFrame, dict[str, str]] | str:
-        """The side-by-side table and the tissues without the gene, or a sentence saying why there is none."""
-        return c.side_by_side(collection, gene_of("cmp_gene"), input.cmp_topn(), input.cmp_tissues())
-
-    @reactive.calc
-    def cmp_all() -> pd.DataFrame:
-        got = cmp()
-        req(not isinstance(got, str))
-        return got[0]
-
-    downloadable("cmp_download", cmp_all)
-
-    @render.ui
-    def cmp_notice():
-        got = cmp()
-        if isinstance(got, str):
-            return _alert(got, "info") if got == c.COMPARE_EMPTY else _alert(got, extra="compare-problem")
-        lines = c.absent_lines(gene_of("cmp_gene"), got[1])
-        return (ui.div(*[ui.p(line, class_="mb-1") for line in lines], class_="alert alert-warning py-2 absent-notice")
-                if lines else None)
-
-    @render.text
-    def cmp_caption():
-        got = cmp()
-        req(not isinstance(got, str))
-        return c.compare_caption(gene_of("cmp_gene"), *got)
-
-    @render.data_frame
-    def cmp_table():
-        return render.DataGrid(c.side_by_side_display(cmp_all()), width="100%")
-
-    @render.download_button(filename=lambda: d.safe_filename(gene_of("cmp_gene") or "gene", "tissues.csv"),
-                            media_type="text/csv")
-    async def cmp_download():
-        yield await csv_or_header(cmp_all, ["Rank"])
-
-    # ------------------------------------------------------------ the most-shifted genes of two tissues
-    @reactive.calc
-    async def shifts() -> pd.DataFrame | str:
-        """Every shared gene of tissues A and B, most shifted first (computed off the event loop), or why not."""
-        a, b = input.sh_a(), input.sh_b()
-        problem = c.shift_problem(collection, a, b, input.sh_top())
-        if problem:
-            return problem
-        try:
-            full = await asyncio.to_thread(c.all_shifts, collection, a, b)
-        except ValueError as exc:                         # e.g. tissues that share too few genes
-            return str(exc)
-        return c.shift_table(full)
-
-    @reactive.calc
-    async def sh_all() -> pd.DataFrame:
-        got = await shifts()
-        req(not isinstance(got, str))
-        return got
-
-    downloadable("sh_download", sh_all)
-
-    @render.ui
-    async def sh_notice():
-        got = await shifts()
-        return _alert(got, extra="shift-problem") if isinstance(got, str) else None
-
-    @render.text
-    async def sh_caption():
-        table = await sh_all()
-        return c.shift_caption(table, min(len(table), int(input.sh_top())))
-
-    @render.text
-    async def sh_help():
-        await sh_all()
-        return c.shift_explanation(collection.k)
-
-    @render.data_frame
-    async def sh_table():
-        return render.DataGrid(c.shift_display(await sh_all(), int(input.sh_top())), width="100%", height="480px")
-
-    @render.download_button(filename=lambda: d.safe_filename(str(input.sh_a()), "vs", str(input.sh_b()), "shifts.csv"),
-                            media_type="text/csv")
-    async def sh_download():
-        yield await csv_or_header(sh_all, c.SHIFT_COLUMNS)
-
-
-def _kv_table(rows: Sequence[tuple[str, str]], class_: str) -> ui.Tag:
-    return ui.tags.table(*[ui.tags.tr(ui.tags.th(k), ui.tags.td(v)) for k, v in rows],
-                         class_=f"{class_} table table-sm w-auto")
+    return App(ui_.build_ui(models, list(collections), None if collection is None else collection.tissues), server)
