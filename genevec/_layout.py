@@ -24,6 +24,7 @@ the threads running two blocks of a stratum then never write to the same line.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -257,3 +258,21 @@ def block_order(rows: int, cols: int, keys) -> np.ndarray:
     r, c = r.ravel(), c.ravel()
     keep = (r < rows) & (c < cols)
     return (r[keep] * cols + c[keep]).astype(np.int64)
+
+
+def log_inplace(buf: np.ndarray, n_threads: int) -> None:
+    """buf <- log(max(buf, 0)) (so T <= 0 gives -inf) with numpy's log, rows split among threads."""
+    def work(rows):
+        part = buf[rows]
+        np.maximum(part, 0.0, out=part)
+        with np.errstate(divide="ignore"):
+            np.log(part, out=part)
+
+    step = max(1, -(-buf.shape[0] // (4 * n_threads)))
+    pieces = [slice(r, min(r + step, buf.shape[0])) for r in range(0, buf.shape[0], step)]
+    if n_threads == 1 or len(pieces) == 1:
+        for rows in pieces:
+            work(rows)
+        return
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        list(pool.map(work, pieces))

@@ -17,6 +17,10 @@ Subcommands::
 A user error (a genevec error, a missing file, an unknown gene, a bad parameter) prints one line
 ``genevec: error: <message>`` on stderr and exits with status 2; Ctrl-C prints one line and exits
 with 130. Set ``GENEVEC_DEBUG=1`` to see the full traceback instead.
+
+Over ~500 lines for a reason: each command's argparse parser (whose help text is the reference
+rendered in docs/cli.rst) sits beside the handler that reads it; the tissue-collection commands
+live in :mod:`genevec.cli_tissues`.
 """
 
 from __future__ import annotations

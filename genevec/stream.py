@@ -22,6 +22,10 @@ The inputs (:func:`cell_chunks`):
   same genes in the same order);
 * a Dask array, or an AnnData whose counts are one (reduced with ``dask.delayed``, see
   :func:`dask_partial_tiles`).
+
+Over ~500 lines for a reason: one idea, a chunk of cells added to the tiles, met by every input
+kind (files, AnnData, iterables, Dask) with its checking pass and its bounded-memory band build;
+the kernel is ``_tcm.accumulate_chunk``.
 """
 
 from __future__ import annotations
@@ -620,9 +624,9 @@ def training_tiles(X, group_bounds=None, *, dtype=np.float32, layer: str | None 
 
 
 def _groups(group_bounds, n_genes: int) -> np.ndarray:
-    from .tcm import _check_group_bounds
+    from ._validation import check_group_bounds
 
-    return _layout.gene_groups(n_genes) if group_bounds is None else _check_group_bounds(group_bounds, n_genes)
+    return _layout.gene_groups(n_genes) if group_bounds is None else check_group_bounds(group_bounds, n_genes)
 
 
 def _log_into(vals: np.ndarray, out: np.ndarray, b: np.ndarray, t0: int, t1: int, n_threads: int) -> int:
@@ -631,8 +635,6 @@ def _log_into(vals: np.ndarray, out: np.ndarray, b: np.ndarray, t0: int, t1: int
     Block by block (each block copied out of ``vals`` before ``out`` is written), so ``out`` may be
     the float32 view of the start of ``vals`` itself.
     """
-    from .tcm import _log_inplace
-
     tg, th, ptr = _tile_rows(b)
     base = int(ptr[t0])
     n_entries = 0
@@ -645,7 +647,7 @@ def _log_into(vals: np.ndarray, out: np.ndarray, b: np.ndarray, t0: int, t1: int
         block = vals[lo:hi].copy()
         positive = np.add.reduceat(block > 0, ptr[t:u] - base - lo) if hi > lo else np.zeros(u - t, dtype=np.int64)
         n_entries += int(np.where(tg[t:u] == th[t:u], positive, 2 * positive).sum())
-        _log_inplace(block.reshape(-1, 1), n_threads)
+        _layout.log_inplace(block.reshape(-1, 1), n_threads)
         out[lo:hi] = block
         t = u
     return n_entries

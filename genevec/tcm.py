@@ -16,7 +16,6 @@ the result is bit-identical for every ``n_jobs``. Numpy's whole-matrix ``A.T @ A
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +25,6 @@ from . import _layout
 from ._threads import one_blas_thread
 from ._validation import check_counts, check_dtype, check_group_bounds, effective_n_jobs
 
-_check_group_bounds = check_group_bounds  # the name genevec.stream imports
 
 __all__ = ["dtm_to_tcm", "training_tiles", "estimate_training_bytes", "isolated_genes"]
 
@@ -240,24 +238,6 @@ def _super_groups(b: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _log_inplace(buf: np.ndarray, n_threads: int) -> None:
-    """buf <- log(max(buf, 0)) (so T <= 0 gives -inf) with numpy's log, rows split among threads."""
-    def work(rows):
-        part = buf[rows]
-        np.maximum(part, 0.0, out=part)
-        with np.errstate(divide="ignore"):
-            np.log(part, out=part)
-
-    step = max(1, -(-buf.shape[0] // (4 * n_threads)))
-    pieces = [slice(r, min(r + step, buf.shape[0])) for r in range(0, buf.shape[0], step)]
-    if n_threads == 1 or len(pieces) == 1:
-        for rows in pieces:
-            work(rows)
-        return
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        list(pool.map(work, pieces))
-
-
 def estimate_training_bytes(n_genes: int, dtype=np.float32) -> int:
     """Peak bytes :func:`training_tiles` allocates for ``n_genes`` genes (groups of ``gene_groups``).
 
@@ -406,7 +386,7 @@ def build_tiles(A, group_bounds, dtype, n_threads: int, *, layer: str | None = N
             _gram_block(AP, p0, p0 + p_len, AQ, q0, q0 + q_len, buf, n_threads)
             if same:
                 _set_diagonal(buf, colsum[b[pg_lo]:b[pg_hi]])
-            _log_inplace(buf, n_threads)
+            _layout.log_inplace(buf, n_threads)
             gg, hh = np.meshgrid(np.arange(pg_lo, pg_hi, dtype=np.int64),
                                  np.arange(qg_lo, qg_hi, dtype=np.int64), indexing="ij")
             keep = gg <= hh

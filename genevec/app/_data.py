@@ -6,6 +6,8 @@ the vectors as ``<vectors>.map.tsv``; what stays in memory, and for how long, is
 :class:`genevec.app._cache.AppCache`'s. A tissue collection (:func:`genevec.load_tissues`) is served
 as one model per tissue. The map's SVG is drawn in :mod:`genevec.app._svg`, the About tab's content
 comes from :mod:`genevec.app._about` and the Compare tab's from :mod:`genevec.app._compare`.
+
+Just over ~500 lines: one tab's worth of plain functions each for Neighbours, Analogy, Map and Clusters.
 """
 
 from __future__ import annotations
