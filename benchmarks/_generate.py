@@ -226,7 +226,8 @@ def write_gtex_v8_like(gct, attributes, *, n_genes: int = GTEX_V8_SHAPE[0], seed
         for s, t in zip(samples, tissue_of):
             fh.write(f"{s}\t{names[t].split(' - ')[0]}\t{names[t]}\n")
 
-    symbols = sorted(load_gene_sets("go_bp").genes() | load_gene_sets("reactome").genes())[:n_genes]
+    symbols = sorted(g for g in load_gene_sets("go_bp").genes() | load_gene_sets("reactome").genes()
+                     if g and not any(c.isspace() for c in g))[:n_genes]  # not Reactome's "5S rRNA" & co.
     breadth = rng.random(n_genes)
     labels = [f"ENSG{90000000000 + g:011d}" for g in range(n_genes)]
     for g, symbol in zip(np.argsort(breadth, kind="stable"), symbols):  # the broadest genes get the symbols
