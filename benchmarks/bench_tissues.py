@@ -14,7 +14,8 @@ Steps:
   ``2 * n_splits`` half fits (``stability(mode="halves")``); the total is predicted from them.
 - ``v8``: ``genevec.fit_tissues(gct, attrs, tissues="all", level="SMTSD", output=folder, verbose=1)``
   with the default estimator, in a fresh subprocess: wall time, peak RSS (VmHWM of the child, and
-  ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the parent), ``TissueModels.timings`` (read phase,
+  ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the parent), its CPU seconds (user + system:
+  what a shared host inflates least), ``TissueModels.timings`` (read phase,
   per-tissue fit / quality / stability) and ``summary()``. ``--option name=value`` adds a documented
   ``fit_tissues`` argument (e.g. ``top_genes=5000``); the default run is kept beside it.
 - ``real``: the shared GTEx v6 skin/bladder file by SMTSD (``min_samples=5``: its SMTSD tissues have
@@ -194,6 +195,8 @@ def step_v8(scratch: Path, options: dict) -> None:
         "slowest": max(totals, key=totals.get), "fastest": min(totals, key=totals.get),
         "peak_rss_bytes": result["peak_rss_bytes"],
         "ru_maxrss_children_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+        "cpu_s_child": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+                             + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime, 1),
         "tissues": len(result["tissues"]), "skipped": result["skipped"], "genes": result["genes"],
         "load_before": load, "load_after": os.getloadavg(), "per_tissue": result["timings"],
         "summary": result["summary"], "log": str(log_path),
@@ -203,12 +206,19 @@ def step_v8(scratch: Path, options: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- real
+_FITTED: dict = {}
+
+
 def _fit(gct, attrs, level, **kw):
+    """fit_tissues of every tissue at ``level``; kept for the steps after it in the same run."""
     import genevec
 
-    t0 = time.perf_counter()
-    models = genevec.fit_tissues(gct, attrs, tissues="all", level=level, **kw)
-    return models, time.perf_counter() - t0
+    key = (str(gct), str(attrs), level, tuple(sorted(kw.items())))
+    if key not in _FITTED:
+        t0 = time.perf_counter()
+        models = genevec.fit_tissues(gct, attrs, tissues="all", level=level, **kw)
+        _FITTED[key] = (models, time.perf_counter() - t0)
+    return _FITTED[key]
 
 
 def step_real() -> None:
@@ -229,10 +239,8 @@ def step_real() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- null
-def step_null(seeds, scratch: Path) -> None:
+def step_null(seeds, scratch: Path, n_splits=(5,)) -> None:
     import pandas as pd
-
-    import genevec
 
     attrs = pd.read_csv(BLOOD_ATTRS, sep="\t")
     rows = []
@@ -242,19 +250,26 @@ def step_null(seeds, scratch: Path) -> None:
         path = scratch / f"blood_null_seed{seed}.txt"
         scratch.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"SAMPID": attrs["SAMPID"], "SMTS": labels}).to_csv(path, sep="\t", index=False)
-        t0 = time.perf_counter()
-        models = genevec.fit_tissues(BLOOD_GCT, path, level="SMTS", random_state=0)
-        table = models.shifts("A", "B", top=None)
-        row = {"seed": seed, "samples": {t: models.n_samples(t) for t in models.tissues},
-               "genes": int(len(table)), "shifted": int(table["shifted"].sum()),
-               "observed_jaccard": round(float(table["jaccard"].mean()), 4),
-               "expected_jaccard": round(float(table["expected_jaccard"].mean()), 4),
-               "genes_p_below_0.05": int((table["p_value"] < 0.05).sum()),
-               "min_q": round(float(table["q_value"].min()), 4),
-               "seconds": round(time.perf_counter() - t0, 1)}
-        print(json.dumps(row), flush=True)
-        rows.append(row)
+        for splits in n_splits:
+            rows.append(_null_row(seed, splits, path))
     _save("null", {"rows": rows})
+
+
+def _null_row(seed, splits, path) -> dict:
+    import genevec
+
+    t0 = time.perf_counter()
+    models = genevec.fit_tissues(BLOOD_GCT, path, level="SMTS", random_state=0, n_splits=splits)
+    table = models.shifts("A", "B", top=None)
+    row = {"seed": seed, "n_splits": splits, "samples": {t: models.n_samples(t) for t in models.tissues},
+           "genes": int(len(table)), "shifted": int(table["shifted"].sum()),
+           "observed_jaccard": round(float(table["jaccard"].mean()), 4),
+           "expected_jaccard": round(float(table["expected_jaccard"].mean()), 4),
+           "genes_p_below_0.05": int((table["p_value"] < 0.05).sum()),
+           "min_q": round(float(table["q_value"].min()), 4),
+           "seconds": round(time.perf_counter() - t0, 1)}
+    print(json.dumps(row), flush=True)
+    return row
 
 
 # ---------------------------------------------------------------------------------------------- biology
@@ -286,15 +301,13 @@ def _ranks(table, selected) -> dict:
 
 
 def step_biology() -> None:
-    import genevec
-
     cases = {
         "skin vs bladder (SMTS)": (SKIN_GCT, SKIN_ATTRS, "SMTS", "Skin", "Bladder", {"min_samples": 5}),
         "LCL CEU vs YRI (SMTSD)": (LCL_GCT, LCL_ATTRS, "SMTSD", "LCL_CEU_Montgomery", "LCL_YRI_Pickrell", {}),
     }
     out = {}
     for name, (gct, attrs, level, a, b, kw) in cases.items():
-        models = genevec.fit_tissues(gct, attrs, level=level, **kw)
+        models, _ = _fit(gct, attrs, level, **kw)
         table = models.shifts(a, b, top=None)
         genes = table["gene"].tolist()
         ratio = _log2_ratio(gct, attrs, level, a, b, genes)
@@ -317,6 +330,7 @@ def main(argv=None) -> int:
                         help="folder for the generated file and the collections (outside the repository)")
     parser.add_argument("--option", action="append", default=[], help="name=value for fit_tissues in the v8 step")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--null-splits", nargs="+", type=int, default=[5], help="n_splits values of the null step")
     args = parser.parse_args(argv)
     options = {}
     for item in args.option:
@@ -333,7 +347,7 @@ def main(argv=None) -> int:
         elif step == "real":
             step_real()
         elif step == "null":
-            step_null(args.seeds, args.scratch)
+            step_null(args.seeds, args.scratch, args.null_splits)
         elif step == "biology":
             step_biology()
     return 0
