@@ -52,8 +52,11 @@ from _harness import REPO, RESULTS, environment  # noqa: E402
 
 SHARED = Path(os.environ.get("GENEVEC_SHARED_DATA", REPO.parent / "shared" / "data"))
 OUT = RESULTS / "tissues.json"
-#: Ribosomal-protein genes: RPL3, RPL10A, RPL36AL, RPL22L1, RPS4X, RPS4Y1, RPLP0-2, RPSA (not RPS6KA1, not pseudogenes RPL13AP5).
-RIBOSOMAL = re.compile(r"^(RPL\d+[A-Z]?L?\d*|RPS\d+[A-Z]?\d*|RPLP[0-2]|RPSA)$")
+#: Ribosomal-protein genes: RPL3, RPL10A, RPL36AL, RPL22L1, RPS4X, RPS4Y1, RPLP0-2, RPSA (not RPS6KA1, nor pseudogenes
+#: such as RPL13AP5 or RPL4P4).
+RIBOSOMAL = re.compile(r"^(RP[LS]\d+(A|L|AL|X|Y)?\d*|RPLP[0-2]|RPSA)$")
+#: Smooth-muscle genes a first look at skin vs bladder (top 300 genes) found at the top of shifts().
+MARKERS = ("SORBS1", "CNN1", "ACTG2", "MYH11", "DES")
 
 SKIN = SHARED / "gtex_v6_skin_bladder"
 SKIN_GCT = SKIN / "gtex_v6_skin_bladder_gene_reads.gct.gz"
@@ -317,7 +320,12 @@ def step_biology() -> None:
         out[name] = {"genes": len(genes), "shifted": int(table["shifted"].sum()),
                      "top_10": table["gene"].head(10).tolist(),
                      "tissue_specific_top5pct": {"abs_log2_ratio_cut": round(float(cut), 2), **_ranks(table, specific)},
-                     "ribosomal_RPL_RPS": _ranks(table, ribosomal)}
+                     "ribosomal_RPL_RPS": _ranks(table, ribosomal),
+                     "markers": {g: {"rank": int(i) + 1, "percentile": round((i + 0.5) / len(table) * 100, 1),
+                                     "q_value": float(table["q_value"].iloc[i]), "jaccard": float(table["jaccard"].iloc[i]),
+                                     "expected_jaccard": float(table["expected_jaccard"].iloc[i])}
+                                 for g in MARKERS for i in np.flatnonzero(table["gene"].to_numpy() == g)},
+                     "ribosomal_genes": sorted(ribosomal)}
         print(name, json.dumps(out[name]), flush=True)
     _save("biology", {"cases": out})
 
