@@ -11,7 +11,11 @@ Steps:
 - ``one``: the file read once (the shared genes of the 50 tissues of >= 20 samples), then one
   tissue of each size (803, 328, 21 samples) through ``fit_tissues``' per-tissue work timed apart:
   the fit, the quality report (``evaluate`` with its Pearson baseline, and without it), the
-  ``2 * n_splits`` half fits (``stability(mode="halves")``); the total is predicted from them.
+  ``2 * n_splits`` half fits (``stability(mode="halves")``), each in wall and CPU seconds; the total
+  of the 50 tissues is predicted from them (linear in the samples between the measured sizes).
+- ``read``: the one-pass read that ``fit_tissues`` does (``read_gct_split`` of the 50 tissues, shared
+  genes) against its peer, ``read_counts(gct, attributes=..., tissue="Pancreas")`` reading one
+  tissue, each in a fresh subprocess (wall, CPU, peak RSS).
 - ``v8``: ``genevec.fit_tissues(gct, attrs, tissues="all", level="SMTSD", output=folder, verbose=1)``
   with the default estimator, in a fresh subprocess: wall time, peak RSS (VmHWM of the child, and
   ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the parent), its CPU seconds (user + system:
@@ -119,34 +123,79 @@ def step_one(scratch: Path, tissues=("Muscle - Skeletal", "Pancreas", "Bladder")
     attrs = _as_attributes(attrs_path)
     groups = tissue_groups(attrs, "SMTSD", "all")
     fitted = {t: g for t, g in groups.items() if len(g) >= 20}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     split = read_gct_split(gct, fitted, shared=True, store=list(tissues))
-    read_s = time.perf_counter() - t0
+    read_s, read_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     rows = []
     for t in tissues:
         X = split.take(t)
-        T = time.perf_counter
-        a = T()
+        marks = [(time.perf_counter(), time.process_time())]   # wall, and CPU of all the process's threads
+
+        def mark():
+            marks.append((time.perf_counter(), time.process_time()))
+
         model = GeneGloVe(random_state=0).fit(X)
-        b = T()
+        mark()
         evaluate(model, counts=X)
-        c = T()
+        mark()
         evaluate(model)
-        d = T()
+        mark()
         stability(X, GeneGloVe(random_state=0), n_resamples=10, k=10, mode="halves", random_state=0)
-        e = T()
-        row = {"tissue": t, "samples": X.shape[0], "genes": X.shape[1], "fit_s": round(b - a, 2),
-               "quality_s": round(c - b, 2), "quality_without_pearson_s": round(d - c, 2),
-               "stability_s": round(e - d, 2), "total_s": round((c - a) + (e - d), 2)}
+        mark()
+        wall = [round(marks[i + 1][0] - marks[i][0], 2) for i in range(4)]
+        cpu = [round(marks[i + 1][1] - marks[i][1], 2) for i in range(4)]
+        row = {"tissue": t, "samples": X.shape[0], "genes": X.shape[1], "fit_s": wall[0], "quality_s": wall[1],
+               "quality_without_pearson_s": wall[2], "stability_s": wall[3], "total_s": wall[0] + wall[1] + wall[3],
+               "fit_cpu_s": cpu[0], "quality_cpu_s": cpu[1], "quality_without_pearson_cpu_s": cpu[2],
+               "stability_cpu_s": cpu[3], "total_cpu_s": round(cpu[0] + cpu[1] + cpu[3], 2),
+               "load_after": os.getloadavg()}
         print(json.dumps(row), flush=True)
         rows.append(row)
     sizes = np.array([len(g) for g in fitted.values()])
     # predict: per-tissue time linear in samples between the measured sizes (np.interp), summed over the 50
     n = np.array([r["samples"] for r in rows])[::-1]
     tot = np.array([r["total_s"] for r in rows])[::-1]
-    predicted = float(read_s + np.interp(sizes, n, tot).sum())
-    _save("one", {"read_s": round(read_s, 1), "shared_genes": int(split.kept[:, 0].sum()),
-                  "tissues_fitted": len(fitted), "rows": rows, "predicted_total_s": round(predicted, 0)})
+    cpu = np.array([r["total_cpu_s"] for r in rows])[::-1]
+    _save("one", {"read_s": round(read_s, 1), "read_cpu_s": round(read_cpu_s, 1),
+                  "shared_genes": int(split.kept[:, 0].sum()), "tissues_fitted": len(fitted), "rows": rows,
+                  "predicted_total_s": round(float(read_s + np.interp(sizes, n, tot).sum()), 0),
+                  "predicted_total_cpu_s": round(float(read_cpu_s + np.interp(sizes, n, cpu).sum()), 0)})
+
+
+# ---------------------------------------------------------------------------------------------- read
+READ_CHILD = r"""
+import json, sys, time
+sys.path.insert(0, {here!r})
+from _harness import self_peak_rss
+t0, c0 = time.perf_counter(), time.process_time()
+if {which!r} == "split":
+    from genevec.io.samples import _as_attributes, tissue_groups
+    from genevec.io.split import read_gct_split
+    groups = tissue_groups(_as_attributes({attrs!r}), "SMTSD", "all")
+    split = read_gct_split({gct!r}, {{t: g for t, g in groups.items() if len(g) >= 20}}, shared=True)
+    shape = [int(split.kept.shape[0]), int(split.kept[:, 0].sum()), len(groups)]
+else:
+    import genevec
+    X = genevec.read_counts({gct!r}, attributes={attrs!r}, tissue="Pancreas")
+    shape = list(X.shape)
+print("RESULT", json.dumps(dict(wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0, shape=shape,
+                                peak_rss_bytes=self_peak_rss())))
+"""
+
+
+def step_read(scratch: Path) -> None:
+    """The one-pass split read of the 50 tissues against its peer, reading one tissue (Pancreas) with read_counts."""
+    gct, attrs = _paths(scratch)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    rows = []
+    for which in ("split", "one tissue"):
+        code = READ_CHILD.format(here=str(HERE), gct=str(gct), attrs=str(attrs), which=which)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+        row = {"reader": which, "load": os.getloadavg(),
+               **json.loads(next(line for line in out.splitlines() if line.startswith("RESULT"))[7:])}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    _save("read", {"rows": rows, "ratio_wall_one_tissue_over_all": round(rows[1]["wall_s"] / rows[0]["wall_s"], 3)})
 
 
 # ---------------------------------------------------------------------------------------------- v8
@@ -333,7 +382,7 @@ def step_biology() -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", nargs="+", default=["generate", "one", "v8", "real", "null", "biology"],
-                        choices=["generate", "one", "v8", "real", "null", "biology"])
+                        choices=["generate", "read", "one", "v8", "real", "null", "biology"])
     parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("GENEVEC_SCRATCH", "/work/scratch/gtexv8")),
                         help="folder for the generated file and the collections (outside the repository)")
     parser.add_argument("--option", action="append", default=[], help="name=value for fit_tissues in the v8 step")
@@ -350,6 +399,8 @@ def main(argv=None) -> int:
             step_generate(args.scratch)
         elif step == "one":
             step_one(args.scratch)
+        elif step == "read":
+            step_read(args.scratch)
         elif step == "v8":
             step_v8(args.scratch, options)
         elif step == "real":
