@@ -16,11 +16,14 @@ Steps:
 - ``read``: the one-pass read that ``fit_tissues`` does (``read_gct_split`` of the 50 tissues, shared
   genes) against its peer, ``read_counts(gct, attributes=..., tissue="Pancreas")`` reading one
   tissue, each in a fresh subprocess (wall, CPU, peak RSS).
+- ``topk``: ``neighbour_indices`` (every neighbour search of the run) with the grouped-bound top-k
+  against the per-row partition it replaced, same answer checked first; minimum of 3 after a warm-up.
 - ``v8``: ``genevec.fit_tissues(gct, attrs, tissues="all", level="SMTSD", output=folder, verbose=1)``
   with the default estimator, in a fresh subprocess: wall time, peak RSS (VmHWM of the child, and
   ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` seen by the parent), its CPU seconds (user + system:
   what a shared host inflates least), ``TissueModels.timings`` (read phase,
-  per-tissue fit / quality / stability) and ``summary()``. ``--option name=value`` adds a documented
+  per-tissue fit / quality / stability, and each tissue's CPU seconds read from ``/proc`` as its verbose
+  line appears, kept in ``<log>.progress.json`` while the run goes) and ``summary()``. ``--option name=value`` adds a documented
   ``fit_tissues`` argument (e.g. ``top_genes=5000``); the default run is kept beside it.
 - ``real``: the shared GTEx v6 skin/bladder file by SMTSD (``min_samples=5``: its SMTSD tissues have
   2-13 samples) and by SMTS, and the LCL file by population (SMTSD); each ``summary()``.
@@ -85,7 +88,7 @@ def _load() -> dict:
 def _save(step: str, payload) -> None:
     data = _load()
     data[step] = {"command": " ".join(["python", "benchmarks/bench_tissues.py", *sys.argv[1:]]),
-                  "load_before": os.getloadavg(), "environment": environment(), **payload}
+                  "load_at_save": os.getloadavg(), "environment": environment(), **payload}
     RESULTS.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(data, indent=1, default=str) + "\n")
     print(f"wrote {step} to {OUT.relative_to(REPO)}", flush=True)
@@ -198,6 +201,38 @@ def step_read(scratch: Path) -> None:
     _save("read", {"rows": rows, "ratio_wall_one_tissue_over_all": round(rows[1]["wall_s"] / rows[0]["wall_s"], 3)})
 
 
+# ---------------------------------------------------------------------------------------------- topk
+def step_topk(repeats: int = 3) -> None:
+    """neighbour_indices with the grouped-bound top-k against its peer, the per-row partition it replaced."""
+    import genevec.evaluate  # noqa: F401  (the module, not the function genevec.evaluate)
+
+    ev = sys.modules["genevec.evaluate"]
+    rng = np.random.default_rng(0)
+    U = rng.normal(size=(11283, 100)).astype(np.float32)
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    grouped, partition = ev._top_k, ev._top_k_partition
+    times = {"grouped": [], "partition": []}
+    try:
+        for _ in range(repeats + 1):                           # the first round is the warm-up
+            for name, fn in (("grouped", grouped), ("partition", partition)):
+                ev._top_k = fn
+                t0 = time.perf_counter()
+                out = ev.neighbour_indices(U, 10, n_threads=1)
+                times[name].append(time.perf_counter() - t0)
+                if name == "grouped":
+                    first = out
+                elif not np.array_equal(first, out):
+                    raise AssertionError("the two top-k selections disagree")
+    finally:
+        ev._top_k = grouped
+    best = {k: round(min(v[1:]), 3) for k, v in times.items()}
+    row = {"task": "neighbour_indices(U, 10, n_threads=1), U 11,283 x 100 float32", "genevec_s": best["grouped"],
+           "peer_s": best["partition"], "ratio": round(best["partition"] / best["grouped"], 2),
+           "all_s": {k: [round(x, 3) for x in v] for k, v in times.items()}, "load": os.getloadavg()}
+    print(json.dumps(row), flush=True)
+    _save("topk", row)
+
+
 # ---------------------------------------------------------------------------------------------- v8
 CHILD = r"""
 import json, sys, time, resource
@@ -215,6 +250,48 @@ print("RESULT", json.dumps(dict(wall_s=wall, timings=models.timings, peak_rss_by
 """
 
 
+def _proc_cpu_and_peak(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system, all threads) and VmHWM bytes of a running process, from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as fh:
+        hwm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+    return cpu, hwm
+
+
+def _watch(proc, tail, progress_path: Path, every: float = 2.0) -> dict:
+    """While the child runs: the CPU seconds at each tissue's verbose line, its peak RSS, written to
+    ``progress_path`` as they come (so a run stopped before the end still leaves its per-tissue rows)."""
+    done = re.compile(r"\] (\d+)/(\d+) (.*?): ([\d,]+) samples, ([\d,]+) genes, ([\d.]+) s "
+                      r"\(fit ([\d.]+), quality ([\d.]+), stability ([\d.]+)\)")
+    state = {"cpu_per_tissue_s": {}, "rows": [], "peak_rss_bytes": 0, "read_cpu_s": None}
+    last_cpu = 0.0
+    while True:
+        finished = proc.poll() is not None
+        try:
+            cpu, hwm = _proc_cpu_and_peak(proc.pid)
+            state["peak_rss_bytes"] = max(state["peak_rss_bytes"], hwm)
+        except (OSError, StopIteration, ValueError):
+            cpu = last_cpu
+        for line in tail.readlines():
+            if "in one pass" in line and state["read_cpu_s"] is None:
+                state["read_cpu_s"] = round(cpu, 1)
+                last_cpu = cpu
+            m = done.search(line)
+            if m:
+                state["cpu_per_tissue_s"][m.group(3)] = round(cpu - last_cpu, 1)
+                state["rows"].append({"tissue": m.group(3), "samples": int(m.group(4).replace(",", "")),
+                                      "wall_s": float(m.group(6)), "cpu_s": round(cpu - last_cpu, 1),
+                                      "fit_s": float(m.group(7)), "quality_s": float(m.group(8)),
+                                      "stability_s": float(m.group(9)), "load": os.getloadavg()[0]})
+                last_cpu = cpu
+                progress_path.write_text(json.dumps(state, indent=1) + "\n")
+        if finished:
+            return state
+        time.sleep(every)
+
+
 def step_v8(scratch: Path, options: dict) -> None:
     gct, attrs = _paths(scratch)
     tag = "_".join(f"{k}{v}" for k, v in options.items())
@@ -228,12 +305,16 @@ def step_v8(scratch: Path, options: dict) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")])}
     load = os.getloadavg()
     t0 = time.perf_counter()
-    with open(log_path, "w") as log:
-        proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    progress_path = log_path.with_suffix(".progress.json")
+    out_path = log_path.with_suffix(".stdout")
+    with open(log_path, "w") as log, open(log_path) as tail, open(out_path, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=log, text=True, env=env)
+        watched = _watch(proc, tail, progress_path)
+    stdout = out_path.read_text()
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(f"fit_tissues failed ({proc.returncode}); see {log_path}")
-    result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT"))[7:])
+        raise SystemExit(f"fit_tissues failed ({proc.returncode}); see {log_path} and {progress_path}")
+    result = json.loads(next(line for line in stdout.splitlines() if line.startswith("RESULT"))[7:])
     per = {t: v for t, v in result["timings"].items() if isinstance(v, dict)}
     totals = {t: sum(v.values()) for t, v in per.items()}
     fit_phase = sum(totals.values())
@@ -245,13 +326,14 @@ def step_v8(scratch: Path, options: dict) -> None:
         "stability_s": round(sum(v["stability"] for v in per.values()), 1),
         "per_tissue_s_min_median_max": [round(float(q), 1) for q in np.percentile(list(totals.values()), [0, 50, 100])],
         "slowest": max(totals, key=totals.get), "fastest": min(totals, key=totals.get),
-        "peak_rss_bytes": result["peak_rss_bytes"],
+        "peak_rss_bytes": result["peak_rss_bytes"], "peak_rss_bytes_watched": watched["peak_rss_bytes"],
+        "read_cpu_s": watched["read_cpu_s"],
         "ru_maxrss_children_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
         "cpu_s_child": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
                              + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime, 1),
         "tissues": len(result["tissues"]), "skipped": result["skipped"], "genes": result["genes"],
         "load_before": load, "load_after": os.getloadavg(), "per_tissue": result["timings"],
-        "summary": result["summary"], "log": str(log_path),
+        "summary": result["summary"], "log": str(log_path), "cpu_per_tissue_s": watched["cpu_per_tissue_s"],
     }
     print(json.dumps({k: v for k, v in row.items() if k not in ("per_tissue", "summary")}), flush=True)
     _save("v8" + (f" {tag}" if tag else ""), row)
@@ -382,7 +464,7 @@ def step_biology() -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", nargs="+", default=["generate", "one", "v8", "real", "null", "biology"],
-                        choices=["generate", "read", "one", "v8", "real", "null", "biology"])
+                        choices=["generate", "read", "topk", "one", "v8", "real", "null", "biology"])
     parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("GENEVEC_SCRATCH", "/work/scratch/gtexv8")),
                         help="folder for the generated file and the collections (outside the repository)")
     parser.add_argument("--option", action="append", default=[], help="name=value for fit_tissues in the v8 step")
@@ -401,6 +483,8 @@ def main(argv=None) -> int:
             step_one(args.scratch)
         elif step == "read":
             step_read(args.scratch)
+        elif step == "topk":
+            step_topk()
         elif step == "v8":
             step_v8(args.scratch, options)
         elif step == "real":
