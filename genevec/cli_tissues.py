@@ -44,7 +44,7 @@ def add_tissue_options(p: argparse.ArgumentParser) -> None:
                    help="the share of a tissue's samples that need --min-reads (default: %(default)s)")
     g.add_argument("--reference", metavar="TISSUE",
                    help="the tissue every other one is rotated onto (default: the one with most samples)")
-    g.add_argument("--splits", type=_positive_int, default=5, metavar="N",
+    g.add_argument("--splits", type=_positive_int, default=2, metavar="N",
                    help="random halvings of each tissue's samples, each half fitted (2N fits): the noise that "
                         "shift scores are measured against (default: %(default)s)")
 

@@ -155,7 +155,7 @@ def _check_universe(split, expression, genes: str, k: int) -> None:
 def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str | Sequence[str] = "all",
                 level: str = "SMTS", min_samples: int = 20, estimator: Any = None, genes: str = "shared",
                 n_jobs: int | None = None, min_reads: int = 10, min_fraction: float = 0.5,
-                top_genes: int | None = None, reference: str | None = None, n_splits: int = 5, k: int = 10,
+                top_genes: int | None = None, reference: str | None = None, n_splits: int = 2, k: int = 10,
                 random_state: int | None = 0, output: str | os.PathLike | None = None, gene_names: str = "symbol",
                 verbose: int = 0) -> TissueModels:
     """Fit one model per tissue of a GCT file read once, align them in one space, and keep what compares them.
@@ -195,11 +195,12 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     reference : str, optional
         The tissue every other one is rotated onto. Default: the fitted tissue with most samples
         (the least noisy).
-    n_splits : int, default=5
+    n_splits : int, default=2
         Random splits of each tissue's samples into two halves, each half fitted on its own
         (``2 * n_splits`` fits per tissue): how much a gene's neighbours agree between two
         independent halves is the noise the shift scores are measured against (see
-        :mod:`genevec.shifts`).
+        :mod:`genevec.shifts`). These fits are most of a tissue's cost; on GTEx whole blood 2
+        splits gave the same null as 5 (expected Jaccard 0.266 vs 0.269, ``benchmarks/RESULTS.md``).
     k : int, default=10
         Neighbours per gene, for stability and for the shift scores' Jaccard.
     random_state : int or None, default=0
