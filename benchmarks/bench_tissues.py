@@ -47,6 +47,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -465,7 +466,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", nargs="+", default=["generate", "one", "v8", "real", "null", "biology"],
                         choices=["generate", "read", "topk", "one", "v8", "real", "null", "biology"])
-    parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("GENEVEC_SCRATCH", "/work/scratch/gtexv8")),
+    parser.add_argument("--scratch", type=Path, default=Path(os.environ.get("GENEVEC_SCRATCH") or Path(tempfile.gettempdir()) / "genevec_gtexv8"),
                         help="folder for the generated file and the collections (outside the repository)")
     parser.add_argument("--option", action="append", default=[], help="name=value for fit_tissues in the v8 step")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
