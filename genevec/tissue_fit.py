@@ -128,6 +128,22 @@ def _select_lines(split, fitted: Sequence[str], genes: str, top_genes: int | Non
     return out
 
 
+def _check_savable(split, lines: dict, path: Path) -> None:
+    """Before any fit: every gene to be written has a name word2vec text can hold (no whitespace)."""
+    chosen = np.zeros(len(split.labels), dtype=bool)
+    for mask in lines.values():
+        chosen |= mask
+    bad = [(int(i), str(split.labels[i])) for i in np.flatnonzero(chosen) if any(c.isspace() for c in str(split.labels[i]))]
+    if bad:
+        listed = ", ".join(f"{g!r} (line {i + 4})" for i, g in bad[:5])
+        raise ValueError(
+            f"{path}: {len(bad)} gene name(s) contain whitespace, which the collection's word2vec files cannot "
+            f"hold: {listed}{', ...' if len(bad) > 5 else ''}. Nothing was fitted. Rename them in the file "
+            "(e.g. spaces to '_'), or name genes by their IDs (gene_names='ensembl'; on the command line "
+            "--gene-names ensembl)."
+        )
+
+
 def _check_universe(split, expression, genes: str, k: int) -> None:
     """Fail before any fit when the tissues share no gene (shared) or a tissue has too few (union)."""
     names = split.tissues
@@ -355,6 +371,8 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         timings["read_seconds"] = split.seconds
         _check_universe(split, expression, genes, k)
         lines = _select_lines(split, fitted, genes, top_genes)
+        if folder is not None:
+            _check_savable(split, lines, path)
         universe = (f", {int(lines[fitted[0]].sum()):,} genes expressed in every tissue ({expression})"
                     if genes == "shared" else f", genes expressed ({expression}) per tissue")
         _say(verbose, f"read {path.name} in one pass: {split.expressed.shape[0]:,} genes x "

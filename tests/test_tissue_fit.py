@@ -305,3 +305,23 @@ def test_genevec_tissues_stays_the_function_after_fit_tissues_is_used():
             "print(callable(genevec.tissues) and genevec.tissues.__module__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "genevec.io.samples"
+
+
+def test_gene_names_with_whitespace_are_refused_before_any_fit(tmp_path):
+    samples = [f"S{i}" for i in range(8)]
+    lines = ["#1.2", "14\t8", "Name\tDescription\t" + "\t".join(samples)]
+    rng = np.random.default_rng(0)
+    for g in range(14):
+        name = "5S rRNA" if g == 3 else f"G{g}"
+        lines.append(f"ENSG{g}.1\t{name}\t" + "\t".join(str(v) for v in rng.integers(20, 200, 8)))
+    gct = tmp_path / "x.gct"
+    gct.write_text("\n".join(lines) + "\n")
+    attrs = tmp_path / "a.txt"
+    attrs.write_text("SAMPID\tSMTS\n" + "".join(f"S{i}\t{'Lung' if i < 4 else 'Liver'}\n" for i in range(8)))
+    kw = dict(min_samples=4, k=3, n_splits=1, estimator=genevec.GeneGloVe(dim=4))
+    with pytest.raises(ValueError, match=r"1 gene name\(s\) contain whitespace.*'5S rRNA' \(line 7\).*Nothing was "
+                                         r"fitted.*--gene-names ensembl"):
+        genevec.fit_tissues(gct, attrs, output=tmp_path / "coll", **kw)
+    assert not any((tmp_path / "coll").glob("*.txt"))
+    models = genevec.fit_tissues(gct, attrs, gene_names="ensembl", output=tmp_path / "ids", **kw)
+    assert "ENSG3" in models["Lung"].genes
