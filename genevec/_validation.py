@@ -464,6 +464,23 @@ def check_positive(value, name: str, caller: str, *, integer: bool = False, allo
         raise ValueError(f"{caller}: {name} must be {what}, got {value!r}.")
 
 
+def check_int_at_least(value, name: str, low: int, caller: str, *, allow_none: bool = False):
+    """An int ``>= low`` (not a bool), or None with ``allow_none``: *"{caller}: {name} must be an int >= {low}"*.
+
+    Examples
+    --------
+    >>> from genevec._validation import check_int_at_least
+    >>> check_int_at_least(3, "k", 1, "evaluate"), check_int_at_least(None, "top", 2, "x", allow_none=True)
+    (3, None)
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{caller}: {name} must be an int >= {low}{' or None' if allow_none else ''}, "
+                         f"got {value!r}.")
+    return int(value)
+
+
 def check_n_threads(n_threads, caller: str) -> int:
     """A resolved thread count: an int >= 1 (``effective_n_jobs`` turns ``n_jobs`` into one)."""
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:

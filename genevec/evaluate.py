@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -141,12 +140,6 @@ def _collections(gene_sets: Any) -> list[GeneSets]:
         if names.count(g.name) > 1 and names.index(g.name) != i:
             out[i] = GeneSets(f"{g.name}_{i + 1}", g.sets, g.descriptions)
     return out
-
-
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"evaluate: {name} must be an int >= {low}, got {value!r}.")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------------------- metrics
@@ -451,12 +444,12 @@ def evaluate(vectors: Any, *, gene_sets: Any = "go_bp", k: int = 10, counts: Any
     """
     import pandas as pd
 
-    from ._validation import check_random_state
+    from ._validation import check_int_at_least, check_random_state
 
-    k = _check_int(k, "k", 1)
-    min_set_size = _check_int(min_set_size, "min_set_size", 2)
-    max_set_size = _check_int(max_set_size, "max_set_size", min_set_size)
-    max_pairs = _check_int(max_pairs, "max_pairs", 1)
+    k = check_int_at_least(k, "k", 1, "evaluate")
+    min_set_size = check_int_at_least(min_set_size, "min_set_size", 2, "evaluate")
+    max_set_size = check_int_at_least(max_set_size, "max_set_size", min_set_size, "evaluate")
+    max_pairs = check_int_at_least(max_pairs, "max_pairs", 1, "evaluate")
     rng = check_random_state(random_state, caller="evaluate")
     genes, V = _as_vectors(vectors, "evaluate")
     methods = {"vectors": (genes, _unit_rows(V))}

@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import numbers
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -201,12 +200,6 @@ class Stability:
         return f"Stability({self.n_fits} {self.mode} fits, {len(self.genes):,} genes, k={self.k})\n{self.summary()}"
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"stability: {name} must be an int >= {low}, got {value!r}.")
-    return int(value)
-
-
 def _pairwise_jaccard(neighbours: list, present: np.ndarray, k: int, halves: bool = False) -> np.ndarray:
     """Mean Jaccard of each gene's neighbour sets over every two fits that both kept it (or fits 2i and 2i + 1)."""
     n_fits, n = present.shape
@@ -281,12 +274,12 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
     from sklearn.base import clone
     from ._progress import Progress
     from ._threads import one_blas_thread
-    from ._validation import check_random_state, effective_n_jobs
+    from ._validation import check_int_at_least, check_random_state, effective_n_jobs
     from .evaluate import neighbour_indices
     from .similarity import GeneVectors
 
-    n_resamples = _check_int(n_resamples, "n_resamples", 2)
-    k = _check_int(k, "k", 1)
+    n_resamples = check_int_at_least(n_resamples, "n_resamples", 2, "stability")
+    k = check_int_at_least(k, "k", 1, "stability")
     if mode not in _MODES:
         raise ValueError(f"stability: mode must be 'bootstrap' (resample the samples), 'halves' (disjoint random "
                          f"halves) or 'seed' (only the seed changes), got {mode!r}.")

@@ -15,7 +15,6 @@ import json
 import logging
 import numbers
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ._progress import Progress
+from ._validation import check_int_at_least
 from .collection import MANIFEST, TISSUE_KEY, TissueModels, file_name, write_manifest
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ GENE_UNIVERSES = ("shared", "union")
 
 
 def _say(verbose: int, message: str) -> None:
-    if verbose:
-        print(f"[tissues] {message}", file=sys.stderr, flush=True)
+    Progress(verbose, "[tissues] ").say(1, message)
 
 
 def _fingerprint(path: Path) -> dict:
@@ -53,15 +53,6 @@ def _fingerprint(path: Path) -> dict:
 def _jsonable_params(estimator: Any) -> dict:
     return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
             for k, v in estimator.get_params().items() if k not in ("n_jobs", "verbose")}
-
-
-def _check_int(value: Any, name: str, low: int, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"fit_tissues: {name} must be an int >= {low}{' or None' if allow_none else ''}, "
-                         f"got {value!r}.")
-    return int(value)
 
 
 def _finished(folder: Path, settings: dict, fitted: Sequence[str], verbose: int) -> dict:
@@ -278,11 +269,11 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
         raise ValueError(f"fit_tissues: min_samples must be at least 4, got {min_samples}: each tissue's noise is "
                          "measured by fitting two halves of its samples, and a half needs 2 samples. (A tissue of "
                          "fewer than about 20 samples gives mostly noise anyway.)")
-    min_samples = _check_int(min_samples, "min_samples", 4)
-    n_splits = _check_int(n_splits, "n_splits", 1)
-    k = _check_int(k, "k", 1)
-    top_genes = _check_int(top_genes, "top_genes", k + 2, allow_none=True)
-    random_state = _check_int(random_state, "random_state", 0, allow_none=True)
+    min_samples = check_int_at_least(min_samples, "min_samples", 4, "fit_tissues")
+    n_splits = check_int_at_least(n_splits, "n_splits", 1, "fit_tissues")
+    k = check_int_at_least(k, "k", 1, "fit_tissues")
+    top_genes = check_int_at_least(top_genes, "top_genes", k + 2, "fit_tissues", allow_none=True)
+    random_state = check_int_at_least(random_state, "random_state", 0, "fit_tissues", allow_none=True)
     expression = ExpressionFilter(min_reads, min_fraction)
     estimator = GeneGloVe() if estimator is None else estimator
     if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
