@@ -22,7 +22,7 @@
  *     L1 for its 64 updates, where a uniformly random order over the whole 128 x 128 block streamed
  *     1.6 KB from L2 for every update;
  *   - within a sub-block consecutive entries share no row (both orders are diagonals, and consecutive
- *     diagonals are chosen 1 or 3 apart), so the float32 path can always run two entries together.
+ *     diagonals are chosen 1 or 3 apart), so the AVX2 path can always run two entries together.
  *
  * Other choices, each measured (the numbers are in benchmarks/RESULTS.md, "Kernel design"):
  *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): on large data
@@ -38,9 +38,10 @@
  *   - rsqrt + one Newton step instead of sqrt + div (compile with -DGLOVE_EXACT_F32 for the exact
  *     division); software prefetching of the next rows was slower and is not used.
  *
- * Both dtypes come from one template, glove_block_dtype.h, included once per dtype (entries, the generic
- * path, the dispatch and the strata); the AVX2 paths below are written per dtype, and they are why this
- * file is over 500 lines (float32 runs two entries at a time with rsqrt, float64 one at a time, exact).
+ * Both dtypes come from two templates included once per dtype: glove_block_dtype.h (entries, the generic
+ * path, the dispatch and the strata) and glove_block_avx2_dtype.h (the AVX2 path, pairs included, for both
+ * dtypes). This file holds what they share (the visiting order, the ISA choice, the wait) and the few
+ * intrinsic-level pieces that differ per dtype (tails, horizontal sum, the AdaGrad step).
  */
 #include "glove_block.h"
 #include "genevec_tiles.h"
@@ -230,52 +231,29 @@ static inline void wait_for(const int64_t *done, int64_t want) {
     }
 }
 
-/* ------------------------------------------------------------------ both dtypes, from one template */
-
-#define GLOVE_NPART 8 /* partial sums of the generic dot product */
-#define GV_CAT_(name, suf) name##_##suf
-#define GV_CAT(name, suf) GV_CAT_(name, suf)
-#define GV(name) GV_CAT(name, GV_SUF)
-
-#define GV_T float
-#define GV_SUF f32
-#define GV_SQRT sqrtf
-#include "glove_block_dtype.h"
-#undef GV_T
-#undef GV_SUF
-#undef GV_SQRT
-
-#define GV_T double
-#define GV_SUF f64
-#define GV_SQRT sqrt
-#include "glove_block_dtype.h"
-#undef GV_T
-#undef GV_SUF
-#undef GV_SQRT
-
-/* ------------------------------------------------------------------ AVX2 + FMA */
+/* ------------------------------------------------------------------ AVX2 + FMA: what differs per dtype */
 #if GLOVE_HAVE_AVX2
+
+/* Everything here is one intrinsic-level difference between the dtypes; the entries, the pairs and the
+ * block are written once, in glove_block_avx2_dtype.h. */
 
 static const int32_t lane_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
-/* Mask with the first n lanes (0 <= n <= 8) of 32 bits set. */
-AVX2 static inline __m256i mask_ps(int n) { return _mm256_loadu_si256((const __m256i *)(lane_mask_src + 8 - n)); }
-
 /* Load the first n (1 <= n <= 7) floats at p, zeros above: a plain 128-bit load for the low half when
  * n >= 4, a masked load only for what remains. */
-AVX2 static inline __m256 load_tail_ps(const float *p, int n) {
+AVX2 static inline __m256 load_tail_f32(const float *p, int n) {
     if (n >= 4) {
         const __m128 lo = _mm_loadu_ps(p);
         const __m128 hi = n > 4 ? _mm_maskload_ps(p + 4, _mm_loadu_si128((const __m128i *)(lane_mask_src + 12 - n)))
                                 : _mm_setzero_ps();
         return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
     }
-    return _mm256_maskload_ps(p, mask_ps(n));
+    return _mm256_maskload_ps(p, _mm256_loadu_si256((const __m256i *)(lane_mask_src + 8 - n)));
 }
 
 /* Store the first n (1 <= n <= 7) lanes of x: one 128-bit store and scalar stores, because AMD's masked
  * stores (vmaskmovps) are microcoded and slow. */
-AVX2 static inline void store_tail_ps(float *p, __m256 x, int n) {
+AVX2 static inline void store_tail_f32(float *p, __m256 x, int n) {
     __m128 lo = _mm256_castps256_ps128(x);
     int j = 0;
     if (n >= 4) {
@@ -289,319 +267,111 @@ AVX2 static inline void store_tail_ps(float *p, __m256 x, int n) {
     }
 }
 
-/* Mask with the first n lanes (0 <= n <= 4) of 64 bits set. */
-AVX2 static inline __m256i mask_pd(int n) {
+/* The first n (1 <= n <= 3) doubles: masked load (zeros above) and masked store. */
+AVX2 static inline __m256i mask_f64(int n) {
     return _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(lane_mask_src + 8 - n)));
 }
+AVX2 static inline __m256d load_tail_f64(const double *p, int n) { return _mm256_maskload_pd(p, mask_f64(n)); }
+AVX2 static inline void store_tail_f64(double *p, __m256d x, int n) { _mm256_maskstore_pd(p, mask_f64(n), x); }
 
-AVX2 static inline float hsum_ps(__m256 v) {
+/* The sum of the lanes, halves first (a fixed order: the same bits on every run). */
+AVX2 static inline float hsum_f32(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-AVX2 static inline double hsum_pd(__m256d v) {
+AVX2 static inline double hsum_f64(__m256d v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
     return _mm_cvtsd_f64(s);
 }
 
-/* Two accumulators over chunks of 16 floats, then one chunk of 8, then a masked tail. */
-AVX2 static inline float dot_avx2_f32(const float *a, const float *b, int dim) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 16 <= dim; k += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), acc1);
-    }
-    if (k + 8 <= dim) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc0);
-        k += 8;
-    }
-    if (k < dim) {
-        acc1 = _mm256_fmadd_ps(load_tail_ps(a + k, dim - k), load_tail_ps(b + k, dim - k), acc1);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+/* The AdaGrad step x - lr * grad / sqrt(g) of one vector. float32: lr / sqrt(g) from the hardware estimate
+ * r (12 bits) refined by one Newton step, lr * r * (1.5 - 0.5 * g * r^2) = r * (1.5 lr - 0.5 lr * g r^2),
+ * then one fused multiply-add (relative error ~2e-7, see glove.py's Notes; -DGLOVE_EXACT_F32 divides
+ * instead). float64: the exact square root and division. */
+typedef struct {
+    __m256 lr, lr15, lr05;
+} lr_f32;
+
+typedef struct {
+    __m256d lr;
+} lr_f64;
+
+AVX2 static inline lr_f32 lr_make_f32(float lr) {
+    const lr_f32 out = {_mm256_set1_ps(lr), _mm256_set1_ps(1.5f * lr), _mm256_set1_ps(0.5f * lr)};
+    return out;
 }
 
-AVX2 static inline double dot_avx2_f64(const double *a, const double *b, int dim) {
-    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
-    int k = 0;
-    for (; k + 8 <= dim; k += 8) {
-        acc0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k), acc0);
-        acc1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + k + 4), _mm256_loadu_pd(b + k + 4), acc1);
-    }
-    if (k + 4 <= dim) {
-        acc0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k), acc0);
-        k += 4;
-    }
-    if (k < dim) {
-        const __m256i mk = mask_pd(dim - k);
-        acc1 = _mm256_fmadd_pd(_mm256_maskload_pd(a + k, mk), _mm256_maskload_pd(b + k, mk), acc1);
-    }
-    return hsum_pd(_mm256_add_pd(acc0, acc1));
+AVX2 static inline lr_f64 lr_make_f64(double lr) {
+    const lr_f64 out = {_mm256_set1_pd(lr)};
+    return out;
 }
 
-/* lr / sqrt(g) from the hardware estimate r (12 bits) refined by one Newton step:
- * lr * r * (1.5 - 0.5 * g * r^2) = r * (1.5 lr - 0.5 lr * g * r^2). */
-AVX2 static inline __m256 lr_rsqrt_ps(__m256 g, __m256 lr15, __m256 lr05) {
+AVX2 static inline __m256 step_f32(__m256 x, __m256 grad, __m256 g, lr_f32 lr) {
+#ifdef GLOVE_EXACT_F32
+    return _mm256_fnmadd_ps(grad, _mm256_div_ps(lr.lr, _mm256_sqrt_ps(g)), x);
+#else
     const __m256 r = _mm256_rsqrt_ps(g);
     const __m256 grr = _mm256_mul_ps(_mm256_mul_ps(g, r), r);
-    return _mm256_mul_ps(r, _mm256_fnmadd_ps(grr, lr05, lr15));
-}
-
-#ifdef GLOVE_EXACT_F32
-#define F32_LR_OVER_SQRT(G) _mm256_div_ps(vlr, _mm256_sqrt_ps(G))
-#else
-#define F32_LR_OVER_SQRT(G) lr_rsqrt_ps((G), lr15, lr05)
+    return _mm256_fnmadd_ps(grad, _mm256_mul_ps(r, _mm256_fnmadd_ps(grr, lr.lr05, lr.lr15)), x);
 #endif
-
-/* w -= grad_w * (lr / sqrt(gw)) with grad_w = fd * v (one fused multiply-add), then gw += grad_w^2;
- * likewise for v. Masked tail: lanes beyond dim are neither read nor written. */
-#define F32_UPDATE_STEP(LOAD, STORE)                                                                        \
-    do {                                                                                                    \
-        const __m256 wk = LOAD(w + k), vk = LOAD(v + k), gwk = LOAD(gw + k), gvk = LOAD(gv + k);            \
-        const __m256 grad_w = _mm256_mul_ps(vfd, vk), grad_c = _mm256_mul_ps(vfd, wk);                      \
-        STORE(w + k, _mm256_fnmadd_ps(grad_w, F32_LR_OVER_SQRT(gwk), wk));                                  \
-        STORE(v + k, _mm256_fnmadd_ps(grad_c, F32_LR_OVER_SQRT(gvk), vk));                                  \
-        STORE(gw + k, _mm256_fmadd_ps(grad_w, grad_w, gwk));                                                \
-        STORE(gv + k, _mm256_fmadd_ps(grad_c, grad_c, gvk));                                                \
-    } while (0)
-
-AVX2 static inline void update_avx2_f32(float *w, float *v, float *gw, float *gv, float fd, float lr, int dim) {
-    const __m256 vfd = _mm256_set1_ps(fd), vlr = _mm256_set1_ps(lr);
-    const __m256 lr15 = _mm256_set1_ps(1.5f * lr), lr05 = _mm256_set1_ps(0.5f * lr);
-    (void)vlr; (void)lr15; (void)lr05;
-    int k = 0;
-#define LOADU(p) _mm256_loadu_ps(p)
-#define STOREU(p, x) _mm256_storeu_ps((p), (x))
-    for (; k + 8 <= dim; k += 8) F32_UPDATE_STEP(LOADU, STOREU);
-    if (k < dim) {
-#define LOADM(p) load_tail_ps((p), dim - k)
-#define STOREM(p, x) store_tail_ps((p), (x), dim - k)
-        F32_UPDATE_STEP(LOADM, STOREM);
-    }
-#undef LOADU
-#undef STOREU
-#undef LOADM
-#undef STOREM
 }
 
-AVX2 static inline void update_avx2_f64(double *w, double *v, double *gw, double *gv, double fd, double lr,
-                                        int dim) {
-    const __m256d vfd = _mm256_set1_pd(fd), vlr = _mm256_set1_pd(lr);
-    int k = 0;
-    for (; k + 4 <= dim; k += 4) {
-        const __m256d wk = _mm256_loadu_pd(w + k), vk = _mm256_loadu_pd(v + k);
-        const __m256d gwk = _mm256_loadu_pd(gw + k), gvk = _mm256_loadu_pd(gv + k);
-        const __m256d grad_w = _mm256_mul_pd(vfd, vk), grad_c = _mm256_mul_pd(vfd, wk);
-        _mm256_storeu_pd(w + k, _mm256_sub_pd(wk, _mm256_div_pd(_mm256_mul_pd(vlr, grad_w), _mm256_sqrt_pd(gwk))));
-        _mm256_storeu_pd(v + k, _mm256_sub_pd(vk, _mm256_div_pd(_mm256_mul_pd(vlr, grad_c), _mm256_sqrt_pd(gvk))));
-        _mm256_storeu_pd(gw + k, _mm256_fmadd_pd(grad_w, grad_w, gwk));
-        _mm256_storeu_pd(gv + k, _mm256_fmadd_pd(grad_c, grad_c, gvk));
-    }
-    if (k < dim) {
-        const __m256i mk = mask_pd(dim - k);
-        const __m256d one = _mm256_set1_pd(1.0);
-        const __m256d wk = _mm256_maskload_pd(w + k, mk), vk = _mm256_maskload_pd(v + k, mk);
-        /* masked-out lanes read 1 so that no lane computes 0 / 0 */
-        const __m256d gwk = _mm256_blendv_pd(one, _mm256_maskload_pd(gw + k, mk), _mm256_castsi256_pd(mk));
-        const __m256d gvk = _mm256_blendv_pd(one, _mm256_maskload_pd(gv + k, mk), _mm256_castsi256_pd(mk));
-        const __m256d grad_w = _mm256_mul_pd(vfd, vk), grad_c = _mm256_mul_pd(vfd, wk);
-        _mm256_maskstore_pd(w + k, mk, _mm256_sub_pd(wk, _mm256_div_pd(_mm256_mul_pd(vlr, grad_w), _mm256_sqrt_pd(gwk))));
-        _mm256_maskstore_pd(v + k, mk, _mm256_sub_pd(vk, _mm256_div_pd(_mm256_mul_pd(vlr, grad_c), _mm256_sqrt_pd(gvk))));
-        _mm256_maskstore_pd(gw + k, mk, _mm256_fmadd_pd(grad_w, grad_w, gwk));
-        _mm256_maskstore_pd(gv + k, mk, _mm256_fmadd_pd(grad_c, grad_c, gvk));
-    }
+AVX2 static inline __m256d step_f64(__m256d x, __m256d grad, __m256d g, lr_f64 lr) {
+    return _mm256_sub_pd(x, _mm256_div_pd(_mm256_mul_pd(lr.lr, grad), _mm256_sqrt_pd(g)));
 }
 
-/* Two entries that share no row: both dot products in one loop, then both updates in one loop. Each
- * entry sees exactly the operations of dot_avx2 / update_avx2, so pairing never changes a bit; it only
- * lets the CPU overlap the two latency chains (one entry alone is ~400 instructions, more than the
- * reorder window, so consecutive entries would otherwise hardly overlap). */
-AVX2 static inline void dot2_avx2_f32(const float *a, const float *b, const float *c, const float *d, int dim,
-                                      float *ab, float *cd) {
-    __m256 x0 = _mm256_setzero_ps(), x1 = _mm256_setzero_ps(), y0 = _mm256_setzero_ps(), y1 = _mm256_setzero_ps();
-    int k = 0;
-    for (; k + 16 <= dim; k += 16) {
-        x0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), x0);
-        y0 = _mm256_fmadd_ps(_mm256_loadu_ps(c + k), _mm256_loadu_ps(d + k), y0);
-        x1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), x1);
-        y1 = _mm256_fmadd_ps(_mm256_loadu_ps(c + k + 8), _mm256_loadu_ps(d + k + 8), y1);
-    }
-    if (k + 8 <= dim) {
-        x0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), x0);
-        y0 = _mm256_fmadd_ps(_mm256_loadu_ps(c + k), _mm256_loadu_ps(d + k), y0);
-        k += 8;
-    }
-    if (k < dim) {
-        x1 = _mm256_fmadd_ps(load_tail_ps(a + k, dim - k), load_tail_ps(b + k, dim - k), x1);
-        y1 = _mm256_fmadd_ps(load_tail_ps(c + k, dim - k), load_tail_ps(d + k, dim - k), y1);
-    }
-    *ab = hsum_ps(_mm256_add_ps(x0, x1));
-    *cd = hsum_ps(_mm256_add_ps(y0, y1));
-}
-
-AVX2 static inline void update2_avx2_f32(float *w0, float *v0, float *gw0, float *gv0, float fd0,
-                                         float *w1, float *v1, float *gw1, float *gv1, float fd1,
-                                         float lr, int dim) {
-    const __m256 vlr = _mm256_set1_ps(lr);
-    const __m256 lr15 = _mm256_set1_ps(1.5f * lr), lr05 = _mm256_set1_ps(0.5f * lr);
-    (void)vlr; (void)lr15; (void)lr05;
-    int k = 0;
-    float *w, *v, *gw, *gv;
-    __m256 vfd;
-    const __m256 vfd0 = _mm256_set1_ps(fd0), vfd1 = _mm256_set1_ps(fd1);
-#define LOADU(p) _mm256_loadu_ps(p)
-#define STOREU(p, x) _mm256_storeu_ps((p), (x))
-#define LOADM(p) load_tail_ps((p), dim - k)
-#define STOREM(p, x) store_tail_ps((p), (x), dim - k)
-    for (; k + 8 <= dim; k += 8) {
-        w = w0; v = v0; gw = gw0; gv = gv0; vfd = vfd0;
-        F32_UPDATE_STEP(LOADU, STOREU);
-        w = w1; v = v1; gw = gw1; gv = gv1; vfd = vfd1;
-        F32_UPDATE_STEP(LOADU, STOREU);
-    }
-    if (k < dim) {
-        w = w0; v = v0; gw = gw0; gv = gv0; vfd = vfd0;
-        F32_UPDATE_STEP(LOADM, STOREM);
-        w = w1; v = v1; gw = gw1; gv = gv1; vfd = vfd1;
-        F32_UPDATE_STEP(LOADM, STOREM);
-    }
-#undef LOADU
-#undef STOREU
-#undef LOADM
-#undef STOREM
-}
-
-/* The scalar part of one float32 entry ENT (an entry_f32) at block row r, column c: clipped residual,
- * weighted residual fd, loss. */
-#define F32_ENTRY_SCALAR(r, c, ENT, dot, fd)                                                                \
-    do {                                                                                                    \
-        float diff_ = (dot) + bw[r] + bc[c] - (ENT).logx;                                                   \
-        if (diff_ > clip) diff_ = clip;                                                                     \
-        else if (diff_ < -clip) diff_ = -clip;                                                              \
-        fd = (ENT).f * diff_;                                                                               \
-        loss += (double)(fd * diff_);                                                                       \
-        count++;                                                                                            \
-    } while (0)
-
-/* The bias steps of one entry, with the same operations as one lane of bias2_f32. */
-#define F32_BIAS(r, c, fd)                                                                                  \
-    do {                                                                                                    \
-        bw[r] -= (lr * fd) / sqrtf(gbw[r]);                                                                 \
-        bc[c] -= (lr * fd) / sqrtf(gbc[c]);                                                                 \
-        gbw[r] = fmaf(fd, fd, gbw[r]);                                                                      \
-        gbc[c] = fmaf(fd, fd, gbc[c]);                                                                      \
-    } while (0)
-
-/* Read n floats once, front to back, before they are used in random order: a sequential pass is streamed
+/* Read n bytes once, front to back, before they are used in random order: a sequential pass is streamed
  * by the hardware prefetcher, whereas random first touches of memory that is not in cache (every tile and
  * parameter row at 25,321 genes) each wait for memory. Reads only: no value or bit changes. */
-AVX2 static inline void warm_f32(const float *p, int64_t n) {
+AVX2 static inline void warm(const void *p, int64_t n_bytes) {
+    const float *f = (const float *)p;
+    const int64_t n = n_bytes / (int64_t)sizeof(float);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t k = 0; k + 16 <= n; k += 16) acc = _mm256_or_ps(acc, _mm256_loadu_ps(p + k));
+    for (int64_t k = 0; k + 16 <= n; k += 16) acc = _mm256_or_ps(acc, _mm256_loadu_ps(f + k));
     __asm__ volatile("" : : "x"(acc));
 }
 
-/* The four bias steps of two disjoint entries (r0, c0), (r1, c1) as one 4-lane division and square root:
- * lanes (bw[r0], bc[c0], bw[r1], bc[c1]). sqrt and division are correctly rounded, so each lane gets the
- * bits of the scalar step b -= (lr * fd) / sqrt(g); then g += fd * fd as one FMA. */
-AVX2 static inline void bias2_f32(float *bw, float *bc, float *gbw, float *gbc, int64_t r0, int64_t c0, float fd0,
-                                  int64_t r1, int64_t c1, float fd1, float lr) {
-    const __m128 g = _mm_setr_ps(gbw[r0], gbc[c0], gbw[r1], gbc[c1]);
-    const __m128 b = _mm_setr_ps(bw[r0], bc[c0], bw[r1], bc[c1]);
-    const __m128 fd = _mm_setr_ps(fd0, fd0, fd1, fd1);
-    float nb[4], ng[4];
-    _mm_storeu_ps(nb, _mm_sub_ps(b, _mm_div_ps(_mm_mul_ps(_mm_set1_ps(lr), fd), _mm_sqrt_ps(g))));
-    _mm_storeu_ps(ng, _mm_fmadd_ps(fd, fd, g));
-    bw[r0] = nb[0];
-    bc[c0] = nb[1];
-    bw[r1] = nb[2];
-    bc[c1] = nb[3];
-    gbw[r0] = ng[0];
-    gbc[c0] = ng[1];
-    gbw[r1] = ng[2];
-    gbc[c1] = ng[3];
-}
-
-AVX2 static void block_avx2_f32(const float *tile, int transposed, int64_t rows, int64_t cols,
-                                const uint32_t *keys, float *W, float *C, float *bw, float *bc, float *gW,
-                                float *gC, float *gbw, float *gbc, int dim, double log_xmax, double alpha,
-                                double lr_, double clip_, double *loss_out, int64_t *count_out) {
-    const float lr = (float)lr_, clip = (float)clip_;
-    double loss = 0.0;
-    int64_t count = 0, sb;
-    entry_f32 buf[GLOVE_SLOTS];
-    sub_iter_t it;
-    sub_iter_init(&it, rows, cols, keys);
-    warm_f32(tile, rows * cols);
-    warm_f32(W, rows * dim);
-    warm_f32(gW, rows * dim);
-    warm_f32(C, cols * dim);
-    warm_f32(gC, cols * dim);
-    while ((sb = sub_iter_next(&it)) >= 0) {
-        const int n_ok = fill_sub_f32(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);
-        int e = 0;
-        while (e < n_ok) {
-            const int64_t r0 = buf[e].r, c0 = buf[e].c;
-            float fd0, fd1, d0, d1;
-            if (e + 1 < n_ok && buf[e + 1].r != r0 && buf[e + 1].c != c0) {
-                const int64_t r1 = buf[e + 1].r, c1 = buf[e + 1].c;
-                dot2_avx2_f32(W + r0 * dim, C + c0 * dim, W + r1 * dim, C + c1 * dim, dim, &d0, &d1);
-                F32_ENTRY_SCALAR(r0, c0, buf[e], d0, fd0);
-                F32_ENTRY_SCALAR(r1, c1, buf[e + 1], d1, fd1);
-                update2_avx2_f32(W + r0 * dim, C + c0 * dim, gW + r0 * dim, gC + c0 * dim, fd0,
-                                 W + r1 * dim, C + c1 * dim, gW + r1 * dim, gC + c1 * dim, fd1, lr, dim);
-                bias2_f32(bw, bc, gbw, gbc, r0, c0, fd0, r1, c1, fd1, lr);
-                e += 2;
-            } else {
-                d0 = dot_avx2_f32(W + r0 * dim, C + c0 * dim, dim);
-                F32_ENTRY_SCALAR(r0, c0, buf[e], d0, fd0);
-                update_avx2_f32(W + r0 * dim, C + c0 * dim, gW + r0 * dim, gC + c0 * dim, fd0, lr, dim);
-                F32_BIAS(r0, c0, fd0);
-                e += 1;
-            }
-        }
-    }
-    *loss_out = loss;
-    *count_out = count;
-}
-
-AVX2 static void block_avx2_f64(const double *tile, int transposed, int64_t rows, int64_t cols,
-                                const uint32_t *keys, double *W, double *C, double *bw, double *bc, double *gW,
-                                double *gC, double *gbw, double *gbc, int dim, double log_xmax, double alpha,
-                                double lr, double clip, double *loss_out, int64_t *count_out) {
-    double loss = 0.0;
-    int64_t count = 0, sb;
-    entry_f64 buf[GLOVE_SLOTS];
-    sub_iter_t it;
-    sub_iter_init(&it, rows, cols, keys);
-    warm_f32((const float *)tile, 2 * rows * cols);
-    warm_f32((const float *)W, 2 * rows * dim);
-    warm_f32((const float *)gW, 2 * rows * dim);
-    warm_f32((const float *)C, 2 * cols * dim);
-    warm_f32((const float *)gC, 2 * cols * dim);
-    while ((sb = sub_iter_next(&it)) >= 0) {
-        const int n_ok = fill_sub_f64(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);
-        for (int e = 0; e < n_ok; e++) {
-            const int64_t r = buf[e].r, c = buf[e].c;
-            double *w = W + r * dim, *v = C + c * dim;
-            double diff = dot_avx2_f64(w, v, dim) + bw[r] + bc[c] - buf[e].logx;
-            if (diff > clip) diff = clip;
-            else if (diff < -clip) diff = -clip;
-            const double fd = buf[e].f * diff;
-            loss += fd * diff;
-            count++;
-            update_avx2_f64(w, v, gW + r * dim, gC + c * dim, fd, lr, dim);
-            bw[r] -= (lr * fd) / sqrt(gbw[r]);
-            bc[c] -= (lr * fd) / sqrt(gbc[c]);
-            gbw[r] = fma(fd, fd, gbw[r]);
-            gbc[c] = fma(fd, fd, gbc[c]);
-        }
-    }
-    *loss_out = loss;
-    *count_out = count;
-}
 #endif /* GLOVE_HAVE_AVX2 */
+
+/* ------------------------------------------------------------------ both dtypes, from two templates */
+
+#define GLOVE_NPART 8 /* partial sums of the generic dot product */
+#define GV_CAT_(name, suf) name##_##suf
+#define GV_CAT(name, suf) GV_CAT_(name, suf)
+#define GV(name) GV_CAT(name, GV_SUF)
+
+/* float32: 8 lanes of __m256 (_mm256_*_ps); the four bias steps of a pair in one __m128 (_mm_*_ps). */
+#define GV_T float
+#define GV_SUF f32
+#define GV_SQRT sqrtf
+#define GV_FMA fmaf
+#define GV_VEC __m256
+#define GV_MM(op) _mm256_##op##_ps
+#define GV_VEC4 __m128
+#define GV_MM4(op) _mm_##op##_ps
+#include "glove_block_dtype.h"
+#include "glove_block_avx2_dtype.h"
+#undef GV_T
+#undef GV_SUF
+#undef GV_SQRT
+#undef GV_FMA
+#undef GV_VEC
+#undef GV_MM
+#undef GV_VEC4
+#undef GV_MM4
+
+/* float64: 4 lanes of __m256d (_mm256_*_pd), which also holds the four bias steps of a pair. */
+#define GV_T double
+#define GV_SUF f64
+#define GV_SQRT sqrt
+#define GV_FMA fma
+#define GV_VEC __m256d
+#define GV_MM(op) _mm256_##op##_pd
+#define GV_VEC4 __m256d
+#define GV_MM4(op) _mm256_##op##_pd
+#include "glove_block_dtype.h"
+#include "glove_block_avx2_dtype.h"
