@@ -302,6 +302,9 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef Py_ssize_t g, h, a, b, i, j, q, q0, mg, mh, bg, mx = _max_group(bounds)
     cdef int rows, n_pos, n_low, use_full
     cdef const floating* t
+    # one scratch block per thread, carved into S (mx x mx), R (mx x p), G (p x p), Z (CHUNK x p), x (p)
+    # and zero_bias (mx): one allocation to check and to free
+    cdef Py_ssize_t scratch = mx * mx + mx * p + p * p + CHUNK * p + p + mx
     cdef double* S
     cdef double* R
     cdef double* G
@@ -314,19 +317,19 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     if B == 0 or p == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <double*>malloc(mx * mx * sizeof(double))
-        R = <double*>malloc(mx * p * sizeof(double))
-        G = <double*>malloc(p * p * sizeof(double))
-        Z = <double*>malloc(CHUNK * p * sizeof(double))
-        x = <double*>malloc(p * sizeof(double))
-        zero_bias = <double*>malloc(mx * sizeof(double))
-        if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL:
+        S = <double*>malloc(scratch * sizeof(double))
+        if S == NULL:
             fail[0] = 1
         else:
+            R = S + mx * mx
+            G = R + mx * p
+            Z = G + p * p
+            x = Z + CHUNK * p
+            zero_bias = x + p
             for q0 in range(mx):
                 zero_bias[q0] = 0.0
         for g in prange(B, schedule="dynamic"):
-            if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL:
+            if S == NULL:
                 continue
             bg = bounds[g]
             mg = bounds[g + 1] - bg
@@ -388,11 +391,6 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
                 else:
                     failed[i] = 1
         free(S)
-        free(R)
-        free(G)
-        free(Z)
-        free(x)
-        free(zero_bias)
     if no_memory:
         raise MemoryError(f"als_half_sweep: could not allocate the per-thread scratch ({mx:,} x {mx:,} and "
                           f"{p} x {p} doubles); use fewer threads (n_jobs) or fewer genes per group.")

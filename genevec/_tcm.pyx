@@ -109,34 +109,27 @@ cdef Py_ssize_t _accumulate_row(Py_ssize_t i, const double *data, const int *ind
     returns -1 (emit by scanning every gene); a lighter row lists the genes it touched in
     ``touched`` (``marker[j] == i``) and returns their number. Both give the same sums.
     """
-    cdef Py_ssize_t p, q, q_end, s, j, nt = 0, work = 0
+    cdef Py_ssize_t p, q, s, j, nt = 0, work = 0
     cdef int ii = <int> i
+    cdef bint listed
     cdef double a, colsum = 0.0
     for p in range(cindptr[i], cindptr[i + 1]):
         s = cindices[p]
         work = work + (indptr[s + 1] - indptr[s])
-    if work * 8 >= n_genes:
-        for p in range(cindptr[i], cindptr[i + 1]):
-            s = cindices[p]
-            a = cdata[p]
-            colsum = colsum + a
-            q_end = indptr[s + 1]
-            for q in range(indptr[s], q_end):
-                acc[indices[q]] += a * data[q]
+    listed = work * 8 < n_genes                # loop-invariant: the compiler (-O3) unswitches the loop on it
+    for p in range(cindptr[i], cindptr[i + 1]):
+        s = cindices[p]
+        a = cdata[p]
+        colsum = colsum + a
+        for q in range(indptr[s], indptr[s + 1]):
+            j = indices[q]
+            acc[j] = acc[j] + a * data[q]
+            if listed and marker[j] != ii:
+                marker[j] = ii
+                touched[nt] = <int> j
+                nt = nt + 1
+    if not listed:
         nt = -1
-    else:
-        for p in range(cindptr[i], cindptr[i + 1]):
-            s = cindices[p]
-            a = cdata[p]
-            colsum = colsum + a
-            q_end = indptr[s + 1]
-            for q in range(indptr[s], q_end):
-                j = indices[q]
-                acc[j] = acc[j] + a * data[q]
-                if marker[j] != ii:
-                    marker[j] = ii
-                    touched[nt] = <int> j
-                    nt = nt + 1
     if cindptr[i + 1] > cindptr[i]:
         acc[i] = (acc[i] - colsum) * 0.5
     return nt
