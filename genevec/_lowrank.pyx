@@ -302,16 +302,17 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef Py_ssize_t g, h, a, b, i, j, q, q0, mg, mh, bg, mx = _max_group(bounds)
     cdef int rows, n_pos, n_low, use_full
     cdef const floating* t
-    # one scratch block per thread, carved into S (mx x mx), R (mx x p), G (p x p), Z (CHUNK x p), x (p)
-    # and zero_bias (mx): one allocation to check and to free
-    cdef Py_ssize_t scratch = mx * mx + mx * p + p * p + CHUNK * p + p + mx
+    # one scratch block per thread, carved into S (mx x mx), R (mx x p), G (p x p), Z (CHUNK x p), x (p),
+    # zero_bias (mx) and row (n): one allocation to check and to free
+    cdef Py_ssize_t scratch = mx * mx + mx * p + p * p + CHUNK * p + p + mx + n
     cdef double* S
     cdef double* R
     cdef double* G
     cdef double* Z
     cdef double* x
     cdef double* zero_bias
-    cdef double L, w, lam, tr
+    cdef double* row
+    cdef double w, lam, tr
     cdef int no_memory = 0
     cdef int* fail = &no_memory                # shared flag, written through a pointer (not privatised)
     if B == 0 or p == 0:
@@ -326,6 +327,7 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
             Z = G + p * p
             x = Z + CHUNK * p
             zero_bias = x + p
+            row = zero_bias + mx
             for q0 in range(mx):
                 zero_bias[q0] = 0.0
         for g in prange(B, schedule="dynamic"):
@@ -338,40 +340,37 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
                           <double*>&F[0, 0], p, R, S)
             for a in range(mg):
                 i = bg + a
-                # pass 1: how many weights are positive, how many below 1
-                n_pos = 0
-                n_low = 0
+                # gene i's row of L, gathered once from its tiles
                 for h in range(B):
                     mh = bounds[h + 1] - bounds[h]
                     t = _tile(values, tile_ptr, g, h, B)
                     for b in range(mh):
-                        L = t[b * mg + a] if g > h else t[a * mh + b]
-                        if not isinf(L):
-                            n_pos = n_pos + 1
-                        if isinf(L) or L < log_xmax:
-                            n_low = n_low + 1
+                        row[bounds[h] + b] = t[b * mg + a] if g > h else t[a * mh + b]
+                # pass 1: how many weights are positive, how many below 1
+                n_pos = 0
+                n_low = 0
+                for j in range(n):
+                    if not isinf(row[j]):
+                        n_pos = n_pos + 1
+                    if isinf(row[j]) or row[j] < log_xmax:
+                        n_low = n_low + 1
                 use_full = n_low < n_pos
                 for q in range(p * p):
                     G[q] = G_full[q // p, q % p] if use_full else 0.0
                 # pass 2: gather sqrt-weighted rows of F, CHUNK at a time, into the Gram matrix
                 rows = 0
-                for h in range(B):
-                    mh = bounds[h + 1] - bounds[h]
-                    t = _tile(values, tile_ptr, g, h, B)
-                    for b in range(mh):
-                        L = t[b * mg + a] if g > h else t[a * mh + b]
-                        w = _weight(L, log_xmax, alpha)
-                        if use_full:
-                            w = 1.0 - w
-                        if w > 0.0:
-                            j = bounds[h] + b
-                            w = sqrt(w)
-                            for q in range(p):
-                                Z[rows * p + q] = w * F[j, q]
-                            rows = rows + 1
-                            if rows == CHUNK:
-                                _flush(Z, rows, p, -1.0 if use_full else 1.0, G)
-                                rows = 0
+                for j in range(n):
+                    w = _weight(row[j], log_xmax, alpha)
+                    if use_full:
+                        w = 1.0 - w
+                    if w > 0.0:
+                        w = sqrt(w)
+                        for q in range(p):
+                            Z[rows * p + q] = w * F[j, q]
+                        rows = rows + 1
+                        if rows == CHUNK:
+                            _flush(Z, rows, p, -1.0 if use_full else 1.0, G)
+                            rows = 0
                 _flush(Z, rows, p, -1.0 if use_full else 1.0, G)
                 # dsyrk updated the BLAS-upper triangle, the one dposv reads (G is symmetric)
                 tr = 0.0
