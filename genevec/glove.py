@@ -283,14 +283,19 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
 
     Examples
     --------
+    The loss falls epoch after epoch; a callback that returns True stops the run after that epoch:
+
     >>> import numpy as np
     >>> from genevec import _layout
-    >>> T = np.full((6, 6), 50.0)
-    >>> tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(6, 2), dtype=np.float64)
+    >>> tiles = _layout.tiles_from_dense_tcm(np.full((6, 6), 50.0), _layout.gene_groups(6, 2), dtype=np.float64)
     >>> rng = np.random.default_rng(0)
     >>> curve = fit_glove(tiles, init_params(6, 4, np.float64, rng), max_iter=5, rng=rng)
     >>> len(curve), bool(curve[-1] < curve[0])
     (5, True)
+    >>> def stop_at_3(epoch, loss, params):
+    ...     return epoch == 3
+    >>> len(fit_glove(tiles, init_params(6, 4, np.float64, rng), max_iter=5, rng=rng, callback=stop_at_3))
+    3
     """
     if int(max_iter) < 0:
         raise ValueError(f"fit_glove: max_iter must be >= 0, got {max_iter!r}.")

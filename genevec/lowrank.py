@@ -82,14 +82,21 @@ def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads:
 
     Examples
     --------
+    Zero where every ``log T`` is met exactly, and the same number as ``glove_loss`` of the same vectors:
+
     >>> import numpy as np
     >>> from genevec import _layout
     >>> from genevec.lowrank import weighted_loss
+    >>> from genevec.objective import GloVeParams, glove_loss
     >>> T = np.full((3, 3), np.e ** 2)
     >>> tiles = _layout.tiles_from_dense_tcm(T, _layout.gene_groups(3, 2), dtype=np.float64)
-    >>> z = np.zeros((3, 1))
-    >>> round(weighted_loss(tiles, z, z, np.ones(3), np.ones(3), x_max=1.0, alpha=0.75), 6)
+    >>> z, ones = np.zeros((3, 1)), np.ones(3)
+    >>> round(weighted_loss(tiles, z, z, ones, ones, x_max=1.0, alpha=0.75), 6)
     0.0
+    >>> W = np.arange(3.0).reshape(3, 1)
+    >>> same = glove_loss(tiles, GloVeParams.from_vectors(W, W, ones, ones), x_max=1.0, alpha=0.75)
+    >>> bool(weighted_loss(tiles, W, W, ones, ones, x_max=1.0, alpha=0.75) == same)
+    True
     """
     check_tiles(tiles, "weighted_loss")
     return float(exact_loss(tiles, _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc), x_max=float(x_max),
