@@ -32,7 +32,7 @@ import sys
 import textwrap
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -681,6 +681,20 @@ def _epilog(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
 
 
+def _add_command(sub: Any, name: str, func: Callable[[argparse.Namespace, TextIO], int], *, help: str,
+                 description: str, examples: str, **defaults: Any) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` and return its parser.
+
+    ``help`` is its line in ``genevec --help``, ``description`` a paragraph (filled by :func:`_desc`),
+    ``examples`` command lines (:func:`_epilog`); ``func(args, out)`` runs it, and ``defaults`` are
+    further attributes of ``args`` that no option sets.
+    """
+    p = sub.add_parser(name, help=help, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=_desc(description), epilog=_epilog(examples))
+    p.set_defaults(func=func, **defaults)
+    return p
+
+
 def _add_input_options(p: argparse.ArgumentParser, *, counts_flag: bool = False, tissue_all: bool = False) -> None:
     """Options that read and filter counts (train, stability; evaluate with --counts)."""
     g = p.add_argument_group("samples and genes")
@@ -757,7 +771,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.genes, args.topn, args.tsv
     ('similar', ['EGFR', 'TP53'], 3, False)
     """
-    fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="genevec",
         description=_desc("Learn gene embeddings (GloVe) from an RNA-seq count matrix and query them. "
@@ -769,18 +782,18 @@ def build_parser() -> argparse.ArgumentParser:
             genevec analogy vectors.txt BRCA1 BRCA2 TP53   # BRCA1 - BRCA2 + TP53
             genevec <command> --help                       # options of a command
         """),
-        formatter_class=fmt,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"genevec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # train
-    p = sub.add_parser(
-        "train", help="learn gene vectors from a samples x genes count file", formatter_class=fmt,
-        description=_desc("Read a count file, build the gene co-occurrence matrix and train GloVe on it. "
+    p = _add_command(
+        sub, "train", _cmd_train, help="learn gene vectors from a samples x genes count file",
+        description="Read a count file, build the gene co-occurrence matrix and train GloVe on it. "
                     "Writes the vectors in word2vec text format (+ VECTORS.json with the parameters). "
-                    "Training is bit-identical for any --jobs; progress goes to stderr."),
-        epilog=_epilog("""
+                    "Training is bit-identical for any --jobs; progress goes to stderr.",
+        examples="""
             genevec train GTEx_gene_reads.gct.gz --attributes GTEx_SampleAttributesDS.txt \\
                 --tissue Pancreas --min-samples 10 -o pancreas.txt
             genevec train counts.gct.gz --dim 50 --max-iter 20 --jobs 2 --seed 1 -o vectors.txt
@@ -789,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
             genevec train counts.gct.gz --checkpoint ckpt/ --resume -o vectors.txt   # same bits as one run
             genevec train GTEx_gene_reads.gct.gz --attributes GTEx_SampleAttributesDS.txt \\
                 --tissue all --level SMTSD -o tissues/                  # every tissue; rerun to resume
-        """))
+        """)
     p.add_argument("counts", metavar="COUNTS",
                    help="counts file: GCT (.gct/.gct.gz, as GTEx ships it), a TSV/CSV table (with --genes-as) "
                         "or .h5ad")
@@ -816,40 +829,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also compute the app's t-SNE map and k-means clusters now and cache them in VECTORS.map.tsv, "
                         "so that the app's Map tab opens at once (t-SNE: about a minute per 10,000 genes)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=_cmd_train)
 
     # evaluate
-    p = sub.add_parser(
-        "evaluate", help="how well the vectors' neighbours recover known pathways", formatter_class=fmt,
-        description=_desc("Score gene vectors against gene-set collections: neighbour precision@k (the fraction "
-                          "of a gene's k nearest genes that share a set with it) beside its random expectation, "
-                          "and the AUROC of pathway pairs. With --counts, the same numbers for the Pearson "
-                          "correlation of log1p(CPM) on the same genes. GO biological processes and Reactome "
-                          "ship with genevec; any GMT file works."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "evaluate", _cmd_evaluate, quiet=True, help="how well the vectors' neighbours recover known pathways",
+        description="Score gene vectors against gene-set collections: neighbour precision@k (the fraction "
+                    "of a gene's k nearest genes that share a set with it) beside its random expectation, "
+                    "and the AUROC of pathway pairs. With --counts, the same numbers for the Pearson "
+                    "correlation of log1p(CPM) on the same genes. GO biological processes and Reactome "
+                    "ship with genevec; any GMT file works.",
+        examples="""
             genevec evaluate vectors.txt
             genevec evaluate vectors.txt --counts counts.gct.gz --gene-sets go_bp reactome h.all.v7.0.symbols.gmt
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
     p.add_argument("--gene-sets", nargs="+", metavar="SETS",
                    help="collections: go_bp, reactome (shipped) or GMT files (default: go_bp)")
     p.add_argument("--k", type=_positive_int, default=10, help="neighbours per gene (default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
     _add_input_options(p, counts_flag=True)
-    p.set_defaults(func=_cmd_evaluate, quiet=True)
 
     # stability
-    p = sub.add_parser(
-        "stability", help="how stable each gene's neighbours are when the samples are resampled",
-        formatter_class=fmt,
-        description=_desc("Refit the model on bootstrap resamples of the samples (or with other seeds only) and "
-                          "write, per gene, the mean Jaccard index of its top-k neighbour sets between fits and "
-                          "its best-supported neighbours with their support (the fraction of fits that found "
-                          "them). --consensus also writes the consensus vectors (the mean cosine over fits)."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "stability", _cmd_stability,
+        help="how stable each gene's neighbours are when the samples are resampled",
+        description="Refit the model on bootstrap resamples of the samples (or with other seeds only) and "
+                    "write, per gene, the mean Jaccard index of its top-k neighbour sets between fits and "
+                    "its best-supported neighbours with their support (the fraction of fits that found "
+                    "them). --consensus also writes the consensus vectors (the mean cosine over fits).",
+        examples="""
             genevec stability counts.gct.gz -o stability.tsv --n-resamples 20
             genevec stability counts.gct.gz -o stability.tsv --consensus consensus.txt
-        """))
+        """)
     p.add_argument("counts", metavar="COUNTS", help="counts file, as for train")
     p.add_argument("-o", "--output", required=True, metavar="TABLE", help="the per-gene table to write (TSV)")
     p.add_argument("--consensus", metavar="VECTORS", help="also write the consensus vectors (word2vec text)")
@@ -862,22 +873,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     _add_model_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=_cmd_stability)
 
     # similar
-    p = sub.add_parser(
-        "similar", help="the nearest genes of each query gene", formatter_class=fmt,
-        description=_desc("Print each query gene's nearest genes, one row per neighbour: its rank, its cosine "
+    p = _add_command(
+        sub, "similar", _cmd_similar, help="the nearest genes of each query gene",
+        description="Print each query gene's nearest genes, one row per neighbour: its rank, its cosine "
                     "similarity, its support (when the vectors carry neighbour support) and its full name (NCBI "
                     "Gene). --enrich adds the gene sets over-represented among the query's neighbours "
                     "(hypergeometric test against the model's genes, Benjamini-Hochberg q values). --wide prints "
-                    "the exp2vec blog's table instead: a row per query, neighbours n1..nk, no scores."),
-        epilog=_epilog("""
+                    "the exp2vec blog's table instead: a row per query, neighbours n1..nk, no scores.",
+        examples="""
             genevec similar vectors.txt EGFR TP53 PTEN KRAS
             genevec similar vectors.txt EGFR --topn 10 --tsv > egfr.tsv
             genevec similar vectors.txt EGFR --enrich                      # + GO processes of its 50 nearest
             genevec similar vectors.txt EGFR --enrich --gene-sets reactome --tsv > egfr_reactome.tsv
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text, as written by train)")
     p.add_argument("genes", metavar="GENE", nargs="+", help="query genes (symbols, case-sensitive)")
     p.add_argument("--topn", type=_positive_int, default=5, help="neighbours per gene (default: %(default)s)")
@@ -894,33 +904,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="go_bp or reactome (shipped) or a GMT file (default: %(default)s)")
     g.add_argument("--max-q", type=_positive_float, default=0.05, metavar="Q",
                    help="sets listed with a Benjamini-Hochberg q value at most Q (default: %(default)s)")
-    p.set_defaults(func=_cmd_similar)
 
     # info
-    p = sub.add_parser(
-        "info", help="where a vectors file came from, its parameters and quality", formatter_class=fmt,
-        description=_desc("Print what is known of a vectors file: the training record kept by genevec train "
-                          "(input file, tissue and the detailed tissues behind it with sample counts, gene "
-                          "filters, genes kept and dropped, seed, genevec version), the training parameters, the "
-                          "quality report, what to expect from such vectors, neighbour support and the map cache."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "info", _cmd_info, help="where a vectors file came from, its parameters and quality",
+        description="Print what is known of a vectors file: the training record kept by genevec train "
+                    "(input file, tissue and the detailed tissues behind it with sample counts, gene "
+                    "filters, genes kept and dropped, seed, genevec version), the training parameters, the "
+                    "quality report, what to expect from such vectors, neighbour support and the map cache.",
+        examples="""
             genevec info vectors.txt
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text), or a tissue collection folder")
-    p.set_defaults(func=_cmd_info)
 
-    add_collection_commands(sub, fmt)
+    add_collection_commands(sub)
 
     # analogy
-    p = sub.add_parser(
-        "analogy", help="A - B + C: A is to B as ? is to C", formatter_class=fmt,
-        description=_desc("Print the genes closest to A - B + C. --mode gensim (default) normalises the vectors "
+    p = _add_command(
+        sub, "analogy", _cmd_analogy, help="A - B + C: A is to B as ? is to C",
+        description="Print the genes closest to A - B + C. --mode gensim (default) normalises the vectors "
                     "and leaves A, B and C out of the answers; --mode original adds the raw vectors and keeps "
-                    "them, as the original exp2vec Shiny app did."),
-        epilog=_epilog("""
+                    "them, as the original exp2vec Shiny app did.",
+        examples="""
             genevec analogy vectors.txt BRCA1 BRCA2 TP53
             genevec analogy vectors.txt BRCA1 BRCA2 TP53 --mode original --topn 10 --tsv
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
@@ -929,17 +937,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("gensim", "original"), default="gensim",
                    help="gensim (normalised, inputs excluded) or original (raw, inputs kept) (default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
-    p.set_defaults(func=_cmd_analogy)
 
     # map
-    p = sub.add_parser(
-        "map", help="t-SNE map of all genes coloured by k-means cluster", formatter_class=fmt,
-        description=_desc("Cluster the gene vectors with k-means and draw a 2-d t-SNE map. Writes the image and "
-                    "the coordinates (gene, x, y, cluster) as a TSV beside it (map.png -> map.tsv)."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "map", _cmd_map, help="t-SNE map of all genes coloured by k-means cluster",
+        description="Cluster the gene vectors with k-means and draw a 2-d t-SNE map. Writes the image and "
+                    "the coordinates (gene, x, y, cluster) as a TSV beside it (map.png -> map.tsv).",
+        examples="""
             genevec map vectors.txt -o map.png
             genevec map vectors.txt -o map.png --clusters 20 --highlight EGFR KRAS
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE", help="image to write, e.g. map.png")
     p.add_argument("--clusters", type=_positive_int, default=15, help="k-means clusters (default: %(default)s)")
@@ -947,20 +954,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_non_negative_int, default=42, help="random seed (default: %(default)s)")
     p.add_argument("--highlight", nargs="+", metavar="GENE", help="genes to label on the map")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
-    p.set_defaults(func=_cmd_map)
 
     # app
-    p = sub.add_parser(
-        "app", help="the interactive explorer (neighbours, analogies, map) in a browser", formatter_class=fmt,
-        description=_desc("Serve the Shiny app on HOST:PORT; several vector files give a model selector. "
-                          "A tissue collection folder (genevec train --tissue all -o FOLDER) gives a tissue "
-                          "selector and a Compare tissues tab. "
-                          "Needs the app extra: pip install \"genevec[app]\"."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "app", _cmd_app, help="the interactive explorer (neighbours, analogies, map) in a browser",
+        description="Serve the Shiny app on HOST:PORT; several vector files give a model selector. "
+                    "A tissue collection folder (genevec train --tissue all -o FOLDER) gives a tissue "
+                    "selector and a Compare tissues tab. "
+                    "Needs the app extra: pip install \"genevec[app]\".",
+        examples="""
             genevec app vectors.txt                      # then open http://127.0.0.1:8000
             genevec app pancreas.txt blood.txt --port 8080
             genevec app tissues/                         # a tissue collection folder
-        """))
+        """)
     p.add_argument("vectors", metavar="VECTORS", nargs="+",
                    help="vectors file(s) (word2vec text), or one tissue collection folder")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
@@ -968,22 +974,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gene-sets", nargs="+", default=["go_bp", "reactome"], metavar="SETS",
                    help="collections for the enrichment and the map's colours: go_bp, reactome (shipped) or GMT "
                         "files (default: go_bp reactome)")
-    p.set_defaults(func=_cmd_app)
 
     # demo
-    p = sub.add_parser(
-        "demo", help="the whole study on the embedded GTEx demo data", formatter_class=fmt,
-        description=_desc("Fit GloVe (genevec's defaults, seed 0; --preset exp2vec for the study's text2vec "
+    p = _add_command(
+        sub, "demo", _cmd_demo, help="the whole study on the embedded GTEx demo data",
+        description="Fit GloVe (genevec's defaults, seed 0; --preset exp2vec for the study's text2vec "
                     "settings) on the real GTEx samples shipped with genevec, print the neighbours of "
                     f"{', '.join(DEMO_GENES)} and the analogy {' - '.join(DEMO_ANALOGY[:2])} + "
                     f"{DEMO_ANALOGY[2]}, say how often the neighbours share a GO process (beside random and "
-                    "Pearson), and save the vectors."),
-        epilog=_epilog(f"""
+                    "Pearson), and save the vectors.",
+        examples=f"""
             genevec demo
             genevec demo --jobs 2 --genes 1000 -o demo.txt
             genevec demo --preset exp2vec                  # the study's settings, for comparison
             genevec map {DEMO_OUTPUT} -o demo_map.png      # then map the demo vectors
-        """))
+        """)
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
     p.add_argument("--genes", type=_positive_int, default=DEMO_N_GENES, metavar="N",
                    help="keep the N most expressed genes (default: %(default)s)")
@@ -991,7 +996,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=("exp2vec",), help="the exp2vec study's configuration (SGD as text2vec)")
     p.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="FILE",
                    help="where to write the vectors (default: ./%(default)s)")
-    p.set_defaults(func=_cmd_demo)
     return parser
 
 

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli import EXIT_OK, _CliError, _desc, _epilog, _model, _positive_float, _positive_int, _say, format_table
+from .cli import EXIT_OK, _add_command, _CliError, _model, _positive_float, _positive_int, _say, format_table
 
 __all__ = ["is_collection_run", "add_tissue_options", "add_collection_commands", "train_collection",
            "print_collection_info", "DEFAULT_MIN_SAMPLES"]
@@ -179,42 +179,41 @@ def print_collection_info(folder: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-def add_collection_commands(sub: Any, fmt: type) -> None:
+def add_collection_commands(sub: Any) -> None:
     """The ``compare`` and ``shifts`` subcommands."""
     from .cli import _jobs
 
-    p = sub.add_parser(
-        "compare", help="one gene's nearest genes in every tissue of a collection, side by side",
-        formatter_class=fmt,
-        description=_desc("Print GENE's nearest genes in each tissue of a collection (the folder written by "
-                          "genevec train COUNTS --attributes A --tissue all -o FOLDER), side by side. Each "
-                          "tissue's list is its own model's: aligning the tissues never changes it. A tissue "
-                          "without the gene is named on stderr with the reason."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "compare", _cmd_compare,
+        help="one gene's nearest genes in every tissue of a collection, side by side",
+        description="Print GENE's nearest genes in each tissue of a collection (the folder written by "
+                    "genevec train COUNTS --attributes A --tissue all -o FOLDER), side by side. Each "
+                    "tissue's list is its own model's: aligning the tissues never changes it. A tissue "
+                    "without the gene is named on stderr with the reason.",
+        examples="""
             genevec compare tissues/ KRT14
             genevec compare tissues/ MYH11 --tissues Skin Bladder --topn 20
             genevec compare tissues/ MYH11 --tsv > myh11.tsv      # a row per tissue and neighbour
-        """))
+        """)
     p.add_argument("collection", metavar="FOLDER", help="a tissue collection (holds manifest.json)")
     p.add_argument("gene", metavar="GENE", help="the gene (symbol, case-sensitive)")
     p.add_argument("--tissues", nargs="+", metavar="TISSUE", help="these tissues only (default: all)")
     p.add_argument("--topn", type=_positive_int, default=10, help="neighbours per tissue (default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated, a row per tissue and neighbour")
-    p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser(
-        "shifts", help="the genes whose nearest genes change most between two tissues", formatter_class=fmt,
-        description=_desc("Rank the genes of two tissues of a collection by how much their nearest genes "
-                          "change, against the noise of each tissue (how much a gene's neighbours agree between "
-                          "fits of two random halves of the tissue's samples). score is -log10 of the chance "
-                          "that noise alone leaves an overlap as small as the one seen; shifted says the "
-                          "Benjamini-Hochberg q value is below --alpha. jaccard is the overlap of the two "
-                          "neighbour lists, expected its value under noise alone, cosine that of the gene's "
-                          "aligned vectors."),
-        epilog=_epilog("""
+    p = _add_command(
+        sub, "shifts", _cmd_shifts, help="the genes whose nearest genes change most between two tissues",
+        description="Rank the genes of two tissues of a collection by how much their nearest genes "
+                    "change, against the noise of each tissue (how much a gene's neighbours agree between "
+                    "fits of two random halves of the tissue's samples). score is -log10 of the chance "
+                    "that noise alone leaves an overlap as small as the one seen; shifted says the "
+                    "Benjamini-Hochberg q value is below --alpha. jaccard is the overlap of the two "
+                    "neighbour lists, expected its value under noise alone, cosine that of the gene's "
+                    "aligned vectors.",
+        examples="""
             genevec shifts tissues/ Skin Bladder
             genevec shifts tissues/ Skin Bladder --top 200 --tsv > skin_vs_bladder.tsv
-        """))
+        """)
     p.add_argument("collection", metavar="FOLDER", help="a tissue collection (holds manifest.json)")
     p.add_argument("tissue_a", metavar="TISSUE_A")
     p.add_argument("tissue_b", metavar="TISSUE_B")
@@ -223,5 +222,4 @@ def add_collection_commands(sub: Any, fmt: type) -> None:
                                                                   "(default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated, with every neighbour")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
-    p.set_defaults(func=_cmd_shifts)
 

@@ -166,13 +166,14 @@ def plot_shifts(table: pd.DataFrame, *, label: int = 8, highlight: Sequence[str]
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
+    Drawn on the axes of a figure made without pyplot (no backend to choose, nothing left open):
+
     >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
     >>> from genevec.plot import plot_shifts
     >>> t = pd.DataFrame({"gene": ["A", "B", "C"], "score": [3.0, 0.5, 0.1], "shifted": [True, False, False],
     ...                   "jaccard": [0.0, 0.4, 0.6], "expected_jaccard": [0.7, 0.5, 0.6]})
-    >>> ax = plot_shifts(t, label=1, highlight=["C"])
+    >>> ax = plot_shifts(t, label=1, highlight=["C"], ax=Figure().subplots())
     >>> sorted(x.get_text() for x in ax.texts)
     ['A', 'C']
     """

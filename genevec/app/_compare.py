@@ -270,14 +270,18 @@ def shift_explanation(k: int) -> str:
 def summary_table(collection: Any) -> pd.DataFrame:
     """One row per tissue for the About tab: samples, genes, split-half stability, GO precision@10, alignment.
 
+    The columns of :meth:`genevec.TissueModels.summary`, named for the page and rounded to 2 decimals.
+
     Examples
     --------
-    >>> import genevec
-    >>> from genevec.datasets import demo_paths
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
     >>> from genevec.app._compare import summary_table
-    >>> models = genevec.fit_tissues(*demo_paths(), min_samples=5, top_genes=300, n_splits=2)
-    >>> summary_table(models).columns.tolist()[:4]
-    ['Tissue', 'Samples', 'Genes', 'Split-half stability']
+    >>> summary = pd.DataFrame({"samples": [12], "genes": [300], "stability": [0.613], "go_precision": [0.2049],
+    ...                         "go_random": [0.051], "go_pearson": [0.18], "aligned_cosine": [0.874]}, index=["Skin"])
+    >>> print(summary_table(SimpleNamespace(summary=lambda: summary)).to_string(index=False))
+    Tissue  Samples  Genes  Split-half stability  GO precision@10  Random  Pearson  Aligned cosine
+      Skin       12    300                  0.61              0.2    0.05     0.18            0.87
     """
     s = collection.summary()
     out = pd.DataFrame({"Tissue": s.index.astype(str), "Samples": s["samples"].to_numpy(),
