@@ -21,7 +21,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,7 @@ class _Store(_RowStore):
         return sum(b.nbytes for b in self.blocks)
 
 
+@dataclass(eq=False, repr=False)
 class SplitCounts:
     """What :func:`read_gct_split` returns: each tissue's counts, handed out one tissue at a time.
 
@@ -128,17 +129,20 @@ class SplitCounts:
         Time of the read.
     """
 
-    def __init__(self, path, samples, missing, expressed, kept, totals, labels, stores, duplicates, seconds):
-        self.path = path
-        self.samples = samples
-        self.missing = missing
-        self.expressed = expressed
-        self.kept = kept
-        self.totals = totals
-        self.labels = labels
-        self._stores = stores
+    path: Path
+    samples: dict[str, list[str]]
+    missing: dict[str, int]
+    expressed: np.ndarray
+    kept: np.ndarray
+    totals: np.ndarray
+    labels: np.ndarray
+    stores: InitVar[dict[str, _Store]]
+    duplicates: InitVar[str]
+    seconds: float
+
+    def __post_init__(self, stores: dict[str, _Store], duplicates: str) -> None:
+        self._stores = stores  # emptied tissue by tissue by take()
         self._duplicates = duplicates
-        self.seconds = seconds
 
     @property
     def tissues(self) -> list[str]:
