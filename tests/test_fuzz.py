@@ -438,15 +438,6 @@ def test_fuzz_read_gct_header(gct_bases, workdir, data):
         path.unlink()
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_load_vectors(vector_bases, workdir, data):
-    key = data.draw(st.sampled_from(sorted(vector_bases)), label="dtype")
-    text, sidecar = vector_bases[key]
-    raw, gz = _container(data.draw, _damage(data.draw, text, b" "))
-    _check_vector_file(workdir, raw, sidecar, np.dtype(key), gz=gz)
-
-
 SIDECAR_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10 ** 20), st.floats(allow_nan=True),
                            st.sampled_from(["float32", "float64", "int8", "float16", "foo", "", "f8", "<f4",
                                             "genevec.GeneVectors", "complex128", "object", "U3"]),
@@ -507,13 +498,18 @@ def test_fuzz_gct_fields(gct_bases, workdir, data):
         path.unlink()
 
 
+@pytest.mark.parametrize("damage", ["bytes and lines", "fields"])
 @FUZZ
 @given(data=st.data())
-def test_fuzz_vector_fields(vector_bases, workdir, data):
+def test_fuzz_load_vectors(vector_bases, workdir, damage, data):
+    """A word2vec file damaged byte- and line-wise (plain, gzipped or a cut gzip), or field by field."""
     key = data.draw(st.sampled_from(sorted(vector_bases)), label="dtype")
     text, sidecar = vector_bases[key]
-    raw = _replace_fields(data.draw, text, b" ", 0)
-    _check_vector_file(workdir, raw, sidecar, np.dtype(key))
+    if damage == "fields":
+        raw, gz = _replace_fields(data.draw, text, b" ", 0), False
+    else:
+        raw, gz = _container(data.draw, _damage(data.draw, text, b" "))
+    _check_vector_file(workdir, raw, sidecar, np.dtype(key), gz=gz)
 
 
 def _every_line(data: bytes, edit) -> bytes:
