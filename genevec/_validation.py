@@ -22,7 +22,7 @@ from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, N
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
            "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
-           "check_training_memory", "check_checkpoint_options", "first_bad_counts", "bad_chunk_counts_error"]
+           "check_training_memory", "check_checkpoint_options", "first_bad_counts"]
 
 
 @dataclass(frozen=True)
@@ -71,38 +71,6 @@ def check_gene_names(gene_names, n_genes, *, caller="genevec"):
     return names
 
 
-
-#: What check_counts says about each problem first_bad_counts finds in a matrix X.
-_BAD_COUNTS_IN_X = {
-    "non-finite": "{caller}: X has {n_bad:,} NaN or infinite value(s); the first is {value} at {position}. "
-                  "Counts must be finite: fill or drop missing values first (e.g. df.fillna(0) if missing means "
-                  "no reads).",
-    "negative": "{caller}: expects raw read counts, but X has {n_bad:,} negative value(s) (min {minimum:.6g}); "
-                "the first is {value:.6g} at {position}. Pass counts before log or z-score normalisation, "
-                "e.g. read_counts('gtex.gct').",
-    "too large": "{caller}: X has {n_bad:,} value(s) of 2**53 or more; the first is {value:.6g} at {position}. "
-                 "Such values cannot be held exactly in float64 and are not read counts; check the input "
-                 "(a sum of many rows, an overflow upstream).",
-    "non-integer": "{caller}: expects integer read counts, but X has {n_bad:,} non-integer value(s); the first is "
-                   "{value:.6g} at {position}. This looks like normalised data (TPM, FPKM, log). Pass raw counts, "
-                   "or say that the values are not counts with allow_non_integer=True.",
-}
-
-#: The same for one chunk of a chunked source (genevec.stream.check_chunk); ``first`` is the value and where it is.
-_BAD_COUNTS_IN_CHUNK = {
-    "non-finite": "{caller}: {source} has {n_bad:,} NaN or infinite value(s) in chunk {chunk}; the first is "
-                  "{first}. Counts must be finite: fix or drop those cells.",
-    "negative": "{caller}: expects raw read counts, but {source} has {n_bad:,} negative value(s) in chunk {chunk}; "
-                "the first is {first}. Pass counts before log or z-score normalisation (e.g. layer='counts').",
-    "too large": "{caller}: {source} has value(s) of 2**53 or more in chunk {chunk}; the first is {first}. "
-                 "Such values cannot be held exactly in float64 and are not read counts.",
-    "non-integer": "{caller}: expects integer read counts, but {source} has {n_bad:,} non-integer value(s) in "
-                   "chunk {chunk}; the first is {first}. This looks like normalised data: pass the raw counts "
-                   "(for AnnData often layer='counts'), or say that the values are not counts with "
-                   "allow_non_integer=True.",
-}
-
-
 def first_bad_counts(data: np.ndarray, *, allow_non_integer: bool) -> tuple[str, np.ndarray] | None:
     """The first problem found in a flat array of counts, with the mask of the values that have it.
 
@@ -133,16 +101,6 @@ def first_bad_counts(data: np.ndarray, *, allow_non_integer: bool) -> tuple[str,
         if bad.any():
             return problem, bad
     return None
-
-
-def bad_chunk_counts_error(problem: str, bad: np.ndarray, *, first: str, chunk: int, source: str,
-                           caller: str) -> CountsError:
-    """The error for a problem :func:`first_bad_counts` found in one chunk of a chunked source.
-
-    ``first`` names the first bad value and its place, e.g. ``"-1 at chunk 2, cell 'AAAC-1', gene TP53"``.
-    """
-    return CountsError(_BAD_COUNTS_IN_CHUNK[problem].format(caller=caller, source=source, n_bad=int(bad.sum()),
-                                                            chunk=chunk, first=first))
 
 
 def check_counts(
@@ -286,13 +244,35 @@ def check_counts(
         return row, col, data[k]
 
     found = first_bad_counts(data, allow_non_integer=allow_non_integer)
-    if found is not None:
-        problem, bad = found
-        row, col, val = _first(bad)
-        raise CountsError(_BAD_COUNTS_IN_X[problem].format(
-            caller=caller, n_bad=int(bad.sum()), value=val, minimum=data.min(),
-            position=_describe_position(X, row, col, genes, samples)))
-    return Counts(X=X, genes=genes, samples=samples)
+    if found is None:
+        return Counts(X=X, genes=genes, samples=samples)
+    problem, bad = found
+    row, col, val = _first(bad)
+    if problem == "non-finite":
+        raise CountsError(
+            f"{caller}: X has {int(bad.sum()):,} NaN or infinite value(s); the first is {val} at "
+            f"{_describe_position(X, row, col, genes, samples)}. Counts must be finite: "
+            "fill or drop missing values first (e.g. df.fillna(0) if missing means no reads)."
+        )
+    if problem == "negative":
+        raise CountsError(
+            f"{caller}: expects raw read counts, but X has {int(bad.sum()):,} negative value(s) "
+            f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+            "Pass counts before log or z-score normalisation, e.g. read_counts('gtex.gct')."
+        )
+    if problem == "too large":
+        raise CountsError(
+            f"{caller}: X has {int(bad.sum()):,} value(s) of 2**53 or more; the first is {val:.6g} at "
+            f"{_describe_position(X, row, col, genes, samples)}. Such values cannot be held exactly in float64 "
+            "and are not read counts; check the input (a sum of many rows, an overflow upstream)."
+        )
+    # problem == "non-integer"
+    raise CountsError(
+        f"{caller}: expects integer read counts, but X has {int(bad.sum()):,} non-integer value(s); "
+        f"the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+        "This looks like normalised data (TPM, FPKM, log). Pass raw counts, or say that the values "
+        "are not counts with allow_non_integer=True."
+    )
 
 
 def _cgroup_cpu_limit() -> int | None:
