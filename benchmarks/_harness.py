@@ -319,7 +319,8 @@ def self_peak_rss() -> int:
     """Peak resident memory of this process so far, in bytes (VmHWM).
 
     Not ``getrusage(...).ru_maxrss``: on Linux it survives ``fork`` + ``exec``, so a fresh
-    subprocess started by a big parent reports the parent's peak.
+    subprocess started by a big parent reports the parent's peak. It is only the fallback where
+    there is no ``/proc`` (it counts KiB, bytes on macOS).
     """
     try:
         with open("/proc/self/status") as fh:
@@ -328,4 +329,5 @@ def self_peak_rss() -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale

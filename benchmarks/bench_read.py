@@ -28,14 +28,13 @@ import gzip
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_model, git_sha  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _harness import cpu_model, git_sha, self_peak_rss  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
@@ -90,23 +89,6 @@ def generate(n_samples: int, n_genes: int, n_tissue: int, seed: int) -> tuple[Pa
 
 # --- workers (run in a fresh process) --------------------------------------------------------
 
-def _peak_rss() -> int:
-    """Peak resident memory of this process in bytes.
-
-    Linux's VmHWM belongs to the process image, so it starts afresh at exec; ru_maxrss (the fallback
-    elsewhere) is inherited from the parent across fork + exec and would include the parent's memory.
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
 def worker(which: str, gct: str, attrs: str) -> dict:
     import hashlib
 
@@ -114,7 +96,7 @@ def worker(which: str, gct: str, attrs: str) -> dict:
 
     import genevec.io  # noqa: F401  (imports are not timed)
 
-    base = _peak_rss()
+    base = self_peak_rss()
     t0 = time.perf_counter()
     if which == "genevec":
         import warnings
@@ -137,7 +119,7 @@ def worker(which: str, gct: str, attrs: str) -> dict:
     seconds = time.perf_counter() - t0
     digest = hashlib.sha256(np.ascontiguousarray(values, dtype=np.int64).tobytes()).hexdigest()
     label_digest = hashlib.sha256(("\n".join(samples) + "|" + "\n".join(genes)).encode()).hexdigest()
-    return {"seconds": seconds, "peak_rss": _peak_rss(), "rss_after_imports": base,
+    return {"seconds": seconds, "peak_rss": self_peak_rss(), "rss_after_imports": base,
             "shape": list(values.shape), "values_sha256": digest, "labels_sha256": label_digest}
 
 

@@ -22,7 +22,7 @@ from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, N
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
            "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
-           "check_training_memory", "check_checkpoint_options"]
+           "check_training_memory", "check_checkpoint_options", "first_bad_counts"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,38 @@ def check_gene_names(gene_names, n_genes, *, caller="genevec"):
             "Merge them first, e.g. read_counts(..., duplicates='sum'), or make the names unique."
         )
     return names
+
+
+def first_bad_counts(data: np.ndarray, *, allow_non_integer: bool) -> tuple[str, np.ndarray] | None:
+    """The first problem found in a flat array of counts, with the mask of the values that have it.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n,)
+        The values (a dense matrix's ``reshape(-1)`` or a CSR matrix's ``data``).
+    allow_non_integer : bool
+        Whether whole numbers are not required.
+
+    Returns
+    -------
+    (problem, mask) or None
+        ``problem`` is the first of ``"non-finite"`` (NaN or infinite), ``"negative"``, ``"too large"``
+        (2**53 or more, which float64 cannot hold exactly) and, unless ``allow_non_integer``,
+        ``"non-integer"`` that any value has; ``mask`` (bool, shape (n,)) marks those values. None when
+        every value is a valid count.
+    """
+    finds = {
+        "non-finite": lambda: ~np.isfinite(data),
+        "negative": lambda: data < 0,
+        "too large": lambda: data >= 2.0**53,
+    }
+    if not allow_non_integer:
+        finds["non-integer"] = lambda: data != np.floor(data)
+    for problem, find in finds.items():
+        bad = find()
+        if bad.any():
+            return problem, bad
+    return None
 
 
 def check_counts(
@@ -211,42 +243,36 @@ def check_counts(
             row, col = divmod(k, n_genes)
         return row, col, data[k]
 
-    finite = np.isfinite(data)
-    if not finite.all():
-        row, col, val = _first(~finite)
-        n_bad = int((~finite).sum())
+    found = first_bad_counts(data, allow_non_integer=allow_non_integer)
+    if found is None:
+        return Counts(X=X, genes=genes, samples=samples)
+    problem, bad = found
+    row, col, val = _first(bad)
+    if problem == "non-finite":
         raise CountsError(
-            f"{caller}: X has {n_bad:,} NaN or infinite value(s); the first is {val} at "
+            f"{caller}: X has {int(bad.sum()):,} NaN or infinite value(s); the first is {val} at "
             f"{_describe_position(X, row, col, genes, samples)}. Counts must be finite: "
             "fill or drop missing values first (e.g. df.fillna(0) if missing means no reads)."
         )
-    negative = data < 0
-    if negative.any():
-        row, col, val = _first(negative)
+    if problem == "negative":
         raise CountsError(
-            f"{caller}: expects raw read counts, but X has {int(negative.sum()):,} negative value(s) "
+            f"{caller}: expects raw read counts, but X has {int(bad.sum()):,} negative value(s) "
             f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
             "Pass counts before log or z-score normalisation, e.g. read_counts('gtex.gct')."
         )
-    huge = data >= 2.0**53
-    if huge.any():
-        row, col, val = _first(huge)
+    if problem == "too large":
         raise CountsError(
-            f"{caller}: X has {int(huge.sum()):,} value(s) of 2**53 or more; the first is {val:.6g} at "
+            f"{caller}: X has {int(bad.sum()):,} value(s) of 2**53 or more; the first is {val:.6g} at "
             f"{_describe_position(X, row, col, genes, samples)}. Such values cannot be held exactly in float64 "
             "and are not read counts; check the input (a sum of many rows, an overflow upstream)."
         )
-    if not allow_non_integer:
-        frac = data != np.floor(data)
-        if frac.any():
-            row, col, val = _first(frac)
-            raise CountsError(
-                f"{caller}: expects integer read counts, but X has {int(frac.sum()):,} non-integer value(s); "
-                f"the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
-                "This looks like normalised data (TPM, FPKM, log). Pass raw counts, or say that the values "
-                "are not counts with allow_non_integer=True."
-            )
-    return Counts(X=X, genes=genes, samples=samples)
+    # problem == "non-integer"
+    raise CountsError(
+        f"{caller}: expects integer read counts, but X has {int(bad.sum()):,} non-integer value(s); "
+        f"the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+        "This looks like normalised data (TPM, FPKM, log). Pass raw counts, or say that the values "
+        "are not counts with allow_non_integer=True."
+    )
 
 
 def _cgroup_cpu_limit() -> int | None:

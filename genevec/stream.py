@@ -42,7 +42,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import _layout
-from ._validation import check_gene_names
+from ._validation import check_gene_names, first_bad_counts
 from .exceptions import CountsError, FileFormatError
 
 __all__ = ["CellChunks", "cell_chunks", "is_streamed", "tcm_tiles", "training_tiles", "log_tiles", "scan"]
@@ -188,6 +188,10 @@ def check_chunk(X: sp.csr_matrix, k: int, row0: int, src: CellChunks, *, allow_n
                 caller: str) -> None:
     """Refuse non-finite, negative, too large or (unless allowed) non-integer counts, naming chunk, cell and gene."""
     data = X.data
+    found = first_bad_counts(data, allow_non_integer=allow_non_integer)
+    if found is None:
+        return
+    problem, bad = found
 
     def where(mask):
         q = int(np.flatnonzero(mask)[0])
@@ -196,34 +200,29 @@ def check_chunk(X: sp.csr_matrix, k: int, row0: int, src: CellChunks, *, allow_n
         name = src.source_genes[gene] if gene < len(src.source_genes) else f"column {gene}"
         return f"{data[q]:.6g} at chunk {k}, {src.cell_name(row0 + row)}, gene {name!s}"
 
-    bad = ~np.isfinite(data)
-    if bad.any():
+    if problem == "non-finite":
         raise CountsError(
             f"{caller}: {src.source} has {int(bad.sum()):,} NaN or infinite value(s) in chunk {k}; the first is "
             f"{where(bad)}. Counts must be finite: fix or drop those cells."
         )
-    bad = data < 0
-    if bad.any():
+    if problem == "negative":
         raise CountsError(
             f"{caller}: expects raw read counts, but {src.source} has {int(bad.sum()):,} negative value(s) in "
             f"chunk {k}; the first is {where(bad)}. Pass counts before log or z-score normalisation "
             "(e.g. layer='counts')."
         )
-    bad = data >= 2.0**53
-    if bad.any():
+    if problem == "too large":
         raise CountsError(
             f"{caller}: {src.source} has value(s) of 2**53 or more in chunk {k}; the first is {where(bad)}. "
             "Such values cannot be held exactly in float64 and are not read counts."
         )
-    if not allow_non_integer:
-        bad = data != np.floor(data)
-        if bad.any():
-            raise CountsError(
-                f"{caller}: expects integer read counts, but {src.source} has {int(bad.sum()):,} non-integer "
-                f"value(s) in chunk {k}; the first is {where(bad)}. This looks like normalised data: pass the raw "
-                "counts (for AnnData often layer='counts'), or say that the values are not counts with "
-                "allow_non_integer=True."
-            )
+    # problem == "non-integer"
+    raise CountsError(
+        f"{caller}: expects integer read counts, but {src.source} has {int(bad.sum()):,} non-integer "
+        f"value(s) in chunk {k}; the first is {where(bad)}. This looks like normalised data: pass the raw "
+        "counts (for AnnData often layer='counts'), or say that the values are not counts with "
+        "allow_non_integer=True."
+    )
 
 
 def is_streamed(X, layer: str | None = None) -> bool:

@@ -120,7 +120,7 @@ def test_raise_sites_are_collected_from_the_source():
     rows = list(conf.raise_sites(REPO / "genevec", {"CountsError", "ValueError"}))
     assert any(name == "CountsError" and module == "genevec._validation" for name, module, _, _ in rows)
     negative = [m for name, _, _, m in rows if name == "CountsError" and "negative value(s)" in m]
-    assert negative and "{int(negative.sum())}" in negative[0], "f-string fields should be shown in braces"
+    assert negative and "{int(bad.sum())}" in negative[0], "f-string fields should be shown in braces"
     assert any("n_jobs=0 is not a number of threads" in m for _, _, _, m in rows)
     assert all(line > 0 for _, _, line, _ in rows)
 

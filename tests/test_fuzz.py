@@ -376,6 +376,28 @@ def _check_vectors(gv, raw: bytes, path: Path, dtype) -> None:
     np.testing.assert_array_equal(gv.vectors, vectors)
 
 
+def _check_vector_file(workdir: Path, raw: bytes, sidecar: bytes | None, dtype, gz: bool = False) -> None:
+    """Write ``raw`` (and ``sidecar`` as its ``.json``, if given) to a fresh file, load it, check the outcome.
+
+    ``dtype`` is the dtype the vectors must have; None accepts either float32 or float64 (as the
+    sidecar says). Both files are removed afterwards.
+    """
+    path = _fresh(workdir, ".txt.gz" if gz else ".txt")
+    path.write_bytes(raw)
+    side = Path(str(path) + ".json")
+    if sidecar is not None:
+        side.write_bytes(sidecar)
+    try:
+        gv = _outcome(lambda: load_vectors(path), path)
+        if gv is not None:
+            if dtype is None:
+                assert gv.vectors.dtype in (np.float32, np.float64)
+            _check_vectors(gv, raw, path, gv.vectors.dtype if dtype is None else dtype)
+    finally:
+        path.unlink()
+        side.unlink(missing_ok=sidecar is None)
+
+
 # ------------------------------------------------------------------------------------- fuzz tests
 @FUZZ
 @given(data=st.data())
@@ -416,26 +438,6 @@ def test_fuzz_read_gct_header(gct_bases, workdir, data):
         path.unlink()
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_load_vectors(vector_bases, workdir, data):
-    key = data.draw(st.sampled_from(sorted(vector_bases)), label="dtype")
-    text, sidecar = vector_bases[key]
-    raw, gz = _container(data.draw, _damage(data.draw, text, b" "))
-    path = _fresh(workdir, ".txt.gz" if gz else ".txt")
-    path.write_bytes(raw)
-    side = Path(str(path) + ".json")
-    if sidecar is not None:
-        side.write_bytes(sidecar)
-    try:
-        gv = _outcome(lambda: load_vectors(path), path)
-        if gv is not None:
-            _check_vectors(gv, raw, path, np.dtype(key))
-    finally:
-        path.unlink()
-        side.unlink(missing_ok=True)
-
-
 SIDECAR_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10 ** 20), st.floats(allow_nan=True),
                            st.sampled_from(["float32", "float64", "int8", "float16", "foo", "", "f8", "<f4",
                                             "genevec.GeneVectors", "complex128", "object", "U3"]),
@@ -459,18 +461,7 @@ def test_fuzz_load_vectors_sidecar(vector_bases, workdir, data):
         sidecar = json.dumps(doc).encode()
     else:
         sidecar = _damage(data.draw, sidecar, b" ")
-    path = _fresh(workdir, ".txt")
-    path.write_bytes(text)
-    side = Path(str(path) + ".json")
-    side.write_bytes(sidecar)
-    try:
-        gv = _outcome(lambda: load_vectors(path), path)
-        if gv is not None:
-            assert gv.vectors.dtype in (np.float32, np.float64)
-            _check_vectors(gv, text, path, gv.vectors.dtype)
-    finally:
-        path.unlink()
-        side.unlink()
+    _check_vector_file(workdir, text, sidecar, None)
 
 
 FIELD_TEXT = st.one_of(st.sampled_from(TOKENS), st.text(max_size=6).map(lambda s: s.encode("utf-8")),
@@ -507,24 +498,18 @@ def test_fuzz_gct_fields(gct_bases, workdir, data):
         path.unlink()
 
 
+@pytest.mark.parametrize("damage", ["bytes and lines", "fields"])
 @FUZZ
 @given(data=st.data())
-def test_fuzz_vector_fields(vector_bases, workdir, data):
+def test_fuzz_load_vectors(vector_bases, workdir, damage, data):
+    """A word2vec file damaged byte- and line-wise (plain, gzipped or a cut gzip), or field by field."""
     key = data.draw(st.sampled_from(sorted(vector_bases)), label="dtype")
     text, sidecar = vector_bases[key]
-    raw = _replace_fields(data.draw, text, b" ", 0)
-    path = _fresh(workdir, ".txt")
-    path.write_bytes(raw)
-    side = Path(str(path) + ".json")
-    if sidecar is not None:
-        side.write_bytes(sidecar)
-    try:
-        gv = _outcome(lambda: load_vectors(path), path)
-        if gv is not None:
-            _check_vectors(gv, raw, path, np.dtype(key))
-    finally:
-        path.unlink()
-        side.unlink(missing_ok=True)
+    if damage == "fields":
+        raw, gz = _replace_fields(data.draw, text, b" ", 0), False
+    else:
+        raw, gz = _container(data.draw, _damage(data.draw, text, b" "))
+    _check_vector_file(workdir, raw, sidecar, np.dtype(key), gz=gz)
 
 
 def _every_line(data: bytes, edit) -> bytes:

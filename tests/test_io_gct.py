@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_file
+from test_io_tables import BAD_COUNTS
 
 import genevec
 from genevec.exceptions import CountsError, DataWarning, FileFormatError
@@ -173,14 +174,7 @@ def test_wrong_number_of_fields(tmp_path, row, found):
         genevec.read_counts(path)
 
 
-@pytest.mark.parametrize("value, exc, what", [
-    ("abc", FileFormatError, r"the count 'abc' is not a number"),
-    ("", FileFormatError, r"the count '' is missing"),
-    ("NA", FileFormatError, r"the count 'NA' is missing"),
-    ("-3", CountsError, r"the count -3 is negative"),
-    ("nan", CountsError, r"the count is nan \(not finite\)"),
-    ("2.5", CountsError, r"the count 2\.5 is not a whole number.*allow_non_integer=True"),
-])
+@pytest.mark.parametrize("value, exc, what", BAD_COUNTS)
 def test_bad_counts_name_line_sample_gene_value(tmp_path, value, exc, what):
     text = TINY.replace("EGFR\t0\t9\t2", f"EGFR\t0\t{value}\t2")
     with pytest.raises(exc, match=rf"tiny\.gct, line 5: sample 'S2', gene 'EGFR': {what}"):

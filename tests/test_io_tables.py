@@ -15,6 +15,21 @@ ROWS_TSV = "gene\tS1\tS2\tS3\nTP53\t3\t4\t1\nEGFR\t0\t9\t2\n"
 EXPECTED = pd.DataFrame([[3, 0], [4, 9], [1, 2]], index=pd.Index(["S1", "S2", "S3"], name="sample"),
                         columns=pd.Index(["TP53", "EGFR"], name="gene"))
 
+#: A bad count, the error every reader raises for it and what the message says (the readers share
+#: parse_counts, so test_io_gct uses these too).
+BAD_COUNTS = [
+    ("abc", FileFormatError, r"the count 'abc' is not a number"),
+    ("x", FileFormatError, r"the count 'x' is not a number"),
+    ("", FileFormatError, r"the count '' is missing"),
+    ("NA", FileFormatError, r"the count 'NA' is missing"),
+    ("-3", CountsError, r"the count -3 is negative"),
+    ("-1", CountsError, r"the count -1 is negative"),
+    ("nan", CountsError, r"the count is nan \(not finite\)"),
+    ("NaN", CountsError, r"the count is nan \(not finite\)"),
+    ("2.5", CountsError, r"the count 2\.5 is not a whole number.*allow_non_integer=True"),
+    ("0.5", CountsError, r"the count 0\.5 is not a whole number"),
+]
+
 
 def write(tmp_path, name, text=None, raw=None, gz=False):
     data = raw if raw is not None else text.encode()
@@ -68,13 +83,7 @@ def test_wrong_number_of_fields(tmp_path):
         genevec.read_counts(write(tmp_path, "r.tsv", r_style), genes_as="rows")
 
 
-@pytest.mark.parametrize("value, exc, what", [
-    ("x", FileFormatError, r"the count 'x' is not a number"),
-    ("", FileFormatError, r"the count '' is missing"),
-    ("-1", CountsError, r"the count -1 is negative"),
-    ("NaN", CountsError, r"the count is nan \(not finite\)"),
-    ("0.5", CountsError, r"the count 0\.5 is not a whole number"),
-])
+@pytest.mark.parametrize("value, exc, what", BAD_COUNTS)
 def test_bad_values_located(tmp_path, value, exc, what):
     rows = ROWS_TSV.replace("EGFR\t0\t9", f"EGFR\t0\t{value}")
     with pytest.raises(exc, match=rf"c\.tsv, line 3: sample 'S2', gene 'EGFR': {what}"):

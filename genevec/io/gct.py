@@ -20,7 +20,7 @@ import operator
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,45 @@ def _read_preamble(fh, path: Path) -> tuple[tuple[int, int], list[str], list[str
     _check_unique_samples(samples, path)
     return declared, header, samples
 
+
+class _GeneLines:
+    """The gene lines of an open GCT file, and the number of the last line read.
+
+    :meth:`after_preamble` yields ``(line_no, line)`` for every line after the three-line preamble
+    that is not blank (``line`` without its line end); ``line_no`` is 1-based and counts the blank
+    lines too. :meth:`last_line` (0 while the preamble is read) is the ``where`` of :func:`reading_errors`.
+    """
+
+    def __init__(self):
+        self.line_no = 0
+
+    def last_line(self) -> int:
+        return self.line_no
+
+    def after_preamble(self, fh) -> Iterator[tuple[int, bytes]]:
+        self.line_no = 3
+        for raw in fh:
+            self.line_no += 1
+            line = raw.rstrip(b"\r\n")
+            if line.strip():
+                yield self.line_no, line
+
+
+def _check_gene_count(path: Path, declared: tuple[int, int], n_genes: int, n_samples: int) -> None:
+    """Refuse a file without gene lines; warn (DataWarning) when the dims line disagrees with what was read."""
+    if n_genes == 0:
+        raise FileFormatError(
+            f"{path}: the header (line 3) is followed by no gene line, so there are no counts to read "
+            f"(the dims line declares {declared[0]:,} genes). Check that the file was written completely."
+        )
+    if declared != (n_genes, n_samples):
+        warnings.warn(
+            f"{path}: the dims line (line 2) declares {declared[0]:,} genes x {declared[1]:,} samples, but the "
+            f"file holds {n_genes:,} genes x {n_samples:,} samples; reading what is there. "
+            "(GTEx subsets often keep the original dims line; fix line 2 to silence this.)",
+            DataWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 def read_gct_header(path: str | os.PathLike) -> tuple[tuple[int, int], list[str]]:
     """Declared dimensions and sample IDs of a GCT file, reading only its first three lines.
@@ -192,14 +231,9 @@ def read_gct(
     check_gene_names_mode(gene_names)
     p = check_file(path, "counts file")
     t0 = time.perf_counter()
-    line_no = 0
-
-    def last_line() -> int:
-        return line_no
-
-    with open_binary(p) as fh, reading_errors(p, last_line):
+    lines = _GeneLines()
+    with open_binary(p) as fh, reading_errors(p, lines.last_line):
         declared, header, all_samples = _read_preamble(fh, p)
-        line_no = 3
         n_fields = len(header)
         if samples is None:
             keep = np.arange(len(all_samples), dtype=np.intp)
@@ -213,11 +247,7 @@ def read_gct(
                            allow_non_integer=allow_non_integer)
         names: list[str] = []
         descriptions: list[str] = []
-        for raw in fh:
-            line_no += 1
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
-                continue
+        for line_no, line in lines.after_preamble(fh):
             fields = line.split(b"\t")
             if len(fields) != n_fields:
                 label = decode(fields[0], p, line_no) if fields else ""
@@ -246,20 +276,7 @@ def read_gct(
             descriptions.append(desc)
         pending.flush()
 
-    n_genes = len(names)
-    if n_genes == 0:
-        raise FileFormatError(
-            f"{p}: the header (line 3) is followed by no gene line, so there are no counts to read "
-            f"(the dims line declares {declared[0]:,} genes). Check that the file was written completely."
-        )
-    if declared != (n_genes, len(all_samples)):
-        warnings.warn(
-            f"{p}: the dims line (line 2) declares {declared[0]:,} genes x {declared[1]:,} samples, but the "
-            f"file holds {n_genes:,} genes x {len(all_samples):,} samples; reading what is there. "
-            "(GTEx subsets often keep the original dims line; fix line 2 to silence this.)",
-            DataWarning,
-            stacklevel=user_stacklevel(),
-        )
+    _check_gene_count(p, declared, len(names), len(all_samples))
     values = store.transposed()  # samples x genes
     labels = gene_labels(names, descriptions, gene_names)
     values, labels = resolve_duplicates(values, labels, duplicates, source=str(p))

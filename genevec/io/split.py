@@ -21,17 +21,16 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataWarning, FileFormatError
-from .gct import _read_preamble
+from ..exceptions import FileFormatError
+from .gct import _check_gene_count, _GeneLines, _read_preamble
 from .symbols import check_gene_names_mode, gene_labels, resolve_duplicates
-from .tables import (MAX_COUNT, _RowStore, check_file, decode, open_binary, parse_count_rows, reading_errors,
-                     user_stacklevel)
+from .tables import MAX_COUNT, _RowStore, check_file, decode, open_binary, parse_count_rows, reading_errors
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +106,7 @@ class _Store(_RowStore):
         return sum(b.nbytes for b in self.blocks)
 
 
+@dataclass(eq=False, repr=False)
 class SplitCounts:
     """What :func:`read_gct_split` returns: each tissue's counts, handed out one tissue at a time.
 
@@ -129,17 +129,20 @@ class SplitCounts:
         Time of the read.
     """
 
-    def __init__(self, path, samples, missing, expressed, kept, totals, labels, stores, duplicates, seconds):
-        self.path = path
-        self.samples = samples
-        self.missing = missing
-        self.expressed = expressed
-        self.kept = kept
-        self.totals = totals
-        self.labels = labels
-        self._stores = stores
+    path: Path
+    samples: dict[str, list[str]]
+    missing: dict[str, int]
+    expressed: np.ndarray
+    kept: np.ndarray
+    totals: np.ndarray
+    labels: np.ndarray
+    stores: InitVar[dict[str, _Store]]
+    duplicates: InitVar[str]
+    seconds: float
+
+    def __post_init__(self, stores: dict[str, _Store], duplicates: str) -> None:
+        self._stores = stores  # emptied tissue by tissue by take()
         self._duplicates = duplicates
-        self.seconds = seconds
 
     @property
     def tissues(self) -> list[str]:
@@ -267,15 +270,10 @@ def read_gct_split(
                          f"{', '.join(map(repr, sorted(store_set - set(names))))}; groups has {', '.join(names)}.")
     p = check_file(path, "counts file")
     t0 = last_report = time.perf_counter()
-    line_no = 0
-
-    def last_line() -> int:
-        return line_no
-
-    with open_binary(p) as fh, reading_errors(p, last_line), warnings.catch_warnings():
+    lines = _GeneLines()
+    with open_binary(p) as fh, reading_errors(p, lines.last_line), warnings.catch_warnings():
         warnings.filterwarnings("error", message="string or file could not be read", category=DeprecationWarning)
         declared, header, all_samples = _read_preamble(fh, p)
-        line_no = 3
         position = {s: i for i, s in enumerate(all_samples)}
         columns, samples, missing = [], {}, {}
         for name in names:
@@ -313,11 +311,7 @@ def read_gct_split(
                 if rows.size:
                     stores[names[g]].add(block[rows, bounds[g]:bounds[g + 1]], block_lines[rows])
 
-        for raw in fh:
-            line_no += 1
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
-                continue
+        for line_no, line in lines.after_preamble(fh):
             first = line.find(b"\t")
             second = line.find(b"\t", first + 1) if first >= 0 else -1
             values = _fast_values(line[second + 1:], n_values) if second >= 0 else None
@@ -346,18 +340,7 @@ def read_gct_split(
         flush()
 
     n_lines = len(line_names)
-    if n_lines == 0:
-        raise FileFormatError(
-            f"{p}: the header (line 3) is followed by no gene line, so there are no counts to read "
-            f"(the dims line declares {declared[0]:,} genes). Check that the file was written completely."
-        )
-    if declared != (n_lines, n_values):
-        warnings.warn(
-            f"{p}: the dims line (line 2) declares {declared[0]:,} genes x {declared[1]:,} samples, but the "
-            f"file holds {n_lines:,} genes x {n_values:,} samples; reading what is there. "
-            "(GTEx subsets often keep the original dims line; fix line 2 to silence this.)",
-            DataWarning, stacklevel=user_stacklevel(),
-        )
+    _check_gene_count(p, declared, n_lines, n_values)
     expressed = np.vstack(expressed_rows)
     kept = np.repeat(expressed.all(axis=1, keepdims=True), len(names), axis=1) if shared else expressed
     labels = gene_labels(line_names, descriptions, gene_names)

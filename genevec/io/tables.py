@@ -294,24 +294,23 @@ class _RowStore:
     def transposed(self) -> np.ndarray:
         """All rows as a C-contiguous ``(width, n_rows)`` array (columns = rows); frees the blocks."""
         out = np.empty((self.width, self.n_rows), dtype=self.dtype)
-        start = 0
-        self.blocks.reverse()
-        while self.blocks:
-            block = self.blocks.pop()
-            out[:, start:start + block.shape[0]] = block.T
-            start += block.shape[0]
+        self._move_rows_to(out.T)
         return out
 
     def stacked(self) -> np.ndarray:
         """All rows as a C-contiguous ``(n_rows, width)`` array; frees the blocks."""
         out = np.empty((self.n_rows, self.width), dtype=self.dtype)
+        self._move_rows_to(out)
+        return out
+
+    def _move_rows_to(self, rows: np.ndarray) -> None:
+        """Copy the blocks into ``rows`` (a ``(n_rows, width)`` array or view) in order, freeing each once copied."""
         start = 0
         self.blocks.reverse()
         while self.blocks:
             block = self.blocks.pop()
-            out[start:start + block.shape[0]] = block
+            rows[start:start + block.shape[0]] = block
             start += block.shape[0]
-        return out
 
 
 class _Pending:
