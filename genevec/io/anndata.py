@@ -120,14 +120,8 @@ def _to_frame(X: np.ndarray, genes: np.ndarray, samples: np.ndarray) -> pd.DataF
                         columns=pd.Index(list(genes), name="gene"))
 
 
-def read_h5ad(
-    path: str | os.PathLike,
-    *,
-    layer: str | None = None,
-    gene_names: str = "symbol",
-    duplicates: str = "sum",
-    allow_non_integer: bool = False,
-) -> pd.DataFrame:
+def read_h5ad(path: str | os.PathLike, *, layer: str | None = None, gene_names: str = "symbol",
+              duplicates: str = "sum", allow_non_integer: bool = False) -> pd.DataFrame:
     """Read the counts of an ``.h5ad`` file (needs anndata: ``pip install "genevec[anndata]"``).
 
     Parameters

@@ -164,15 +164,8 @@ def read_gct_header(path: str | os.PathLike) -> tuple[tuple[int, int], list[str]
     return declared, samples
 
 
-def read_gct(
-    path: str | os.PathLike,
-    *,
-    samples: Sequence[str] | None = None,
-    tissue: str | None = None,
-    gene_names: str = "symbol",
-    duplicates: str = "sum",
-    allow_non_integer: bool = False,
-) -> pd.DataFrame:
+def read_gct(path: str | os.PathLike, *, samples: Sequence[str] | None = None, tissue: str | None = None,
+             gene_names: str = "symbol", duplicates: str = "sum", allow_non_integer: bool = False) -> pd.DataFrame:
     """Read a GCT 1.2 file (plain or ``.gz``) into a samples x genes DataFrame.
 
     Parameters

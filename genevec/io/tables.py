@@ -365,14 +365,8 @@ def _delimiter(path: Path) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
-def read_table(
-    path: str | os.PathLike,
-    *,
-    genes_as: str | None,
-    gene_names: str = "symbol",
-    duplicates: str = "sum",
-    allow_non_integer: bool = False,
-) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, *, genes_as: str | None, gene_names: str = "symbol",
+               duplicates: str = "sum", allow_non_integer: bool = False) -> pd.DataFrame:
     """Read a TSV/CSV count table (plain or ``.gz``) into a samples x genes DataFrame.
 
     Parameters
