@@ -27,6 +27,14 @@ cdef extern from "genevec_tiles.h" nogil:
 DEF CHUNK = 64
 
 
+cdef inline void* _alloc(size_t n_bytes, int* fail) noexcept nogil:
+    """``malloc`` inside a parallel block, which cannot raise: a failure sets the shared flag ``fail[0]``."""
+    cdef void* ptr = malloc(n_bytes)
+    if ptr == NULL:
+        fail[0] = 1
+    return ptr
+
+
 cdef inline double _weight(double L, double log_xmax, double alpha) noexcept nogil:
     """GloVe's f(T) from L = log T: (T / x_max)^alpha below x_max, 1 above, 0 for T <= 0."""
     if isinf(L):
@@ -239,9 +247,7 @@ def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, 
     if B == 0 or k == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <floating*>malloc(mx * width * sizeof(floating))
-        if S == NULL:
-            fail[0] = 1
+        S = <floating*>_alloc(mx * width * sizeof(floating), fail)
         for g in prange(B, schedule="dynamic"):
             if S == NULL:
                 continue
@@ -302,9 +308,6 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef Py_ssize_t g, h, a, b, i, j, q, q0, mg, mh, bg, mx = _max_group(bounds)
     cdef int rows, n_pos, n_low, use_full
     cdef const floating* t
-    # one scratch block per thread, carved into S (mx x mx), R (mx x p), G (p x p), Z (CHUNK x p), x (p),
-    # zero_bias (mx) and row (n): one allocation to check and to free
-    cdef Py_ssize_t scratch = mx * mx + mx * p + p * p + CHUNK * p + p + mx + n
     cdef double* S
     cdef double* R
     cdef double* G
@@ -318,20 +321,18 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     if B == 0 or p == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <double*>malloc(scratch * sizeof(double))
-        if S == NULL:
-            fail[0] = 1
-        else:
-            R = S + mx * mx
-            G = R + mx * p
-            Z = G + p * p
-            x = Z + CHUNK * p
-            zero_bias = x + p
-            row = zero_bias + mx
+        S = <double*>_alloc(mx * mx * sizeof(double), fail)
+        R = <double*>_alloc(mx * p * sizeof(double), fail)
+        G = <double*>_alloc(p * p * sizeof(double), fail)
+        Z = <double*>_alloc(CHUNK * p * sizeof(double), fail)
+        x = <double*>_alloc(p * sizeof(double), fail)
+        zero_bias = <double*>_alloc(mx * sizeof(double), fail)
+        row = <double*>_alloc(n * sizeof(double), fail)
+        if zero_bias != NULL:
             for q0 in range(mx):
                 zero_bias[q0] = 0.0
         for g in prange(B, schedule="dynamic"):
-            if S == NULL:
+            if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL or row == NULL:
                 continue
             bg = bounds[g]
             mg = bounds[g + 1] - bg
@@ -390,6 +391,12 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
                 else:
                     failed[i] = 1
         free(S)
+        free(R)
+        free(G)
+        free(Z)
+        free(x)
+        free(zero_bias)
+        free(row)
     if no_memory:
         raise MemoryError(f"als_half_sweep: could not allocate the per-thread scratch ({mx:,} x {mx:,} and "
                           f"{p} x {p} doubles); use fewer threads (n_jobs) or fewer genes per group.")
