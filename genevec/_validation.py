@@ -22,7 +22,8 @@ from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, N
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
            "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
-           "check_training_memory", "check_checkpoint_options", "first_bad_counts"]
+           "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
+           "check_set_size", "check_perplexity"]
 
 
 @dataclass(frozen=True)
@@ -507,6 +508,20 @@ def check_int_at_least(value, name: str, low: int, caller: str, *, allow_none: b
     return int(value)
 
 
+def check_int_in_range(value, name: str, low: int, high: int | None, caller: str, fix: str) -> int:
+    """An int in ``[low, high]`` (``high=None``: no bound above), not a bool; ``fix`` ends the message.
+
+    Not an int raises TypeError; out of range, ValueError *"{caller}: {name} must be in [{low}, {high}], got ...
+    {fix}"*.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{caller}: {name} must be an int, got {value!r} of type {type(value).__name__}.")
+    if value < low or (high is not None and value > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{caller}: {name} must be in [{low}, {upper}, got {value}. {fix}")
+    return int(value)
+
+
 def check_n_threads(n_threads, caller: str) -> int:
     """A resolved thread count: an int >= 1 (``effective_n_jobs`` turns ``n_jobs`` into one)."""
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
@@ -588,3 +603,24 @@ def check_block_keys(keys) -> np.ndarray:
     if keys.shape[0] != 4:
         raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
     return keys
+
+
+# ---------------------------------------------------------------------------- query, map and reader parameters
+def check_set_size(value, name: str) -> int:
+    """``enrich``'s ``min_size`` or ``max_size``: an int >= 1 (genes in a set), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"enrich: {name} must be an int >= 1 (genes in a set), got {value!r}.")
+    return int(value)
+
+
+def check_perplexity(perplexity, n_genes: int, caller: str) -> float:
+    """A t-SNE perplexity: a finite number in ``(0, n_genes)``, not a bool; returned as float."""
+    if isinstance(perplexity, bool) or not isinstance(perplexity, numbers.Real):
+        raise TypeError(f"{caller}: perplexity must be a number, got {perplexity!r}.")
+    perplexity = float(perplexity)
+    if not (np.isfinite(perplexity) and 0 < perplexity < n_genes):
+        raise ValueError(
+            f"{caller}: perplexity must be > 0 and smaller than the number of genes ({n_genes:,}), got "
+            f"{perplexity:g}. Use e.g. perplexity={max(1, min(30, (n_genes - 1) // 3))}."
+        )
+    return perplexity
