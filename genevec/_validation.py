@@ -23,7 +23,8 @@ __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "ch
            "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
            "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
-           "check_set_size", "check_perplexity"]
+           "check_set_size", "check_perplexity",
+           "check_topn", "check_support"]
 
 
 @dataclass(frozen=True)
@@ -624,3 +625,31 @@ def check_perplexity(perplexity, n_genes: int, caller: str) -> float:
             f"{perplexity:g}. Use e.g. perplexity={max(1, min(30, (n_genes - 1) // 3))}."
         )
     return perplexity
+
+
+def check_topn(topn, caller: str) -> int | None:
+    """A query's ``topn``: an int (how many genes to return) or None (every score), not a bool."""
+    if topn is None:
+        return None
+    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral):
+        raise TypeError(
+            f"{caller}: topn must be an int (how many genes to return) or None (all scores as an array), "
+            f"got {topn!r}."
+        )
+    return int(topn)
+
+
+def check_support(support):
+    """A NeighbourSupport from a Stability or NeighbourSupport (or None)."""
+    if support is None:
+        return None
+    from .stability import NeighbourSupport, Stability
+
+    if isinstance(support, Stability):
+        return support.support
+    if isinstance(support, NeighbourSupport):
+        return support
+    raise TypeError(
+        f"GeneVectors: support must be the result of genevec.stability(...) (or its .support), got "
+        f"{type(support).__name__}."
+    )
