@@ -24,7 +24,8 @@ __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "ch
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
            "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
            "check_set_size", "check_perplexity",
-           "check_topn", "check_support"]
+           "check_topn", "check_support",
+           "check_filter_limit"]
 
 
 @dataclass(frozen=True)
@@ -653,3 +654,14 @@ def check_support(support):
         f"GeneVectors: support must be the result of genevec.stability(...) (or its .support), got "
         f"{type(support).__name__}."
     )
+
+
+def check_filter_limit(name: str, value, *, integral: bool):
+    """A ``filter_genes`` limit: None, or a non-negative number (an int with ``integral``), not a bool or NaN."""
+    if value is None:
+        return None
+    kinds = (numbers.Integral,) if integral else (numbers.Real,)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (value != value):
+        what = "a non-negative int" if integral else "a non-negative number"
+        raise ValueError(f"filter_genes: {name} must be None or {what}, got {value!r}.")
+    return value
