@@ -25,7 +25,7 @@ __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "ch
            "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
            "check_set_size", "check_perplexity",
            "check_topn", "check_support",
-           "check_filter_limit"]
+           "check_filter_limit", "check_eigen_power"]
 
 
 @dataclass(frozen=True)
@@ -665,3 +665,15 @@ def check_filter_limit(name: str, value, *, integral: bool):
         what = "a non-negative int" if integral else "a non-negative number"
         raise ValueError(f"filter_genes: {name} must be None or {what}, got {value!r}.")
     return value
+
+
+def check_eigen_power(power, caller: str = "eigen_weighting") -> float | None:
+    """Validate an ``eigen_power``: None (no re-weighting) or a finite number in [0, 1]."""
+    if power is None:
+        return None
+    if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0.0 <= float(power) <= 1.0):
+        raise ValueError(
+            f"The 'eigen_power' parameter of {caller} must be None (the vectors as trained) or a float in the "
+            f"range [0, 1] (0 whitens, 0.5 keeps the trained weighting). Got {power!r} instead."
+        )
+    return float(power)
