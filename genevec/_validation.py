@@ -25,7 +25,8 @@ __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "ch
            "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
            "check_set_size", "check_perplexity",
            "check_topn", "check_support",
-           "check_filter_limit", "check_eigen_power"]
+           "check_filter_limit", "check_eigen_power",
+           "GENE_NAME_MODES", "check_gene_names_mode"]
 
 
 @dataclass(frozen=True)
@@ -677,3 +678,15 @@ def check_eigen_power(power, caller: str = "eigen_weighting") -> float | None:
             f"range [0, 1] (0 whitens, 0.5 keeps the trained weighting). Got {power!r} instead."
         )
     return float(power)
+
+
+GENE_NAME_MODES = ("symbol", "ensembl")
+
+
+def check_gene_names_mode(gene_names: str) -> None:
+    """Raise ValueError unless ``gene_names`` is ``"symbol"`` or ``"ensembl"``."""
+    if gene_names not in GENE_NAME_MODES:
+        raise ValueError(
+            f"gene_names must be 'symbol' (the Description column, e.g. 'TP53') or 'ensembl' (the Name "
+            f"column without its version, e.g. 'ENSG00000141510'); got {gene_names!r}."
+        )
