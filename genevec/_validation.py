@@ -4,7 +4,14 @@ All user-facing messages about bad arrays and parameters live here, so that the 
 ``dtm_to_tcm``, the solvers and ``GeneGloVe`` say the same thing the same way. Validation happens
 once, at the boundary: what passed it is handed on as clean arrays and not checked again.
 
-Over 500 lines on purpose: it is the one place for every user-facing check and message.
+The rules for user-given parameters live here, those of queries, maps, enrichment and the readers
+too (``GeneGloVe`` keeps its table of rules on the class, as scikit-learn does, and checks it with
+:func:`check_params`). A check of a file format's or a data structure's own content stays beside the
+code that reads it: ``io.gct._check_gene_count``; ``io.tables._check_values``, ``_check_unique_samples``
+and ``check_file``; ``stream._check_chunk_genes``, ``check_chunk``, ``_check_layer`` and
+``check_streamed_counts``; ``tissue_fit._check_savable`` and ``_check_universe``; ``maps._check_map``.
+
+Over 600 lines on purpose: it is the one place for every user-facing parameter check and message.
 """
 
 from __future__ import annotations
@@ -608,7 +615,7 @@ def check_block_keys(keys) -> np.ndarray:
     return keys
 
 
-# ---------------------------------------------------------------------------- query, map and reader parameters
+# ---------------------------------------------------------------------------- other functions' parameters
 def check_set_size(value, name: str) -> int:
     """``enrich``'s ``min_size`` or ``max_size``: an int >= 1 (genes in a set), not a bool."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
