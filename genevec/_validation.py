@@ -4,7 +4,14 @@ All user-facing messages about bad arrays and parameters live here, so that the 
 ``dtm_to_tcm``, the solvers and ``GeneGloVe`` say the same thing the same way. Validation happens
 once, at the boundary: what passed it is handed on as clean arrays and not checked again.
 
-Over 500 lines on purpose: it is the one place for every user-facing check and message.
+The rules for user-given parameters live here, those of queries, maps, enrichment and the readers
+too (``GeneGloVe`` keeps its table of rules on the class, as scikit-learn does, and checks it with
+:func:`check_params`). A check of a file format's or a data structure's own content stays beside the
+code that reads it: ``io.gct._check_gene_count``; ``io.tables._check_values``, ``_check_unique_samples``
+and ``check_file``; ``stream._check_chunk_genes``, ``check_chunk``, ``_check_layer`` and
+``check_streamed_counts``; ``tissue_fit._check_savable`` and ``_check_universe``; ``maps._check_map``.
+
+Over 600 lines on purpose: it is the one place for every user-facing parameter check and message.
 """
 
 from __future__ import annotations
@@ -22,7 +29,11 @@ from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, N
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
            "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
            "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
-           "check_training_memory", "check_checkpoint_options", "first_bad_counts"]
+           "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
+           "check_set_size", "check_perplexity",
+           "check_topn", "check_support",
+           "check_filter_limit", "check_eigen_power",
+           "GENE_NAME_MODES", "check_gene_names_mode"]
 
 
 @dataclass(frozen=True)
@@ -507,6 +518,20 @@ def check_int_at_least(value, name: str, low: int, caller: str, *, allow_none: b
     return int(value)
 
 
+def check_int_in_range(value, name: str, low: int, high: int | None, caller: str, fix: str) -> int:
+    """An int in ``[low, high]`` (``high=None``: no bound above), not a bool; ``fix`` ends the message.
+
+    Not an int raises TypeError; out of range, ValueError *"{caller}: {name} must be in [{low}, {high}], got ...
+    {fix}"*.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{caller}: {name} must be an int, got {value!r} of type {type(value).__name__}.")
+    if value < low or (high is not None and value > high):
+        upper = "inf)" if high is None else f"{high}]"
+        raise ValueError(f"{caller}: {name} must be in [{low}, {upper}, got {value}. {fix}")
+    return int(value)
+
+
 def check_n_threads(n_threads, caller: str) -> int:
     """A resolved thread count: an int >= 1 (``effective_n_jobs`` turns ``n_jobs`` into one)."""
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
@@ -588,3 +613,87 @@ def check_block_keys(keys) -> np.ndarray:
     if keys.shape[0] != 4:
         raise ValueError(f"block_order needs 4 uint32 keys, got {keys.shape[0]}.")
     return keys
+
+
+# ---------------------------------------------------------------------------- other functions' parameters
+def check_set_size(value, name: str) -> int:
+    """``enrich``'s ``min_size`` or ``max_size``: an int >= 1 (genes in a set), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"enrich: {name} must be an int >= 1 (genes in a set), got {value!r}.")
+    return int(value)
+
+
+def check_perplexity(perplexity, n_genes: int, caller: str) -> float:
+    """A t-SNE perplexity: a finite number in ``(0, n_genes)``, not a bool; returned as float."""
+    if isinstance(perplexity, bool) or not isinstance(perplexity, numbers.Real):
+        raise TypeError(f"{caller}: perplexity must be a number, got {perplexity!r}.")
+    perplexity = float(perplexity)
+    if not (np.isfinite(perplexity) and 0 < perplexity < n_genes):
+        raise ValueError(
+            f"{caller}: perplexity must be > 0 and smaller than the number of genes ({n_genes:,}), got "
+            f"{perplexity:g}. Use e.g. perplexity={max(1, min(30, (n_genes - 1) // 3))}."
+        )
+    return perplexity
+
+
+def check_topn(topn, caller: str) -> int | None:
+    """A query's ``topn``: an int (how many genes to return) or None (every score), not a bool."""
+    if topn is None:
+        return None
+    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral):
+        raise TypeError(
+            f"{caller}: topn must be an int (how many genes to return) or None (all scores as an array), "
+            f"got {topn!r}."
+        )
+    return int(topn)
+
+
+def check_support(support):
+    """A NeighbourSupport from a Stability or NeighbourSupport (or None)."""
+    if support is None:
+        return None
+    from .stability import NeighbourSupport, Stability
+
+    if isinstance(support, Stability):
+        return support.support
+    if isinstance(support, NeighbourSupport):
+        return support
+    raise TypeError(
+        f"GeneVectors: support must be the result of genevec.stability(...) (or its .support), got "
+        f"{type(support).__name__}."
+    )
+
+
+def check_filter_limit(name: str, value, *, integral: bool):
+    """A ``filter_genes`` limit: None, or a non-negative number (an int with ``integral``), not a bool or NaN."""
+    if value is None:
+        return None
+    kinds = (numbers.Integral,) if integral else (numbers.Real,)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (value != value):
+        what = "a non-negative int" if integral else "a non-negative number"
+        raise ValueError(f"filter_genes: {name} must be None or {what}, got {value!r}.")
+    return value
+
+
+def check_eigen_power(power, caller: str = "eigen_weighting") -> float | None:
+    """Validate an ``eigen_power``: None (no re-weighting) or a finite number in [0, 1]."""
+    if power is None:
+        return None
+    if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0.0 <= float(power) <= 1.0):
+        raise ValueError(
+            f"The 'eigen_power' parameter of {caller} must be None (the vectors as trained) or a float in the "
+            f"range [0, 1] (0 whitens, 0.5 keeps the trained weighting). Got {power!r} instead."
+        )
+    return float(power)
+
+
+GENE_NAME_MODES = ("symbol", "ensembl")
+
+
+def check_gene_names_mode(gene_names: str) -> None:
+    """Raise ValueError unless ``gene_names`` is ``"symbol"`` or ``"ensembl"``."""
+    if gene_names not in GENE_NAME_MODES:
+        raise ValueError(
+            f"gene_names must be 'symbol' (the Description column, e.g. 'TP53') or 'ensembl' (the Name "
+            f"column without its version, e.g. 'ENSG00000141510'); got {gene_names!r}."
+        )

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._validation import check_set_size
 from .genesets import GeneSets, collection_title, load_gene_sets
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,6 @@ class Enrichment:
     def __repr__(self) -> str:
         head = f"Enrichment({self.collection!r}, {len(self.genes)} genes, {self.n_sets:,} sets tested)"
         return head + "\n" + self.summary()
-
-
-def _check_size(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"enrich: {name} must be an int >= 1 (genes in a set), got {value!r}.")
-    return int(value)
 
 
 class _Prepared:
@@ -259,7 +254,7 @@ def enrich(genes: Iterable[str], universe: Iterable[str], gene_sets: Any = "go_b
     >>> round(float(result.table["P"][0]), 4), result.n_universe, result.n_listed  # Z is in no set: not counted
     (0.0134, 20, 4)
     """
-    min_size, max_size = _check_size(min_size, "min_size"), _check_size(max_size, "max_size")
+    min_size, max_size = check_set_size(min_size, "min_size"), check_set_size(max_size, "max_size")
     if min_size > max_size:
         raise ValueError(f"enrich: min_size={min_size} is larger than max_size={max_size}; no set could be tested.")
     sets = load_gene_sets(gene_sets)
@@ -310,7 +305,7 @@ def neighbour_enrichment(vectors: Any, gene: str, topn: int = 50, gene_sets: Any
     gv = getattr(vectors, "vectors_", vectors)
     if isinstance(topn, bool) or not isinstance(topn, numbers.Integral) or topn < 1:
         raise ValueError(f"enrich: topn must be an int >= 1 (neighbours to test), got {topn!r}.")
-    min_size, max_size = _check_size(min_size, "min_size"), _check_size(max_size, "max_size")
+    min_size, max_size = check_set_size(min_size, "min_size"), check_set_size(max_size, "max_size")
     row = gv._index(gene)                                  # unknown gene: GeneNotFoundError with close names
     neighbours = [g for g, _ in gv.most_similar(gene, topn=int(topn))]
     sets = load_gene_sets(gene_sets)

@@ -26,6 +26,7 @@ from ._progress import Progress
 from ._validation import (
     check_checkpoint_options,
     check_counts,
+    check_eigen_power,
     check_fitted,
     check_params,
     check_random_state,
@@ -43,7 +44,7 @@ from .exceptions import (
     TrainingInterrupted,
     TrainingInterruptedWarning,
 )
-from .postprocess import check_eigen_power, eigen_weighting
+from .postprocess import eigen_weighting
 from .solvers import SOLVERS, Options, Start, initial_params
 
 __all__ = ["GeneGloVe"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import check_random_state, effective_n_jobs
+from ._validation import check_int_in_range, check_perplexity, check_random_state, effective_n_jobs
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +66,6 @@ def _as_matrix(vectors: Any, caller: str) -> tuple[np.ndarray, list[str]]:
             "Retrain with a smaller learning_rate, or drop that gene."
         )
     return np.ascontiguousarray(X), genes
-
-
-def _check_int(value: Any, name: str, low: int, high: int | None, caller: str, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{caller}: {name} must be an int, got {value!r} of type {type(value).__name__}.")
-    if value < low or (high is not None and value > high):
-        upper = "inf)" if high is None else f"{high}]"
-        raise ValueError(f"{caller}: {name} must be in [{low}, {upper}, got {value}. {fix}")
-    return int(value)
-
-
-def _check_perplexity(perplexity: Any, n_genes: int, caller: str) -> float:
-    if isinstance(perplexity, bool) or not isinstance(perplexity, numbers.Real):
-        raise TypeError(f"{caller}: perplexity must be a number, got {perplexity!r}.")
-    perplexity = float(perplexity)
-    if not (np.isfinite(perplexity) and 0 < perplexity < n_genes):
-        raise ValueError(
-            f"{caller}: perplexity must be > 0 and smaller than the number of genes ({n_genes:,}), got "
-            f"{perplexity:g}. Use e.g. perplexity={max(1, min(30, (n_genes - 1) // 3))}."
-        )
-    return perplexity
 
 
 # --------------------------------------------------------------------------- pieces
@@ -260,9 +239,9 @@ def gene_map(
     caller = "gene_map"
     X, genes = _as_matrix(vectors, caller)
     n = X.shape[0]
-    n_clusters = _check_int(n_clusters, "n_clusters", 1, n, caller,
-                            f"Ask for at most one cluster per gene, e.g. n_clusters={min(15, n)}.")
-    perplexity = _check_perplexity(perplexity, n, caller)
+    n_clusters = check_int_in_range(n_clusters, "n_clusters", 1, n, caller,
+                                    f"Ask for at most one cluster per gene, e.g. n_clusters={min(15, n)}.")
+    perplexity = check_perplexity(perplexity, n, caller)
     if metric not in _METRICS:
         raise ValueError(f"{caller}: metric must be one of {', '.join(map(repr, _METRICS))}, got {metric!r}.")
     if method not in _TSNE_METHODS:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._validation import check_int_in_range
 from .exceptions import GeneNotFoundError
 from .maps import (  # noqa: F401  (re-exported: genevec.plot.<name> keeps working)
     MAP_COLUMNS,
-    _check_int,
     _check_map,
     cluster_genes,
     gene_map,
@@ -181,7 +181,7 @@ def plot_shifts(table: pd.DataFrame, *, label: int = 8, highlight: Sequence[str]
         raise ValueError(f"plot_shifts: table must be a DataFrame from TissueModels.shifts with columns "
                          f"{', '.join(_SHIFT_COLUMNS)}; got {type(table).__name__}"
                          + (f" with columns {list(table.columns)[:8]}" if isinstance(table, pd.DataFrame) else ""))
-    label = _check_int(label, "label", 0, None, "plot_shifts", "the number of top-scoring genes to name")
+    label = check_int_in_range(label, "label", 0, None, "plot_shifts", "the number of top-scoring genes to name")
     genes = table["gene"].astype(str).tolist()
     for g in highlight or []:
         if g not in set(genes):

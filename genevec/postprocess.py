@@ -23,23 +23,11 @@ embeddings. TACL 3, 211-225 (section 3.3, eigenvalue weighting).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from ._validation import check_eigen_power
+
 __all__ = ["eigen_weighting", "check_eigen_power"]
-
-
-def check_eigen_power(power, caller: str = "eigen_weighting") -> float | None:
-    """Validate an ``eigen_power``: None (no re-weighting) or a finite number in [0, 1]."""
-    if power is None:
-        return None
-    if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0.0 <= float(power) <= 1.0):
-        raise ValueError(
-            f"The 'eigen_power' parameter of {caller} must be None (the vectors as trained) or a float in the "
-            f"range [0, 1] (0 whitens, 0.5 keeps the trained weighting). Got {power!r} instead."
-        )
-    return float(power)
 
 
 def eigen_weighting(vectors, power: float) -> np.ndarray:

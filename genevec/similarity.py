@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from ._validation import check_support, check_topn
 from .exceptions import GeneNotFoundError
 from .io.word2vec import _genes, load_vectors, write_word2vec
 
@@ -48,22 +49,6 @@ def _one_blas_thread():
 
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def _check_support(support: Any):
-    """A NeighbourSupport from a Stability or NeighbourSupport (or None)."""
-    if support is None:
-        return None
-    from .stability import NeighbourSupport, Stability
-
-    if isinstance(support, Stability):
-        return support.support
-    if isinstance(support, NeighbourSupport):
-        return support
-    raise TypeError(
-        f"GeneVectors: support must be the result of genevec.stability(...) (or its .support), got "
-        f"{type(support).__name__}."
-    )
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
@@ -102,17 +87,6 @@ def _top_indices(scores: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.
         cand = np.arange(n)
     order = np.lexsort((cand, -scores[cand]))
     return cand[order[:k]]
-
-
-def _check_topn(topn: Any, caller: str) -> int | None:
-    if topn is None:
-        return None
-    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral):
-        raise TypeError(
-            f"{caller}: topn must be an int (how many genes to return) or None (all scores as an array), "
-            f"got {topn!r}."
-        )
-    return int(topn)
 
 
 class GeneVectors:
@@ -236,7 +210,7 @@ class GeneVectors:
         self.index_to_key = names
         self.key_to_index = key_to_index
         self.metadata = meta
-        self.support = _check_support(support)
+        self.support = check_support(support)
         self._normed: np.ndarray | None = None
         self._lower: dict[str, list[str]] | None = None
 
@@ -337,7 +311,7 @@ class GeneVectors:
         """
         out = GeneVectors.__new__(GeneVectors)
         out.__dict__.update(self.__dict__)
-        out.support = _check_support(support)
+        out.support = check_support(support)
         return out
 
     # ------------------------------------------------------------------ gene lookup
@@ -506,7 +480,7 @@ class GeneVectors:
         >>> gv.most_similar(np.array([0.0, 2.0]), topn=None).round(3).tolist()
         [0.0, 0.6, 1.0, 0.0]
         """
-        topn = _check_topn(topn, "most_similar")
+        topn = check_topn(topn, "most_similar")
         if with_support:
             gene = self._support_query(positive, negative, topn)
         if topn is not None and topn < 1:
@@ -575,7 +549,7 @@ class GeneVectors:
         >>> gv.most_similar_cosmul(positive=["A"], negative=["B"], topn=1)[0][0]
         'D'
         """
-        topn = _check_topn(topn, "most_similar_cosmul")
+        topn = check_topn(topn, "most_similar_cosmul")
         if topn is not None and topn < 1:
             return []
         pos = self._terms(positive, 1.0, "most_similar_cosmul", weights=False)
@@ -658,7 +632,7 @@ class GeneVectors:
             return self.most_similar(positive=[a, c], negative=[b], topn=topn)
         if mode == "cosmul":
             return self.most_similar_cosmul(positive=[a, c], negative=[b], topn=topn)
-        topn = _check_topn(topn, "analogy")
+        topn = check_topn(topn, "analogy")
         if topn is not None and topn < 1:
             return []
         V = self.vectors
@@ -785,7 +759,7 @@ class GeneVectors:
         """
         if not isinstance(gene, str):
             raise TypeError(f"neighbor_table: gene must be a gene symbol (str), got {gene!r}.")
-        topn = _check_topn(topn, "neighbor_table")
+        topn = check_topn(topn, "neighbor_table")
         k = len(self) - 1 if topn is None else max(0, topn)
         query, exclude = self._query([gene], None, "neighbor_table")
         scores = self._cosines(query)

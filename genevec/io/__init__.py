@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_counts
+from .._validation import check_counts, check_gene_names_mode
 from .anndata import from_anndata, read_h5ad
 from .filters import filter_genes
 from .gct import read_gct, read_gct_header
 from .samples import read_attributes, select_tissue, tissue_samples, tissues
-from .symbols import check_gene_names_mode, resolve_duplicates, strip_version
+from .symbols import resolve_duplicates, strip_version
 from .tables import check_file, read_table
 
 log = logging.getLogger(__name__)

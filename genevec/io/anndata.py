@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._validation import check_counts
+from .._validation import check_counts, check_gene_names_mode
 from ..exceptions import FileFormatError
-from .symbols import check_gene_names_mode, resolve_duplicates, strip_version
+from .symbols import resolve_duplicates, strip_version
 from .tables import check_file
 
 log = logging.getLogger(__name__)

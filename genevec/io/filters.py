@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import difflib
 import logging
-import numbers
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from .._validation import check_filter_limit
 from ..exceptions import GeneNotFoundError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["filter_genes"]
-
-
-def _check_limit(name: str, value, *, integral: bool):
-    if value is None:
-        return None
-    kinds = (numbers.Integral,) if integral else (numbers.Real,)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0 or (value != value):
-        what = "a non-negative int" if integral else "a non-negative number"
-        raise ValueError(f"filter_genes: {name} must be None or {what}, got {value!r}.")
-    return value
 
 
 def filter_genes(
@@ -90,11 +80,11 @@ def filter_genes(
             f"filter_genes expects a samples x genes DataFrame, got {type(X).__name__}. Wrap an array "
             "with pandas.DataFrame(X, columns=gene_names)."
         )
-    min_counts = _check_limit("min_counts", min_counts, integral=False)
-    max_counts = _check_limit("max_counts", max_counts, integral=False)
-    min_samples = _check_limit("min_samples", min_samples, integral=True)
-    max_samples = _check_limit("max_samples", max_samples, integral=True)
-    top_n = _check_limit("top_n", top_n, integral=True)
+    min_counts = check_filter_limit("min_counts", min_counts, integral=False)
+    max_counts = check_filter_limit("max_counts", max_counts, integral=False)
+    min_samples = check_filter_limit("min_samples", min_samples, integral=True)
+    max_samples = check_filter_limit("max_samples", max_samples, integral=True)
+    top_n = check_filter_limit("top_n", top_n, integral=True)
     if top_n == 0:
         raise ValueError("filter_genes: top_n=0 would keep no gene; give top_n >= 1, e.g. top_n=5000.")
     for lo_name, lo, hi_name, hi in (("min_counts", min_counts, "max_counts", max_counts),

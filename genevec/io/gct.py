@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_gene_names_mode
 from ..exceptions import DataWarning, FileFormatError
 from .samples import match_samples
-from .symbols import check_gene_names_mode, gene_labels, resolve_duplicates
+from .symbols import gene_labels, resolve_duplicates
 from .tables import (
     BOM,
     _check_unique_samples,

@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_gene_names_mode
 from ..exceptions import FileFormatError
 from .gct import _check_gene_count, _GeneLines, _read_preamble
-from .symbols import check_gene_names_mode, gene_labels, resolve_duplicates
+from .symbols import gene_labels, resolve_duplicates
 from .tables import MAX_COUNT, _RowStore, check_file, decode, open_binary, parse_count_rows, reading_errors
 
 log = logging.getLogger(__name__)

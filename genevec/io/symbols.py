@@ -15,26 +15,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._validation import GENE_NAME_MODES, check_gene_names_mode  # noqa: F401  (GENE_NAME_MODES re-exported)
 from ..exceptions import CountsError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["strip_version", "gene_labels", "resolve_duplicates", "GENE_NAME_MODES", "DUPLICATE_MODES"]
 
-GENE_NAME_MODES = ("symbol", "ensembl")
 DUPLICATE_MODES = ("sum", "first", "error")
 _MISSING_SYMBOLS = {"", "na", "nan", "n/a", "none", "null", "-"}
 # ".11" at the end, or before GENCODE's "_PAR_Y" tag for the copy on the Y chromosome.
 _VERSION = re.compile(r"\.\d+(?=(_PAR_Y)?$)")
-
-
-def check_gene_names_mode(gene_names: str) -> None:
-    """Raise ValueError unless ``gene_names`` is ``"symbol"`` or ``"ensembl"``."""
-    if gene_names not in GENE_NAME_MODES:
-        raise ValueError(
-            f"gene_names must be 'symbol' (the Description column, e.g. 'TP53') or 'ensembl' (the Name "
-            f"column without its version, e.g. 'ENSG00000141510'); got {gene_names!r}."
-        )
 
 
 def strip_version(ids: Sequence[str]) -> np.ndarray:

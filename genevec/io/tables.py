@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_gene_names_mode
 from ..exceptions import CountsError, FileFormatError
 
 log = logging.getLogger(__name__)
@@ -410,7 +411,7 @@ def read_table(path: str | os.PathLike, *, genes_as: str | None, gene_names: str
     >>> df.index.tolist(), df.columns.tolist(), df.to_numpy().tolist()
     (['S1', 'S2'], ['TP53', 'EGFR'], [[5, 2], [0, 7]])
     """
-    from .symbols import check_gene_names_mode, resolve_duplicates, strip_version
+    from .symbols import resolve_duplicates, strip_version
 
     if genes_as not in ("columns", "rows"):
         got = "" if genes_as is None else f" (got genes_as={genes_as!r})"
