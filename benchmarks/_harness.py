@@ -195,8 +195,8 @@ class Bench:
         return path
 
 
-def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100) -> None:
-    """Child side of :class:`EpochChild`: GTEx-like tiles and a fresh float32 model, then epochs on demand.
+def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100, dtype: str = "float32") -> None:
+    """Child side of :class:`EpochChild`: GTEx-like tiles and a fresh model (``dtype``), then epochs on demand.
 
     Builds ``gtex_counts(328, n_genes)``'s tiles, runs a warm-up epoch and prints ``READY <sha256[:16] of
     W + C> <entries>``; then, for each ``go`` line on stdin, times one epoch (the study's parameters) and
@@ -209,8 +209,8 @@ def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100) -> None:
 
     X = gtex_counts(328, n_genes)
     X = np.ascontiguousarray(X[:, X.sum(axis=0) > 0])
-    tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
-    params = glove.init_params(tiles.n_genes, dim, np.float32, np.random.default_rng(0))
+    tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), dtype=np.dtype(dtype), n_jobs=1)
+    params = glove.init_params(tiles.n_genes, dim, np.dtype(dtype), np.random.default_rng(0))
     rng = np.random.default_rng(2)
     kw = dict(x_max=100.0, alpha=0.75, learning_rate=0.05, clip=100.0, rng=rng, n_threads=n_threads)
     glove.run_epoch(tiles, params, **kw)
@@ -223,7 +223,7 @@ def serve_glove_epochs(n_genes: int, n_threads: int, dim: int = 100) -> None:
         print("EPOCH", time.perf_counter() - t0, flush=True)
 
 
-def serve_svd_fits(n_genes: int, n_threads: int, dim: int = 100) -> None:
+def serve_svd_fits(n_genes: int, n_threads: int, dim: int = 100, dtype: str = "float32") -> None:
     """Child side of :class:`EpochChild` for ``solver="svd"``: one timed ``lowrank.fit_lowrank`` per request.
 
     The same tiles as :func:`serve_glove_epochs`; each request runs the closed form, its exact loss and up to
@@ -240,7 +240,7 @@ def serve_svd_fits(n_genes: int, n_threads: int, dim: int = 100) -> None:
     tiles = tcm.training_tiles(X, _layout.gene_groups(X.shape[1]), n_jobs=1)
 
     def fit():
-        return lowrank.fit_lowrank(tiles, dim, max_iter=2, rng=0, n_threads=n_threads, dtype=np.float32)[0]
+        return lowrank.fit_lowrank(tiles, dim, max_iter=2, rng=0, n_threads=n_threads, dtype=np.dtype(dtype))[0]
 
     params = fit()
     print("READY", hashlib.sha256((params.W + params.C).tobytes()).hexdigest()[:16], tiles.n_entries, flush=True)
@@ -260,10 +260,10 @@ class EpochChild:
     """
 
     def __init__(self, n_genes: int, n_threads: int, *, env: dict | None = None, cwd=None, root: str | None = None,
-                 serve: str = "serve_glove_epochs"):
+                 serve: str = "serve_glove_epochs", dtype: str = "float32"):
         check = f"import genevec; assert genevec.__file__.startswith({root!r}), genevec.__file__; " if root else ""
         code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); {check}"
-                f"from _harness import {serve}; {serve}({n_genes}, {n_threads})")
+                f"from _harness import {serve}; {serve}({n_genes}, {n_threads}, dtype={dtype!r})")
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env, cwd=cwd)
         first = self.proc.stdout.readline().split()

@@ -9,7 +9,8 @@ Reported: every epoch time, and the ratio of the minima (and of the medians), ``
     python benchmarks/bench_versions.py --old e56177e --genes 25321 --threads 2 --repeats 6
     python benchmarks/bench_versions.py --old 8d96e30 --solver svd --genes 5000 --threads 2 --repeats 8
 
-``--solver svd`` times the closed-form solver instead (``lowrank.fit_lowrank``: the closed form, its exact
+``--dtype float64`` times float64 tiles and parameters (default float32). ``--solver svd`` times the
+closed-form solver instead (``lowrank.fit_lowrank``: the closed form, its exact
 loss and up to 2 ALS sweeps), one fit per request, alternating the same way.
 
 The two sides train different bits when the visiting order changed between the revisions; the row
@@ -49,13 +50,14 @@ def main() -> None:
     ap.add_argument("--genes", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=6)
+    ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--solver", choices=("sgd", "svd"), default="sgd",
                     help="sgd: one GloVe epoch per request (default); svd: one closed-form fit")
     args = ap.parse_args()
     roots = {"old": worktree(args.old), "new": str(REPO)}
     serve = "serve_glove_epochs" if args.solver == "sgd" else "serve_svd_fits"
     kids = {name: EpochChild(args.genes, args.threads, env={**os.environ, "PYTHONPATH": root}, root=root,
-                             cwd=str(HERE / "_build"), serve=serve)
+                             cwd=str(HERE / "_build"), serve=serve, dtype=args.dtype)
             for name, root in roots.items()}
     hashes = {name: k.ready[0] for name, k in kids.items()}
     n_entries = int(kids["new"].ready[1])
@@ -70,6 +72,7 @@ def main() -> None:
             k.close()
     old, new = times["old"], times["new"]
     what = "epoch" if args.solver == "sgd" else "svd fit"
+    what = what if args.dtype == "float32" else f"{what} ({args.dtype})"
     row = {"task": f"{what}: this checkout vs {args.old}", "shape": [328, args.genes, 100], "threads": args.threads,
            "genevec_s": min(new), "peer_s": min(old), "ratio": min(old) / min(new),
            "ratio_median": statistics.median(old) / statistics.median(new), "repeats": args.repeats,
