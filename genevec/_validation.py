@@ -26,13 +26,11 @@ import scipy.sparse as sp
 
 from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, NotFittedError
 
-__all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state",
-           "check_params", "check_positive", "check_n_threads", "check_dtype", "check_tiles",
-           "check_tiles_and_params", "check_group_bounds", "check_block_keys", "check_fitted",
-           "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
-           "check_set_size", "check_perplexity",
-           "check_topn", "check_support",
-           "check_filter_limit", "check_eigen_power",
+__all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state", "check_params",
+           "check_positive", "check_n_threads", "check_dtype", "check_tiles", "check_tiles_and_params",
+           "check_group_bounds", "check_block_keys", "check_fitted", "check_training_memory",
+           "check_checkpoint_options", "first_bad_counts", "check_int_in_range", "check_set_size",
+           "check_perplexity", "check_topn", "check_support", "check_filter_limit", "check_eigen_power",
            "GENE_NAME_MODES", "check_gene_names_mode"]
 
 

@@ -4,6 +4,9 @@ Never a downloaded browser: Chromium must be at /usr/bin/chromium (CI installs i
 is missing these tests fail, they are not skipped. Screenshots go to test-artifacts/ (kept by CI).
 The window is 1400 x 900, as in issue 15's observations. Waits are bounded by generous deadlines;
 what is asserted is what the page shows, never how fast.
+
+Over 500 lines because every tab of the app (Neighbours, Analogy, Map, Clusters, About, Compare
+tissues) is driven here through one served page and its shared fixtures.
 """
 
 import os

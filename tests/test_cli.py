@@ -1,4 +1,8 @@
-"""The `genevec` command line: each subcommand through main() (capsys) and as a real process."""
+"""The `genevec` command line: each subcommand through main() (capsys) and as a real process.
+
+Over 500 lines because it mirrors genevec/cli.py (eleven subcommands, each with its options, outputs and
+errors); the tissue-collection commands are in test_cli_tissues.py.
+"""
 
 from __future__ import annotations
 

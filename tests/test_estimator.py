@@ -1,4 +1,7 @@
-"""GeneGloVe: the estimator contract, determinism, queries, faults."""
+"""GeneGloVe: the estimator contract, determinism, queries, faults.
+
+Just over 500 lines: one file for the one public estimator, as genevec/estimator.py is one module.
+"""
 
 import pickle
 import signal

@@ -15,6 +15,9 @@ Anything else (IndexError, TypeError, zlib/struct errors, EOFError, numpy or pan
 RuntimeWarning, a hang) fails the test. CI runs a few hundred examples per test, derandomized;
 set ``GENEVEC_FUZZ_EXAMPLES=5000`` for a long run by hand. The inputs that once broke a reader are
 kept below as regular tests.
+
+Over 500 lines: the damage strategies and the brute-force reference parsers (GCT, word2vec) are shared
+by every fuzz test, and the regression inputs sit beside them.
 """
 
 from __future__ import annotations
