@@ -135,6 +135,7 @@ def _check_gene_count(path: Path, declared: tuple[int, int], n_genes: int, n_sam
             stacklevel=user_stacklevel(),
         )
 
+
 def read_gct_header(path: str | os.PathLike) -> tuple[tuple[int, int], list[str]]:
     """Declared dimensions and sample IDs of a GCT file, reading only its first three lines.
 
