@@ -242,12 +242,11 @@ def tiles_matmat(const floating[::1] values,        # IN    tile values (log T, 
     cdef Py_ssize_t width = mx if max_cols < mx else (n if max_cols > n else max_cols)
     cdef int k = <int>Q.shape[1]
     cdef floating* S
-    cdef int failed = 0
-    cdef int* fail = &failed                   # shared flag, written through a pointer (not privatised)
+    cdef int failed = 0                        # shared: the parallel block only takes its address
     if B == 0 or k == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <floating*>_alloc(mx * width * sizeof(floating), fail)
+        S = <floating*>_alloc(mx * width * sizeof(floating), &failed)
         for g in prange(B, schedule="dynamic"):
             if S == NULL:
                 continue
@@ -316,18 +315,17 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef double* zero_bias
     cdef double* row
     cdef double w, lam, tr
-    cdef int no_memory = 0
-    cdef int* fail = &no_memory                # shared flag, written through a pointer (not privatised)
+    cdef int no_memory = 0                     # shared: the parallel block only takes its address
     if B == 0 or p == 0:
         return
     with nogil, parallel(num_threads=n_threads):
-        S = <double*>_alloc(mx * mx * sizeof(double), fail)
-        R = <double*>_alloc(mx * p * sizeof(double), fail)
-        G = <double*>_alloc(p * p * sizeof(double), fail)
-        Z = <double*>_alloc(CHUNK * p * sizeof(double), fail)
-        x = <double*>_alloc(p * sizeof(double), fail)
-        zero_bias = <double*>_alloc(mx * sizeof(double), fail)
-        row = <double*>_alloc(n * sizeof(double), fail)
+        S = <double*>_alloc(mx * mx * sizeof(double), &no_memory)
+        R = <double*>_alloc(mx * p * sizeof(double), &no_memory)
+        G = <double*>_alloc(p * p * sizeof(double), &no_memory)
+        Z = <double*>_alloc(CHUNK * p * sizeof(double), &no_memory)
+        x = <double*>_alloc(p * sizeof(double), &no_memory)
+        zero_bias = <double*>_alloc(mx * sizeof(double), &no_memory)
+        row = <double*>_alloc(n * sizeof(double), &no_memory)
         if zero_bias != NULL:
             for q0 in range(mx):
                 zero_bias[q0] = 0.0

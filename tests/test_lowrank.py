@@ -1,6 +1,8 @@
 """Tests of the closed-form low-rank GloVe solver and its weighted ALS (genevec.lowrank, genevec._lowrank)."""
 
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -362,3 +364,40 @@ def test_als_keeps_genes_whose_system_fails_and_warns():
                         r"finite, or pass a larger ridge, e\.g\. als_sweeps\(\.\.\., reg=1e-4\)\.", messages[0])
     assert "of 1 gene(s)" in messages[1] and "(first: gene index 3)" in messages[1]
     assert (W == 1.0).all() and np.isnan(C[3, 0]) and np.isfinite(np.delete(C, 3, axis=0)).all()
+
+
+_SCRATCH_FAILS = """
+import resource, sys
+import numpy as np
+from genevec import _layout, _lowrank
+
+n, kernel = 2000, sys.argv[1]
+tiles = _layout.tiles_from_dense_tcm(np.full((n, n), 50.0), np.array([0, n]), dtype=np.float64)
+Q, out = np.ones((n, 4)), np.empty((n, 4))
+F, theta = np.ones((n, 3)), np.zeros((n, 3))
+G_full = F.T @ F  # before the limit: OpenBLAS allocates buffers on its first call
+with open("/proc/self/statm") as fh:
+    address_space = int(fh.read().split()[0]) * resource.getpagesize()
+# room for small allocations, none for the kernel's n x n scratch (32 MB)
+resource.setrlimit(resource.RLIMIT_AS, (address_space + (8 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))
+try:
+    if kernel == "tiles_matmat":
+        _lowrank.tiles_matmat(tiles.values, tiles.tile_ptr, tiles.group_bounds, np.zeros(n), np.zeros(n), Q, out,
+                              n, 1)
+    else:
+        _lowrank.als_half_sweep(tiles.values, tiles.tile_ptr, tiles.group_bounds, F, np.zeros(n), G_full, theta,
+                                np.log(100.0), 0.75, 1e-6, np.zeros(n, dtype=np.int64), 1)
+except MemoryError as e:
+    print("MemoryError:", e)
+"""
+
+
+@pytest.mark.parametrize("kernel", ["tiles_matmat", "als_half_sweep"])
+def test_scratch_that_cannot_be_allocated_is_a_memory_error_with_the_fix(kernel):
+    # (Linux: RLIMIT_AS, /proc/self/statm) a kernel's per-thread scratch is malloc'd inside its parallel block: a failure must come back as a
+    # MemoryError that names the kernel and a way out (every buffer checked, nothing dereferenced, no crash)
+    done = subprocess.run([sys.executable, "-c", _SCRATCH_FAILS, kernel], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"MemoryError: {kernel}: could not allocate"), done.stdout
+    assert "use fewer threads (n_jobs)" in done.stdout
