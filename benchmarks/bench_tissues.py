@@ -422,14 +422,21 @@ def _log2_ratio(gct, attrs, level, a, b, genes):
 
 
 def _ranks(table, selected) -> dict:
-    from scipy.stats import mannwhitneyu
+    """Where ``selected`` genes stand in the calibrated ranking (by p value; 0 = most shifted).
 
-    pct = (np.arange(len(table)) + 0.5) / len(table) * 100          # 0 = most shifted
+    Genes with the same p value share their mean percentile: on small cohorts most genes have p = 1
+    (the split-half null expects no overlap at all), and the table orders those ties by observed Jaccard
+    and aligned cosine, which is not the calibrated test.
+    """
+    from scipy.stats import mannwhitneyu, rankdata
+
+    p = table["p_value"].fillna(2.0).to_numpy()
+    pct = (rankdata(p, method="average") - 0.5) / len(table) * 100
     mask = table["gene"].isin(selected).to_numpy()
     if mask.sum() == 0:
         return {"n": 0}
     u = mannwhitneyu(pct[mask], pct[~mask], alternative="two-sided")
-    return {"n": int(mask.sum()), "mean_percentile": round(float(pct[mask].mean()), 1),
+    return {"n": int(mask.sum()), "at_p_1": int((p[mask] >= 1.0).sum()), "mean_percentile": round(float(pct[mask].mean()), 1),
             "median_percentile": round(float(np.median(pct[mask])), 1),
             "shifted": int(table.loc[mask, "shifted"].sum()), "mann_whitney_p": float(u.pvalue),
             "top_5_by_score": table.loc[mask, "gene"].head(5).tolist()}
@@ -450,6 +457,7 @@ def step_biology() -> None:
         specific = set(ratio.index[np.abs(ratio) >= cut])
         ribosomal = {g for g in genes if RIBOSOMAL.match(g)}
         out[name] = {"genes": len(genes), "shifted": int(table["shifted"].sum()),
+                     "genes_at_p_1": int((table["p_value"] >= 1.0).sum()),
                      "top_10": table["gene"].head(10).tolist(),
                      "tissue_specific_top5pct": {"abs_log2_ratio_cut": round(float(cut), 2), **_ranks(table, specific)},
                      "ribosomal_RPL_RPS": _ranks(table, ribosomal),
