@@ -54,7 +54,7 @@ class Counts:
         return self.X.shape
 
 
-def _describe_position(X_like, row, col, genes, samples):
+def _describe_position(row, col, genes, samples):
     sample = samples[row] if samples is not None else f"row {row}"
     gene = genes[col] if genes is not None else f"column {col}"
     return f"sample {sample!s}, gene {gene!s}"
@@ -260,25 +260,25 @@ def check_counts(
     if problem == "non-finite":
         raise CountsError(
             f"{caller}: X has {int(bad.sum()):,} NaN or infinite value(s); the first is {val} at "
-            f"{_describe_position(X, row, col, genes, samples)}. Counts must be finite: "
+            f"{_describe_position(row, col, genes, samples)}. Counts must be finite: "
             "fill or drop missing values first (e.g. df.fillna(0) if missing means no reads)."
         )
     if problem == "negative":
         raise CountsError(
             f"{caller}: expects raw read counts, but X has {int(bad.sum()):,} negative value(s) "
-            f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+            f"(min {data.min():.6g}); the first is {val:.6g} at {_describe_position(row, col, genes, samples)}. "
             "Pass counts before log or z-score normalisation, e.g. read_counts('gtex.gct')."
         )
     if problem == "too large":
         raise CountsError(
             f"{caller}: X has {int(bad.sum()):,} value(s) of 2**53 or more; the first is {val:.6g} at "
-            f"{_describe_position(X, row, col, genes, samples)}. Such values cannot be held exactly in float64 "
+            f"{_describe_position(row, col, genes, samples)}. Such values cannot be held exactly in float64 "
             "and are not read counts; check the input (a sum of many rows, an overflow upstream)."
         )
     # problem == "non-integer"
     raise CountsError(
         f"{caller}: expects integer read counts, but X has {int(bad.sum()):,} non-integer value(s); "
-        f"the first is {val:.6g} at {_describe_position(X, row, col, genes, samples)}. "
+        f"the first is {val:.6g} at {_describe_position(row, col, genes, samples)}. "
         "This looks like normalised data (TPM, FPKM, log). Pass raw counts, or say that the values "
         "are not counts with allow_non_integer=True."
     )

@@ -64,7 +64,7 @@ class NeighbourSupport:
     """
 
     genes: list
-    matrix: Any
+    matrix: sp.csr_matrix
     k: int
     n_fits: int
     mode: str
@@ -97,7 +97,7 @@ class NeighbourSupport:
         return {"k": self.k, "n_fits": self.n_fits, "mode": self.mode, "neighbours": rows}
 
     @classmethod
-    def from_json(cls, data: Mapping) -> "NeighbourSupport":
+    def from_json(cls, data: Mapping) -> NeighbourSupport:
         """The inverse of :meth:`to_json`."""
         import scipy.sparse as sp
 
@@ -136,15 +136,15 @@ class Stability:
     """
 
     genes: list
-    jaccard: Any
+    jaccard: pd.Series
     support: NeighbourSupport
-    consensus_vectors: Any
+    consensus_vectors: GeneVectors
     k: int
     n_fits: int
     mode: str
     seconds: float
 
-    def consensus(self, gene: str, topn: int | None = None) -> "pd.DataFrame":
+    def consensus(self, gene: str, topn: int | None = None) -> pd.DataFrame:
         """The genes that were among ``gene``'s top ``k`` in any fit, by support, then mean cosine.
 
         Returns
@@ -165,7 +165,7 @@ class Stability:
         table = pd.DataFrame({"gene": [names[t] for t in order], "support": row.data[order], "cosine": cos[order]})
         return table if topn is None else table.head(int(topn))
 
-    def table(self) -> "pd.DataFrame":
+    def table(self) -> pd.DataFrame:
         """One row per gene: its Jaccard and its ``k`` best-supported neighbours with their support."""
         import pandas as pd
 
