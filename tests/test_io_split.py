@@ -4,6 +4,9 @@ The slow, obvious reference for one tissue: ``read_counts(path, attributes=..., 
 gives one column per line of the file; the expression rule (>= min_reads in >= ceil(min_fraction * n) samples)
 picks the lines; a GCT holding just those lines, read with ``read_counts(..., tissue=...)``, is what
 ``SplitCounts.take`` must return (genes sharing a symbol are merged after the rule, by read_counts' own code).
+
+Just over ~500 lines: mirrors ``io/split.py`` (the one-pass split, its expression rule, its errors), each
+against that reference.
 """
 
 import functools
