@@ -681,14 +681,17 @@ def _epilog(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip("\n"), "  ")
 
 
-def _add_command(sub: Any, name: str, func: Callable[[argparse.Namespace, TextIO], int], *, help: str,
-                 description: str, examples: str, **defaults: Any) -> argparse.ArgumentParser:
+def _add_command(sub: Any, name: str, func: Callable[[argparse.Namespace, TextIO], int], text: str,
+                 **defaults: Any) -> argparse.ArgumentParser:
     """Add the subcommand ``name`` and return its parser.
 
-    ``help`` is its line in ``genevec --help``, ``description`` a paragraph (filled by :func:`_desc`),
-    ``examples`` command lines (:func:`_epilog`); ``func(args, out)`` runs it, and ``defaults`` are
-    further attributes of ``args`` that no option sets.
+    ``text`` is laid out as the command's help page: its line in ``genevec --help``, a blank line, a
+    paragraph (refilled by :func:`_desc`), a blank line, ``examples:`` and indented command lines
+    (:func:`_epilog`). ``func(args, out)`` runs the command, and ``defaults`` are further attributes
+    of ``args`` that no option sets.
     """
+    help, _, rest = textwrap.dedent(text).strip("\n").partition("\n\n")
+    description, _, examples = rest.partition("\nexamples:\n")
     p = sub.add_parser(name, help=help, formatter_class=argparse.RawDescriptionHelpFormatter,
                        description=_desc(description), epilog=_epilog(examples))
     p.set_defaults(func=func, **defaults)
@@ -787,13 +790,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genevec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    # train
-    p = _add_command(
-        sub, "train", _cmd_train, help="learn gene vectors from a samples x genes count file",
-        description="Read a count file, build the gene co-occurrence matrix and train GloVe on it. "
-                    "Writes the vectors in word2vec text format (+ VECTORS.json with the parameters). "
-                    "Training is bit-identical for any --jobs; progress goes to stderr.",
-        examples="""
+    p = _add_command(sub, "train", _cmd_train, """
+        learn gene vectors from a samples x genes count file
+
+        Read a count file, build the gene co-occurrence matrix and train GloVe on it. Writes the vectors in word2vec
+        text format (+ VECTORS.json with the parameters). Training is bit-identical for any --jobs; progress goes to
+        stderr.
+
+        examples:
             genevec train GTEx_gene_reads.gct.gz --attributes GTEx_SampleAttributesDS.txt \\
                 --tissue Pancreas --min-samples 10 -o pancreas.txt
             genevec train counts.gct.gz --dim 50 --max-iter 20 --jobs 2 --seed 1 -o vectors.txt
@@ -830,18 +834,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "so that the app's Map tab opens at once (t-SNE: about a minute per 10,000 genes)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
-    # evaluate
-    p = _add_command(
-        sub, "evaluate", _cmd_evaluate, quiet=True, help="how well the vectors' neighbours recover known pathways",
-        description="Score gene vectors against gene-set collections: neighbour precision@k (the fraction "
-                    "of a gene's k nearest genes that share a set with it) beside its random expectation, "
-                    "and the AUROC of pathway pairs. With --counts, the same numbers for the Pearson "
-                    "correlation of log1p(CPM) on the same genes. GO biological processes and Reactome "
-                    "ship with genevec; any GMT file works.",
-        examples="""
+    p = _add_command(sub, "evaluate", _cmd_evaluate, """
+        how well the vectors' neighbours recover known pathways
+
+        Score gene vectors against gene-set collections: neighbour precision@k (the fraction of a gene's k nearest
+        genes that share a set with it) beside its random expectation, and the AUROC of pathway pairs. With
+        --counts, the same numbers for the Pearson correlation of log1p(CPM) on the same genes. GO biological
+        processes and Reactome ship with genevec; any GMT file works.
+
+        examples:
             genevec evaluate vectors.txt
             genevec evaluate vectors.txt --counts counts.gct.gz --gene-sets go_bp reactome h.all.v7.0.symbols.gmt
-        """)
+        """, quiet=True)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text)")
     p.add_argument("--gene-sets", nargs="+", metavar="SETS",
                    help="collections: go_bp, reactome (shipped) or GMT files (default: go_bp)")
@@ -849,15 +853,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
     _add_input_options(p, counts_flag=True)
 
-    # stability
-    p = _add_command(
-        sub, "stability", _cmd_stability,
-        help="how stable each gene's neighbours are when the samples are resampled",
-        description="Refit the model on bootstrap resamples of the samples (or with other seeds only) and "
-                    "write, per gene, the mean Jaccard index of its top-k neighbour sets between fits and "
-                    "its best-supported neighbours with their support (the fraction of fits that found "
-                    "them). --consensus also writes the consensus vectors (the mean cosine over fits).",
-        examples="""
+    p = _add_command(sub, "stability", _cmd_stability, """
+        how stable each gene's neighbours are when the samples are resampled
+
+        Refit the model on bootstrap resamples of the samples (or with other seeds only) and write, per gene, the
+        mean Jaccard index of its top-k neighbour sets between fits and its best-supported neighbours with their
+        support (the fraction of fits that found them). --consensus also writes the consensus vectors (the mean
+        cosine over fits).
+
+        examples:
             genevec stability counts.gct.gz -o stability.tsv --n-resamples 20
             genevec stability counts.gct.gz -o stability.tsv --consensus consensus.txt
         """)
@@ -874,15 +878,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
-    # similar
-    p = _add_command(
-        sub, "similar", _cmd_similar, help="the nearest genes of each query gene",
-        description="Print each query gene's nearest genes, one row per neighbour: its rank, its cosine "
-                    "similarity, its support (when the vectors carry neighbour support) and its full name (NCBI "
-                    "Gene). --enrich adds the gene sets over-represented among the query's neighbours "
-                    "(hypergeometric test against the model's genes, Benjamini-Hochberg q values). --wide prints "
-                    "the exp2vec blog's table instead: a row per query, neighbours n1..nk, no scores.",
-        examples="""
+    p = _add_command(sub, "similar", _cmd_similar, """
+        the nearest genes of each query gene
+
+        Print each query gene's nearest genes, one row per neighbour: its rank, its cosine similarity, its support
+        (when the vectors carry neighbour support) and its full name (NCBI Gene). --enrich adds the gene sets
+        over-represented among the query's neighbours (hypergeometric test against the model's genes,
+        Benjamini-Hochberg q values). --wide prints the exp2vec blog's table instead: a row per query, neighbours
+        n1..nk, no scores.
+
+        examples:
             genevec similar vectors.txt EGFR TP53 PTEN KRAS
             genevec similar vectors.txt EGFR --topn 10 --tsv > egfr.tsv
             genevec similar vectors.txt EGFR --enrich                      # + GO processes of its 50 nearest
@@ -905,27 +910,29 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-q", type=_positive_float, default=0.05, metavar="Q",
                    help="sets listed with a Benjamini-Hochberg q value at most Q (default: %(default)s)")
 
-    # info
-    p = _add_command(
-        sub, "info", _cmd_info, help="where a vectors file came from, its parameters and quality",
-        description="Print what is known of a vectors file: the training record kept by genevec train "
-                    "(input file, tissue and the detailed tissues behind it with sample counts, gene "
-                    "filters, genes kept and dropped, seed, genevec version), the training parameters, the "
-                    "quality report, what to expect from such vectors, neighbour support and the map cache.",
-        examples="""
+    p = _add_command(sub, "info", _cmd_info, """
+        where a vectors file came from, its parameters and quality
+
+        Print what is known of a vectors file: the training record kept by genevec train (input file, tissue and the
+        detailed tissues behind it with sample counts, gene filters, genes kept and dropped, seed, genevec version),
+        the training parameters, the quality report, what to expect from such vectors, neighbour support and the map
+        cache.
+
+        examples:
             genevec info vectors.txt
         """)
     p.add_argument("vectors", metavar="VECTORS", help="vectors file (word2vec text), or a tissue collection folder")
 
     add_collection_commands(sub)
 
-    # analogy
-    p = _add_command(
-        sub, "analogy", _cmd_analogy, help="A - B + C: A is to B as ? is to C",
-        description="Print the genes closest to A - B + C. --mode gensim (default) normalises the vectors "
-                    "and leaves A, B and C out of the answers; --mode original adds the raw vectors and keeps "
-                    "them, as the original exp2vec Shiny app did.",
-        examples="""
+    p = _add_command(sub, "analogy", _cmd_analogy, """
+        A - B + C: A is to B as ? is to C
+
+        Print the genes closest to A - B + C. --mode gensim (default) normalises the vectors and leaves A, B and C
+        out of the answers; --mode original adds the raw vectors and keeps them, as the original exp2vec Shiny app
+        did.
+
+        examples:
             genevec analogy vectors.txt BRCA1 BRCA2 TP53
             genevec analogy vectors.txt BRCA1 BRCA2 TP53 --mode original --topn 10 --tsv
         """)
@@ -938,12 +945,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gensim (normalised, inputs excluded) or original (raw, inputs kept) (default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated output instead of aligned columns")
 
-    # map
-    p = _add_command(
-        sub, "map", _cmd_map, help="t-SNE map of all genes coloured by k-means cluster",
-        description="Cluster the gene vectors with k-means and draw a 2-d t-SNE map. Writes the image and "
-                    "the coordinates (gene, x, y, cluster) as a TSV beside it (map.png -> map.tsv).",
-        examples="""
+    p = _add_command(sub, "map", _cmd_map, """
+        t-SNE map of all genes coloured by k-means cluster
+
+        Cluster the gene vectors with k-means and draw a 2-d t-SNE map. Writes the image and the coordinates (gene,
+        x, y, cluster) as a TSV beside it (map.png -> map.tsv).
+
+        examples:
             genevec map vectors.txt -o map.png
             genevec map vectors.txt -o map.png --clusters 20 --highlight EGFR KRAS
         """)
@@ -955,14 +963,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--highlight", nargs="+", metavar="GENE", help="genes to label on the map")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N", help="threads (default: all cores)")
 
-    # app
-    p = _add_command(
-        sub, "app", _cmd_app, help="the interactive explorer (neighbours, analogies, map) in a browser",
-        description="Serve the Shiny app on HOST:PORT; several vector files give a model selector. "
-                    "A tissue collection folder (genevec train --tissue all -o FOLDER) gives a tissue "
-                    "selector and a Compare tissues tab. "
-                    "Needs the app extra: pip install \"genevec[app]\".",
-        examples="""
+    p = _add_command(sub, "app", _cmd_app, """
+        the interactive explorer (neighbours, analogies, map) in a browser
+
+        Serve the Shiny app on HOST:PORT; several vector files give a model selector. A tissue collection folder
+        (genevec train --tissue all -o FOLDER) gives a tissue selector and a Compare tissues tab. Needs the app
+        extra: pip install "genevec[app]".
+
+        examples:
             genevec app vectors.txt                      # then open http://127.0.0.1:8000
             genevec app pancreas.txt blood.txt --port 8080
             genevec app tissues/                         # a tissue collection folder
@@ -975,15 +983,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="collections for the enrichment and the map's colours: go_bp, reactome (shipped) or GMT "
                         "files (default: go_bp reactome)")
 
-    # demo
-    p = _add_command(
-        sub, "demo", _cmd_demo, help="the whole study on the embedded GTEx demo data",
-        description="Fit GloVe (genevec's defaults, seed 0; --preset exp2vec for the study's text2vec "
-                    "settings) on the real GTEx samples shipped with genevec, print the neighbours of "
-                    f"{', '.join(DEMO_GENES)} and the analogy {' - '.join(DEMO_ANALOGY[:2])} + "
-                    f"{DEMO_ANALOGY[2]}, say how often the neighbours share a GO process (beside random and "
-                    "Pearson), and save the vectors.",
-        examples=f"""
+    p = _add_command(sub, "demo", _cmd_demo, f"""
+        the whole study on the embedded GTEx demo data
+
+        Fit GloVe (genevec's defaults, seed 0; --preset exp2vec for the study's text2vec settings) on the real GTEx
+        samples shipped with genevec, print the neighbours of {', '.join(DEMO_GENES)} and the analogy
+        {' - '.join(DEMO_ANALOGY[:2])} + {DEMO_ANALOGY[2]}, say how often the neighbours share a GO process (beside
+        random and Pearson), and save the vectors.
+
+        examples:
             genevec demo
             genevec demo --jobs 2 --genes 1000 -o demo.txt
             genevec demo --preset exp2vec                  # the study's settings, for comparison

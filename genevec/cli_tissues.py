@@ -183,14 +183,14 @@ def add_collection_commands(sub: Any) -> None:
     """The ``compare`` and ``shifts`` subcommands."""
     from .cli import _jobs
 
-    p = _add_command(
-        sub, "compare", _cmd_compare,
-        help="one gene's nearest genes in every tissue of a collection, side by side",
-        description="Print GENE's nearest genes in each tissue of a collection (the folder written by "
-                    "genevec train COUNTS --attributes A --tissue all -o FOLDER), side by side. Each "
-                    "tissue's list is its own model's: aligning the tissues never changes it. A tissue "
-                    "without the gene is named on stderr with the reason.",
-        examples="""
+    p = _add_command(sub, "compare", _cmd_compare, """
+        one gene's nearest genes in every tissue of a collection, side by side
+
+        Print GENE's nearest genes in each tissue of a collection (the folder written by genevec train COUNTS
+        --attributes A --tissue all -o FOLDER), side by side. Each tissue's list is its own model's: aligning the
+        tissues never changes it. A tissue without the gene is named on stderr with the reason.
+
+        examples:
             genevec compare tissues/ KRT14
             genevec compare tissues/ MYH11 --tissues Skin Bladder --topn 20
             genevec compare tissues/ MYH11 --tsv > myh11.tsv      # a row per tissue and neighbour
@@ -201,16 +201,16 @@ def add_collection_commands(sub: Any) -> None:
     p.add_argument("--topn", type=_positive_int, default=10, help="neighbours per tissue (default: %(default)s)")
     p.add_argument("--tsv", action="store_true", help="tab-separated, a row per tissue and neighbour")
 
-    p = _add_command(
-        sub, "shifts", _cmd_shifts, help="the genes whose nearest genes change most between two tissues",
-        description="Rank the genes of two tissues of a collection by how much their nearest genes "
-                    "change, against the noise of each tissue (how much a gene's neighbours agree between "
-                    "fits of two random halves of the tissue's samples). score is -log10 of the chance "
-                    "that noise alone leaves an overlap as small as the one seen; shifted says the "
-                    "Benjamini-Hochberg q value is below --alpha. jaccard is the overlap of the two "
-                    "neighbour lists, expected its value under noise alone, cosine that of the gene's "
-                    "aligned vectors.",
-        examples="""
+    p = _add_command(sub, "shifts", _cmd_shifts, """
+        the genes whose nearest genes change most between two tissues
+
+        Rank the genes of two tissues of a collection by how much their nearest genes change, against the noise of
+        each tissue (how much a gene's neighbours agree between fits of two random halves of the tissue's samples).
+        score is -log10 of the chance that noise alone leaves an overlap as small as the one seen; shifted says the
+        Benjamini-Hochberg q value is below --alpha. jaccard is the overlap of the two neighbour lists, expected its
+        value under noise alone, cosine that of the gene's aligned vectors.
+
+        examples:
             genevec shifts tissues/ Skin Bladder
             genevec shifts tissues/ Skin Bladder --top 200 --tsv > skin_vs_bladder.tsv
         """)

@@ -120,15 +120,33 @@ def test_version_and_help_in_a_process():
         assert re.search(rf"^\s+{command}\s", proc.stdout, re.M), f"{command} missing from --help"
 
 
-@pytest.mark.parametrize("command", ["train", "similar", "analogy", "map", "app", "demo"])
+def _subcommands(parser):
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+COMMANDS = sorted(_subcommands(build_parser()).choices)
+
+
+def test_every_command_is_listed_with_its_help_line():
+    assert {"train", "similar", "analogy", "map", "app", "demo", "compare", "shifts"} <= set(COMMANDS)
+    lines = {c.dest: c.help for c in _subcommands(build_parser())._choices_actions}
+    assert sorted(lines) == COMMANDS
+    for command, line in lines.items():           # one line of its own, not the paragraph or the examples
+        assert line and "\n" not in line and "examples:" not in line and len(line) < 80, command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_each_subcommand_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: genevec {command}")
+    description = out.split("\n\n", 2)[1]         # the paragraph between the usage and the arguments
+    assert len(description) > 40 and not description.startswith(("positional", "options", "examples"))
+    assert all(len(line) <= 88 for line in description.splitlines())
     examples = out.split("examples:\n", 1)[1]
-    assert f"genevec {command}" in examples
+    assert f"genevec {command}" in examples and all(line.startswith("  ") for line in examples.splitlines() if line)
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
@@ -895,10 +913,15 @@ def test_train_map_caches_the_app_map_and_checks_its_path_first(gct_file, tmp_pa
 
 
 def _cli_commands_in_messages():
-    """Every `genevec CMD --flag ...` in a string of the package that is not a docstring."""
+    """Every `genevec CMD --flag ...` in a string of the package that is not a docstring.
+
+    A line break inside a paragraph (a command's help text, a message) does not end a command; a blank
+    line or a next line that starts a command of its own (an example) does.
+    """
     import ast
 
     pattern = re.compile(r"\bgenevec ([a-z][a-z-]*)([^`'\"\n;]*)")
+    wrapped = re.compile(r"\n[ \t]*(?!genevec )(?=\S)")
     found = []
     for path in sorted((REPO / "genevec").rglob("*.py")):
         tree = ast.parse(path.read_text())
@@ -908,13 +931,12 @@ def _cli_commands_in_messages():
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 found += [(f"{path.name}:{node.lineno}", m.group(1), re.findall(r"(?<![\w-])--[a-z][a-z-]*", m.group(2)))
-                          for m in pattern.finditer(node.value)]
+                          for m in pattern.finditer(wrapped.sub(" ", node.value))]
     return found
 
 
 def test_every_message_names_a_real_command_and_real_options():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub = _subcommands(build_parser())
     nouns = {"sidecar", "explorer"}                    # "a genevec sidecar", "genevec explorer": not commands
     found = _cli_commands_in_messages()
     assert len(found) > 20 and any(cmd == "info" for _, cmd, _ in found)
