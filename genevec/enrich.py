@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_set_size
-from .genesets import GeneSets, collection_title, load_gene_sets
+from .genesets import GeneSets, collection_title, load_gene_sets, membership
 
 log = logging.getLogger(__name__)
 
@@ -132,21 +132,7 @@ class _Prepared:
     """A collection laid over a universe: the genes x sets membership, built once per (collection, universe)."""
 
     def __init__(self, sets: GeneSets, universe: Sequence[str]):
-        import scipy.sparse as sp
-
-        index = {g: i for i, g in enumerate(universe)}
-        rows: list[int] = []
-        cols: list[int] = []
-        names: list[str] = []
-        for name, members in sets.items():
-            hit = sorted({index[g] for g in members if g in index})
-            if hit:
-                rows.extend(hit)
-                cols.extend([len(names)] * len(hit))
-                names.append(name)
-        self.names = names
-        self.M = sp.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
-                               shape=(len(universe), len(names)))
+        self.M, self.names = membership(universe, sets, dtype=np.int32)
         self.size = np.asarray(self.M.sum(axis=0)).ravel()                 # K per set
         self.annotated = np.diff(self.M.indptr) > 0                        # genes in at least one set
 

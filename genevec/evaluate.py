@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .genesets import GeneSets, collection_title, load_gene_sets
+from .genesets import GeneSets, collection_title, load_gene_sets, membership
 
 if TYPE_CHECKING:  # imported where used: `import genevec` stays light (the package imports this module)
     import pandas as pd
@@ -143,32 +143,6 @@ def _collections(gene_sets: Any) -> list[GeneSets]:
 
 
 # ---------------------------------------------------------------------------------------- metrics
-def membership(genes: Sequence[str], gene_sets: Mapping[str, Iterable[str]], *, min_size: int = 5,
-               max_size: int = 500) -> tuple[sp.csr_matrix, list[str]]:
-    """The genes x sets 0/1 matrix of the sets with ``min_size..max_size`` of ``genes``.
-
-    Returns
-    -------
-    M : csr_matrix of float64, shape (len(genes), n_kept_sets)
-    kept : list of str
-        Names of the kept sets, in column order.
-    """
-    import scipy.sparse as sp
-
-    index = {g: i for i, g in enumerate(genes)}
-    rows: list[int] = []
-    cols: list[int] = []
-    kept: list[str] = []
-    for name, members in gene_sets.items():
-        hit = sorted({index[g] for g in members if g in index})
-        if min_size <= len(hit) <= max_size:
-            rows.extend(hit)
-            cols.extend([len(kept)] * len(hit))
-            kept.append(name)
-    M = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(genes), len(kept)))
-    return M, kept
-
-
 def _top_k(sims: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest entries of each row, largest first, ties by column index.
 

@@ -27,13 +27,18 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-__all__ = ["GeneSets", "load_gene_sets", "read_gmt", "SHIPPED", "collection_title"]
+import numpy as np
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+__all__ = ["GeneSets", "load_gene_sets", "read_gmt", "SHIPPED", "collection_title", "membership"]
 
 #: Shipped collections: name -> (file in genevec/datasets/genesets, one-line description).
 SHIPPED = {
@@ -236,3 +241,48 @@ def load_gene_sets(source: GeneSetSource) -> GeneSets:
         f"gene_sets must be a shipped collection name, a GMT path, a dict of set name to genes, or a list of "
         f"these; got {type(source).__name__}."
     )
+
+
+def membership(genes: Sequence[str], gene_sets: Mapping[str, Iterable[str]], *, min_size: int = 1,
+               max_size: int | None = None, dtype=np.float64) -> tuple[sp.csr_matrix, list[str]]:
+    """The genes x sets 0/1 matrix of the sets that hold ``min_size`` to ``max_size`` of ``genes``.
+
+    The one layout of a collection over a gene universe, used by :func:`genevec.evaluate` (sets of
+    5-500 of the model's genes) and by the enrichment tests (every set that holds one of them).
+
+    Parameters
+    ----------
+    genes : sequence of str
+        The universe, in row order.
+    gene_sets : mapping of set name to genes
+    min_size, max_size : int
+        Keep the sets with ``min_size <= |set & genes| <= max_size`` (``max_size=None``: no bound).
+    dtype : numpy dtype, default=float64
+
+    Returns
+    -------
+    M : csr_matrix of ``dtype``, shape (len(genes), n_kept_sets)
+    kept : list of str
+        Names of the kept sets, in column order.
+
+    Examples
+    --------
+    >>> from genevec.genesets import membership
+    >>> M, kept = membership(["A", "B", "C"], {"s1": ["A", "C", "Z"], "s2": ["Z"], "s3": ["B"]})
+    >>> kept, M.toarray().tolist()
+    (['s1', 's3'], [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    """
+    import scipy.sparse as sp
+
+    index = {g: i for i, g in enumerate(genes)}
+    rows: list[int] = []
+    cols: list[int] = []
+    kept: list[str] = []
+    for name, members in gene_sets.items():
+        hit = sorted({index[g] for g in members if g in index})
+        if min_size <= len(hit) and (max_size is None or len(hit) <= max_size):
+            rows.extend(hit)
+            cols.extend([len(kept)] * len(hit))
+            kept.append(name)
+    M = sp.csr_matrix((np.ones(len(rows), dtype=dtype), (rows, cols)), shape=(len(genes), len(kept)))
+    return M, kept

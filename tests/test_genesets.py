@@ -3,10 +3,11 @@
 import gzip
 import lzma
 
+import numpy as np
 import pytest
 
 from genevec.exceptions import FileFormatError
-from genevec.genesets import SHIPPED, GeneSets, load_gene_sets, read_gmt
+from genevec.genesets import SHIPPED, GeneSets, load_gene_sets, membership, read_gmt
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -76,3 +77,20 @@ def test_load_gene_sets_dict_and_errors():
         load_gene_sets({})
     with pytest.raises(TypeError, match="gene_sets must be"):
         load_gene_sets(42)
+
+
+@pytest.mark.parametrize("min_size, max_size", [(1, None), (2, 3), (5, 500)])
+def test_membership_against_a_loop_over_genes_and_sets(min_size, max_size):
+    rng = np.random.default_rng(0)
+    genes = [f"G{i}" for i in range(40)]
+    sets = {f"s{j}": list(rng.choice([f"G{i}" for i in range(60)], size=int(rng.integers(0, 12))))
+            for j in range(30)}                          # members beyond the universe, repeats, empty sets
+    M, kept = membership(genes, sets, min_size=min_size, max_size=max_size)
+    expected = [name for name, members in sets.items()
+                if min_size <= len(set(members) & set(genes)) <= (max_size or len(genes))]
+    assert kept == expected and M.dtype == np.float64 and M.shape == (len(genes), len(kept))
+    dense = M.toarray()
+    for c, name in enumerate(kept):
+        for r, gene in enumerate(genes):
+            assert dense[r, c] == (gene in sets[name])
+    assert membership(genes, sets, dtype=np.int32)[0].dtype == np.int32
