@@ -13,7 +13,7 @@ the measurements that chose the defaults) and the numpydoc of each public method
 from __future__ import annotations
 
 import functools
-import logging
+import numbers
 import time
 import warnings
 
@@ -48,8 +48,6 @@ from .postprocess import eigen_weighting
 from .solvers import SOLVERS, Options, Start, initial_params
 
 __all__ = ["GeneGloVe"]
-
-log = logging.getLogger(__name__)
 
 
 class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
@@ -281,7 +279,7 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         "solver": (lambda v: v in ("sgd", "svd"), "'svd' (closed form + ALS) or 'sgd' (AdaGrad, as text2vec)"),
         "init": (lambda v: v in ("centred", "random", "svd"), "'centred', 'random' or 'svd'"),
         "eigen_power": lambda v, caller: check_eigen_power(v, caller=caller),
-        "verbose": (lambda v: is_int(v) and v >= 0, "an int >= 0"),
+        "verbose": (lambda v: isinstance(v, numbers.Integral) and v >= 0, "an int >= 0"),   # True counts as 1
     }
 
     def _check_params(self):
@@ -537,7 +535,8 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 )
             names = list(getattr(self, "feature_names_in_", np.arange(self.n_features_in_).astype(str)))
         idx = [self._gene_index[g] for g in names if g in self._gene_index]
-        missing = [g for g in names if g not in self._gene_index and g not in set(self.dropped_genes_)]
+        dropped = set(self.dropped_genes_)
+        missing = [g for g in names if g not in self._gene_index and g not in dropped]
         if missing:
             raise GeneNotFoundError(
                 f"GeneGloVe.{what}: {len(missing):,} gene(s) of X are not in the model ({', '.join(map(repr, missing[:5]))}"
@@ -630,7 +629,8 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"GeneGloVe.score: X holds {len(idx):,} of the model's {len(self.genes_):,} genes; it needs all of "
                 "them (see .genes_), as the loss is summed over every pair of the model's genes."
             )
-        dtype, n_threads, _ = self._check_params()
+        dtype = self._params.dtype                      # the fit's, whatever set_params has changed since
+        n_threads = effective_n_jobs(self.n_jobs, caller="GeneGloVe.score")   # random_state is not read
         gene_names = None if self._has_names(X) else getattr(self, "feature_names_in_", None)
         counts = check_counts(X, gene_names=gene_names, allow_non_integer=self.allow_non_integer,
                               caller="GeneGloVe.score")

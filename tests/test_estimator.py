@@ -254,6 +254,16 @@ def test_score_prefers_trained_vectors(fitted, modules):
     assert abs(half - fitted.score(modules)) < 0.5 * abs(untrained.score(modules))
 
 
+def test_score_reads_the_fit_not_parameters_changed_since_and_leaves_random_state_alone(modules):
+    rs = np.random.RandomState(5)
+    model = small(max_iter=3, random_state=rs).fit(modules)
+    before = model.score(modules)
+    state = rs.get_state()[1].copy()
+    model.set_params(dtype="float64")                 # the next fit's; the vectors stay float32
+    assert model.score(modules) == before
+    np.testing.assert_array_equal(rs.get_state()[1], state)          # score draws no seed
+
+
 def test_clone_pickle_params(fitted):
     c = clone(fitted)
     assert c.get_params() == fitted.get_params() and not hasattr(c, "embedding_")
@@ -378,6 +388,14 @@ def test_verbose_prints_epochs(modules, capsys):
     small(max_iter=3, verbose=2).fit(modules)
     err = capsys.readouterr().err
     assert "epoch 1/3" in err and "epoch 3/3" in err and "loss" in err
+
+
+def test_verbose_true_means_level_one_and_a_negative_level_is_refused(modules, capsys):
+    small(max_iter=3, verbose=True).fit(modules)
+    err = capsys.readouterr().err
+    assert "[GeneGloVe] done" in err and "epoch 1/3" not in err          # level 1: steps, not epochs
+    with pytest.raises(ValueError, match=r"The 'verbose' parameter of GeneGloVe must be an int >= 0. Got -1 instead"):
+        small(verbose=-1).fit(modules)
 
 
 def test_callback_stops_early(modules):
