@@ -3,7 +3,7 @@
 
 Every piece of work (a tile of the output, a chunk of output rows) is fixed by the data and done by
 one thread with a fixed summation order, so the result does not depend on the thread count. BLAS
-must be held to one thread by the caller (``threadpool_limits(1, "blas")``) around these calls.
+must be held to one thread by the caller (``_threads.one_blas_thread``) around these calls.
 """
 
 import numpy as np

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from functools import lru_cache
 
-__all__ = ["one_blas_thread"]
+__all__ = ["one_blas_thread", "openmp_threads"]
 
 
 @lru_cache(maxsize=1)
@@ -34,4 +34,17 @@ def _controller():
 def one_blas_thread():
     """Hold every BLAS library to one thread; usable as ``with one_blas_thread():`` or ``@one_blas_thread()``."""
     with _controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
+def openmp_threads(n_threads: int):
+    """Hold the OpenMP runtimes to ``n_threads`` (scikit-learn's KMeans and TSNE in :mod:`genevec.maps`).
+
+    Not through the cached controller: scikit-learn brings its own OpenMP runtime, which may be loaded
+    only after the controller was built, so the runtimes are looked up at each call.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n_threads, user_api="openmp"):
         yield

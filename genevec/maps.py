@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._threads import one_blas_thread, openmp_threads
 from ._validation import check_int_in_range, check_perplexity, check_random_state, effective_n_jobs
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,11 @@ def _exact_knn(Y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     Blocks are fixed in size, BLAS is held to one thread and ties are broken by index, so the graph
     is the same bits for every ``n_jobs``. Memory: one ``(2048, n)`` float64 block (400 MB at n=25k).
     """
-    from threadpoolctl import threadpool_limits
-
     n = Y.shape[0]
     sq = np.einsum("ij,ij->i", Y, Y)
     idx = np.empty((n, k), dtype=np.int64)
     dist = np.empty((n, k), dtype=np.float64)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         for start in range(0, n, _KNN_CHUNK):
             stop = min(start + _KNN_CHUNK, n)
             d2 = sq[start:stop, None] - 2.0 * (Y[start:stop] @ Y.T) + sq[None, :]
@@ -135,22 +134,20 @@ def _tsne_opentsne(Y: np.ndarray, perplexity: float, seed: int, n_threads: int) 
 
 def _tsne_sklearn(Y: np.ndarray, perplexity: float, seed: int, n_threads: int) -> np.ndarray:
     from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
 
     tsne = TSNE(
         n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed,
         max_iter=_EARLY_ITER + _MAIN_ITER, method="barnes_hut", n_jobs=n_threads,
     )
-    with threadpool_limits(limits=n_threads, user_api="openmp"):
+    with openmp_threads(n_threads):
         return np.asarray(tsne.fit_transform(Y), dtype=np.float64)
 
 
 def _kmeans(Y: np.ndarray, n_clusters: int, seed: int, n_threads: int) -> np.ndarray:
     """k-means labels renumbered 1..k by cluster size (largest first, ties by first gene)."""
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"), threadpool_limits(limits=n_threads, user_api="openmp"):
+    with one_blas_thread(), openmp_threads(n_threads):
         raw = KMeans(n_clusters=n_clusters, n_init=_KMEANS_N_INIT, random_state=seed).fit_predict(Y)
     sizes = np.bincount(raw, minlength=n_clusters)
     first = np.full(n_clusters, Y.shape[0])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._threads import one_blas_thread
 from ._validation import check_eigen_power
 
 __all__ = ["eigen_weighting", "check_eigen_power"]
@@ -58,8 +59,6 @@ def eigen_weighting(vectors, power: float) -> np.ndarray:
     >>> bool(np.allclose(eigen_weighting(E, 0.5), E))
     True
     """
-    from threadpoolctl import threadpool_limits
-
     power = check_eigen_power(power)
     if power is None:
         raise ValueError("eigen_weighting: power must be a float in [0, 1]; None means: do not call it.")
@@ -67,7 +66,7 @@ def eigen_weighting(vectors, power: float) -> np.ndarray:
     dtype = E.dtype if E.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     if E.ndim != 2 or min(E.shape) < 1:
         raise ValueError(f"eigen_weighting: vectors must be a non-empty 2-d array, got shape {E.shape}.")
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         U, S, Vt = np.linalg.svd(E.astype(np.float64), full_matrices=False)
         if S.size == 0 or S[0] == 0:
             return np.zeros_like(E, dtype=dtype)

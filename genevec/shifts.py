@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._threads import one_blas_thread
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -83,13 +85,11 @@ def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     >>> R.round(6).tolist()
     [[0.0, 1.0], [-1.0, 0.0]]
     """
-    from threadpoolctl import threadpool_limits
-
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if X.shape != Y.shape or X.ndim != 2:
         raise ValueError(f"procrustes: X and Y must be matched (n, dim) arrays, got shapes {X.shape} and {Y.shape}.")
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         U, _, Vt = np.linalg.svd(X.T @ Y)
         return U @ Vt
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from ._threads import one_blas_thread
 from ._validation import check_support, check_topn
 from .exceptions import GeneNotFoundError
 from .io.word2vec import _genes, load_vectors, write_word2vec
@@ -36,20 +37,6 @@ __all__ = ["GeneVectors", "load_vectors"]
 COSMUL_EPSILON = 1e-6
 
 _ANALOGY_MODES = ("gensim", "original", "cosmul")
-
-_CONTROLLER = None
-
-
-def _one_blas_thread():
-    """Context that holds BLAS to one thread: a query is a memory-bound matrix-vector product, and
-    threads only add start-up cost and contention (and could change the summation order)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
     """Rows of ``X`` scaled to unit L2 norm, in X's dtype; all-zero rows stay zero (no NaN)."""
@@ -414,7 +401,7 @@ class GeneVectors:
     def _cosines(self, query: np.ndarray) -> np.ndarray:
         """Cosine of every gene with a unit-norm (or zero) query, in the vectors' dtype, clipped to [-1, 1]."""
         normed = self.get_normed_vectors()
-        with _one_blas_thread():
+        with one_blas_thread():
             scores = normed @ query.astype(normed.dtype)
         np.clip(scores, -1.0, 1.0, out=scores)
         return scores
@@ -722,7 +709,7 @@ class GeneVectors:
         table = np.empty((len(query), k), dtype=object)
         for start in range(0, len(query), 256):
             block = rows[start:start + 256]
-            with _one_blas_thread():
+            with one_blas_thread():
                 S = normed[block] @ normed.T
             np.clip(S, -1.0, 1.0, out=S)
             for j, row in enumerate(block):
