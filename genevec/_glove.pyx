@@ -169,11 +169,25 @@ def loss_tiles(const tile_t[::1] values,             # IN    log T tiles
     cdef double d_one = 1.0, d_zero = 0.0
     cdef char* tr = b"T"
     cdef char* nn = b"N"
-    if B == 0:
+    cdef Py_ssize_t n
+    # Shapes the nogil loop relies on (bounds checks are off): a mismatch is an error here, not a wild read.
+    if n_threads < 1:
+        raise ValueError(f"loss_tiles: n_threads must be >= 1, got {n_threads}.")
+    if B <= 0:
         return
+    n = group_bounds[B]
+    if (C.shape[0] != W.shape[0] or C.shape[1] != W.shape[1] or W.shape[0] != n
+            or bw.shape[0] != n or bc.shape[0] != n):
+        raise ValueError(f"loss_tiles: the tiles cover {n} genes; W and C must have shape ({n}, dim) and bw, bc "
+                         f"{n} entries, got W ({W.shape[0]}, {W.shape[1]}), C ({C.shape[0]}, {C.shape[1]}), bw "
+                         f"({bw.shape[0]},), bc ({bc.shape[0]},).")
+    if (tile_ptr.shape[0] != B * (B + 1) // 2 + 1 or tile_ptr[tile_ptr.shape[0] - 1] > values.shape[0]
+            or block_loss.shape[0] != B * B or block_count.shape[0] != B * B):
+        raise ValueError(f"loss_tiles: inconsistent layout for {B} gene groups (tile_ptr, values, block_loss, "
+                         "block_count).")
     for i in range(B):
         mx = max(mx, group_bounds[i + 1] - group_bounds[i])
-    scratch_arr = np.empty((max(n_threads, 1), mx * mx), dtype=np.float32 if param_t is float else np.float64)
+    scratch_arr = np.empty((n_threads, mx * mx), dtype=np.float32 if param_t is float else np.float64)
     cdef param_t[:, ::1] scratch = scratch_arr
     for b in prange(B * B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
         g = b // B

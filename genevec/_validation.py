@@ -28,10 +28,11 @@ from .exceptions import CountsError, CountsTypeError, InsufficientMemoryError, N
 
 __all__ = ["Counts", "check_counts", "check_gene_names", "effective_n_jobs", "check_random_state", "check_params",
            "check_positive", "check_n_threads", "check_dtype", "check_tiles", "check_tiles_and_params",
-           "check_group_bounds", "check_block_keys", "check_fitted", "check_training_memory",
-           "check_checkpoint_options", "first_bad_counts", "check_int_in_range", "check_set_size",
-           "check_perplexity", "check_topn", "check_support", "check_filter_limit", "check_eigen_power",
-           "GENE_NAME_MODES", "check_gene_names_mode"]
+           "check_group_bounds", "check_block_keys", "check_vectors_for_tiles", "check_fitted",
+           "check_training_memory", "check_checkpoint_options", "first_bad_counts", "check_int_in_range",
+           "check_int_at_least", "check_set_size", "check_perplexity", "check_topn", "check_support",
+           "check_filter_limit", "check_eigen_power", "GENE_NAME_MODES", "check_gene_names_mode", "is_int", "is_real",
+           "format_bytes"]
 
 
 @dataclass(frozen=True)
@@ -559,6 +560,21 @@ def check_tiles(tiles, caller: str) -> None:
         )
     if tiles.values.dtype not in (np.float32, np.float64):
         raise TypeError(f"{caller}: tile values must be float32 or float64, got {tiles.values.dtype}.")
+
+
+def check_vectors_for_tiles(tiles, W, C, bw, bc, caller: str, *, in_place: bool = False) -> None:
+    """``W, C`` of shape (n_genes, dim) and ``bw, bc`` of shape (n_genes,) for these tiles.
+
+    ``in_place``: each must also be a writable ndarray (a solver updates it in place).
+    """
+    n = tiles.n_genes
+    dim = W.shape[1] if getattr(W, "ndim", 0) == 2 else -1
+    for name, a, shape in (("W", W, (n, dim)), ("C", C, (n, dim)), ("bw", bw, (n,)), ("bc", bc, (n,))):
+        if in_place and (not isinstance(a, np.ndarray) or not a.flags.writeable):
+            raise TypeError(f"{caller}: {name} must be a writable ndarray (it is updated in place), "
+                            f"got {type(a).__name__}. Pass np.array({name}).")
+        if np.shape(a) != shape:
+            raise ValueError(f"{caller}: {name} has shape {np.shape(a)}, expected {shape} for {n:,} genes.")
 
 
 def check_tiles_and_params(tiles, params, caller: str) -> None:

@@ -37,7 +37,7 @@ import scipy.linalg
 
 from ._progress import Progress
 from ._threads import one_blas_thread
-from ._validation import check_dtype, check_positive, check_random_state, check_tiles
+from ._validation import check_dtype, check_positive, check_random_state, check_tiles, check_vectors_for_tiles
 from .exceptions import ConvergenceWarning
 from .objective import GloVeParams, exact_loss
 
@@ -99,8 +99,9 @@ def weighted_loss(tiles, W, C, bw, bc, *, x_max: float, alpha: float, n_threads:
     True
     """
     check_tiles(tiles, "weighted_loss")
-    return float(exact_loss(tiles, _as_f64(W), _as_f64(C), _as_f64(bw), _as_f64(bc), x_max=float(x_max),
-                            alpha=float(alpha), n_threads=int(n_threads)))
+    W, C, bw, bc = (_as_f64(a) for a in (W, C, bw, bc))
+    check_vectors_for_tiles(tiles, W, C, bw, bc, "weighted_loss")
+    return float(exact_loss(tiles, W, C, bw, bc, x_max=float(x_max), alpha=float(alpha), n_threads=int(n_threads)))
 
 
 def _glove_loss(tiles, W, C, bw, bc, *, x_max, alpha, n_threads) -> float:
@@ -378,14 +379,7 @@ def als_sweeps(tiles, W, C, bw, bc, *, x_max: float = 100.0, alpha: float = 0.75
     check_positive(n_sweeps, "n_sweeps", "als_sweeps", integer=True, allow_zero=True)
     check_positive(n_threads, "n_threads", "als_sweeps", integer=True)
     check_positive(reg, "reg", "als_sweeps")
-    n = tiles.n_genes
-    for name, a, shape in (("W", W, None), ("C", C, None), ("bw", bw, (n,)), ("bc", bc, (n,))):
-        if not isinstance(a, np.ndarray) or not a.flags.writeable:
-            raise TypeError(f"als_sweeps: {name} must be a writable ndarray (it is updated in place), "
-                            f"got {type(a).__name__}. Pass np.array({name}).")
-        want = shape or (n, W.shape[1] if W.ndim == 2 else -1)
-        if a.shape != want:
-            raise ValueError(f"als_sweeps: {name} has shape {a.shape}, expected {want} for {n:,} genes.")
+    check_vectors_for_tiles(tiles, W, C, bw, bc, "als_sweeps", in_place=True)
     loss_fn = lambda Wd, Cd, bwd, bcd: weighted_loss(tiles, Wd, Cd, bwd, bcd, x_max=x_max, alpha=alpha,  # noqa: E731
                                                       n_threads=n_threads)
     return _sweeps(tiles, W, C, bw, bc, x_max, alpha, int(n_sweeps), int(n_threads), float(reg), loss_fn, callback)

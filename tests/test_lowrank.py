@@ -134,6 +134,26 @@ def test_weighted_loss_equals_dense_reference():
         assert got == pytest.approx(dense_loss(T, W, C, bw, bc), rel=1e-6 if dtype == np.float32 else 1e-12)
 
 
+def test_the_loss_kernel_refuses_shapes_and_thread_counts_it_would_read_past():
+    """Bounds checks are off in the kernel: a mismatch must be an error before the loop, not a wild read."""
+    from genevec.objective import exact_loss
+
+    rng = np.random.default_rng(3)
+    tiles = tiles_of(sym_counts(40, 3, zero_frac=0.1, small_frac=0.4), 16, np.float64)
+    W, C, bw, bc = rng.normal(size=(40, 4)), rng.normal(size=(40, 4)), rng.normal(size=40), rng.normal(size=40)
+    kw = dict(x_max=X_MAX, alpha=ALPHA)
+    with pytest.raises(ValueError, match=r"weighted_loss: C has shape \(3, 2\), expected \(40, 4\) for 40 genes"):
+        weighted_loss(tiles, W, np.zeros((3, 2)), bw, bc, **kw)
+    with pytest.raises(ValueError, match=r"weighted_loss: bw has shape \(2,\), expected \(40,\)"):
+        weighted_loss(tiles, W, C, bw[:2], bc, **kw)
+    for n_threads in (0, -1):
+        with pytest.raises(ValueError, match=r"loss_tiles: n_threads must be >= 1"):
+            weighted_loss(tiles, W, C, bw, bc, n_threads=n_threads, **kw)
+    with pytest.raises(ValueError, match=r"loss_tiles: the tiles cover 40 genes; W and C must have shape \(40, dim\)"):
+        exact_loss(tiles, W[:30].copy(), C[:30].copy(), bw, bc, **kw)
+    assert exact_loss(tiles, W, C, bw, bc, **kw) == weighted_loss(tiles, W, C, bw, bc, **kw)
+
+
 # ----------------------------------------------------------------------------- closed form
 def test_svd_fit_exact_on_rank_k_plus_biases():
     rng = np.random.default_rng(4)
