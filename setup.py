@@ -5,13 +5,15 @@ kernels still build, single-threaded, and a warning says so. Set
 ``GENEVEC_NO_OPENMP=1`` to skip the probe and build sequentially.
 
 No ``-march=native`` and no ``-ffast-math``: the SIMD speed of the GloVe
-kernel comes from per-ISA clones selected at run time (see
-``genevec/src/glove_block.c``), so a wheel built here runs everywhere.
+kernel comes from an AVX2+FMA path chosen at run time when the CPU has it
+(``glove_isa`` in ``genevec/src/glove_block.c``), so a wheel built here runs
+everywhere.
 
 Developers can rebuild a single kernel in place with
 ``GENEVEC_BUILD_ONLY=_tcm python setup.py build_ext --inplace``.
 """
 
+import glob
 import os
 import subprocess
 import sys
@@ -87,12 +89,15 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-# -g0: no debug information (Python's own CFLAGS add -g), which tripled the size of the installed kernels;
+# -g0: no debug information (Python's own CFLAGS add -g), a large part of the installed kernels' size;
 # GCC generates the same code with or without -g, so results are unchanged. Set GENEVEC_DEBUG_BUILD=1 to keep it.
 COMPILE_ARGS = ["-O3", "-fno-strict-aliasing", *([] if os.environ.get("GENEVEC_DEBUG_BUILD") else ["-g0"])]
-# -s: no symbol table in the installed kernels (9% of their size); the code is the same.
+# -s: no symbol table in the installed kernels; the code is the same.
 LINK_ARGS = [] if os.environ.get("GENEVEC_DEBUG_BUILD") else ["-s"]
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+
+#: Every kernel's C headers: a change to any of them rebuilds the kernels.
+HEADERS = sorted(glob.glob("genevec/src/*.h"))
 
 # name -> (extra sources, extra compile flags); every kernel is genevec/<name>.pyx.
 # _glove: no implicit FMA contraction, so that the scalar steps round the same with every compiler;
@@ -118,6 +123,7 @@ def extensions():
                 f"genevec.{name}",
                 [f"genevec/{name}.pyx", *extra],
                 include_dirs=[np.get_include(), "genevec/src"],
+                depends=HEADERS,               # the dtype templates too, which Cython does not see
                 define_macros=MACROS,
                 extra_compile_args=[*COMPILE_ARGS, *flags],
                 extra_link_args=LINK_ARGS,

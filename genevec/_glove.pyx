@@ -30,14 +30,6 @@ cdef extern from "genevec_tiles.h" nogil:
 
 cdef extern from "glove_block.h" nogil:
     int64_t glove_block_order(int64_t rows, int64_t cols, const uint32_t *keys, int64_t *out)
-    void glove_block_f32(const float *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
-                         float *W, float *C, float *bw, float *bc, float *gW, float *gC, float *gbw,
-                         float *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
-                         double *loss_out, int64_t *count_out)
-    void glove_block_f64(const double *tile, int transposed, int64_t rows, int64_t cols, const uint32_t *keys,
-                         double *W, double *C, double *bw, double *bc, double *gW, double *gC, double *gbw,
-                         double *gbc, int dim, double log_xmax, double alpha, double lr, double clip,
-                         double *loss_out, int64_t *count_out)
     void glove_strata_f32(const float *values, const int64_t *tile_ptr, const int64_t *bounds, int64_t B,
                           int64_t S, const int64_t *shifts, const uint32_t *keys, float *W, float *C, float *bw,
                           float *bc, float *gW, float *gC, float *gbw, float *gbc, int dim, double log_xmax,

@@ -13,7 +13,7 @@ A tile entry ``L_ij = log T_ij`` is ``-inf`` when ``T_ij <= 0`` (weight 0): it c
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport exp, sqrt, isinf, isfinite, INFINITY
+from libc.math cimport sqrt, isinf, isfinite
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dgemm, dsyrk, sgemm
@@ -23,8 +23,8 @@ cdef extern from "genevec_tiles.h" nogil:
     int64_t gv_tile_index(int64_t g, int64_t h, int64_t B)
     double gv_weight(double logx, double log_xmax, double alpha)
 
-#: Rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count).
-DEF CHUNK = 64
+cdef enum:
+    CHUNK = 64     # rows gathered per dsyrk call when forming a gene's normal equations (fixed: never the thread count)
 
 
 cdef inline void* _alloc(size_t n_bytes, int* fail) noexcept nogil:
@@ -36,7 +36,7 @@ cdef inline void* _alloc(size_t n_bytes, int* fail) noexcept nogil:
 
 
 cdef inline double _weight(double L, double log_xmax, double alpha) noexcept nogil:
-    """GloVe's f(T) from L = log T: (T / x_max)^alpha below x_max, 1 above, 0 for T <= 0."""
+    """``gv_weight`` (genevec_tiles.h), with T <= 0 (L = -inf, weight 0) answered without calling exp."""
     if isinf(L):
         return 0.0
     return gv_weight(L, log_xmax, alpha)
@@ -49,12 +49,10 @@ cdef inline const floating* _tile(const floating[::1] values, const int64_t[::1]
 
 
 cdef inline void _fill_block(const floating* t, bint transposed, Py_ssize_t mg, Py_ssize_t mh,
-                             const double* rb, const double* cb, int weighted,
-                             double log_xmax, double alpha, double* S) noexcept nogil:
-    """S (mg x mh, row-major) = transform of L[I_g, I_h], read from tile t (transposed when g > h).
+                             const double* cb, double log_xmax, double alpha, double* S) noexcept nogil:
+    """S (mg x mh, row-major): S_ab = f(L_ab) * (L_ab - cb_b), 0 where L = -inf (the ALS right-hand side).
 
-    weighted == 0: S_ab = L_ab - rb_a - cb_b where finite, else 0 (the centred matrix).
-    weighted == 1: S_ab = f(L_ab) * (L_ab - rb_a - cb_b), 0 where L = -inf (the ALS right-hand side).
+    L[I_g, I_h] is read from tile t (transposed when g > h).
     """
     cdef Py_ssize_t a, b
     cdef double L
@@ -63,19 +61,17 @@ cdef inline void _fill_block(const floating* t, bint transposed, Py_ssize_t mg, 
             L = t[b * mg + a] if transposed else t[a * mh + b]
             if isinf(L):
                 S[a * mh + b] = 0.0
-            elif weighted:
-                S[a * mh + b] = _weight(L, log_xmax, alpha) * (L - rb[a] - cb[b])
             else:
-                S[a * mh + b] = L - rb[a] - cb[b]
+                S[a * mh + b] = gv_weight(L, log_xmax, alpha) * (L - cb[b])
 
 
 cdef void _block_matmat(const floating[::1] values, const int64_t[::1] tile_ptr,
                         const int64_t[::1] bounds, Py_ssize_t g,
-                        const double* rb_g, const double* cb, int weighted, double log_xmax, double alpha,
+                        const double* cb, double log_xmax, double alpha,
                         double* Q, int k, double* out_g, double* S) noexcept nogil:
     """out_g (|I_g| x k) = sum_h S_gh @ Q[I_h, :k], h = 0 .. B - 1 in order (S_gh from _fill_block).
 
-    ``rb_g`` and ``out_g`` point at the rows of group g; ``cb`` and ``Q`` at row 0.
+    ``out_g`` points at the rows of group g; ``cb`` and ``Q`` at row 0.
     """
     cdef Py_ssize_t B = bounds.shape[0] - 1
     cdef Py_ssize_t h, bg = bounds[g], bh
@@ -85,8 +81,7 @@ cdef void _block_matmat(const floating[::1] values, const int64_t[::1] tile_ptr,
     for h in range(B):
         bh = bounds[h]
         mh = <int>(bounds[h + 1] - bh)
-        _fill_block(_tile(values, tile_ptr, g, h, B), g > h, mg, mh, rb_g, cb + bh,
-                    weighted, log_xmax, alpha, S)
+        _fill_block(_tile(values, tile_ptr, g, h, B), g > h, mg, mh, cb + bh, log_xmax, alpha, S)
         beta = zero if h == 0 else one
         # row-major out_g (mg x k) += S (mg x mh) @ Q_h (mh x k)  <=>  col-major out^T += Q_h^T S^T
         dgemm(nn, nn, &k, &mg, &mh, &one, Q + bh * k, &k, S, &mh, &beta, out_g, &k)
@@ -304,7 +299,7 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     """
     cdef Py_ssize_t n = F.shape[0], B = bounds.shape[0] - 1
     cdef int p = <int>F.shape[1]
-    cdef Py_ssize_t g, h, a, b, i, j, q, q0, mg, mh, bg, mx = _max_group(bounds)
+    cdef Py_ssize_t g, h, a, b, i, j, q, mg, mh, bg, mx = _max_group(bounds)
     cdef int rows, n_pos, n_low, use_full
     cdef const floating* t
     cdef double* S
@@ -312,7 +307,6 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     cdef double* G
     cdef double* Z
     cdef double* x
-    cdef double* zero_bias
     cdef double* row
     cdef double w, lam, tr
     cdef int no_memory = 0                     # shared: the parallel block only takes its address
@@ -321,22 +315,17 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
     with nogil, parallel(num_threads=n_threads):
         S = <double*>_alloc(mx * mx * sizeof(double), &no_memory)
         R = <double*>_alloc(mx * p * sizeof(double), &no_memory)
-        G = <double*>_alloc(p * p * sizeof(double), &no_memory)
-        Z = <double*>_alloc(CHUNK * p * sizeof(double), &no_memory)
+        G = <double*>_alloc(<size_t>p * p * sizeof(double), &no_memory)
+        Z = <double*>_alloc(<size_t>CHUNK * p * sizeof(double), &no_memory)
         x = <double*>_alloc(p * sizeof(double), &no_memory)
-        zero_bias = <double*>_alloc(mx * sizeof(double), &no_memory)
         row = <double*>_alloc(n * sizeof(double), &no_memory)
-        if zero_bias != NULL:
-            for q0 in range(mx):
-                zero_bias[q0] = 0.0
         for g in prange(B, schedule="dynamic"):
-            if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or zero_bias == NULL or row == NULL:
+            if S == NULL or R == NULL or G == NULL or Z == NULL or x == NULL or row == NULL:
                 continue
             bg = bounds[g]
             mg = bounds[g + 1] - bg
             # right-hand sides of the whole group: R = sum_h (f * (L - offset))_gh @ F_h
-            _block_matmat(values, tile_ptr, bounds, g, zero_bias, &offset[0], 1, log_xmax, alpha,
-                          <double*>&F[0, 0], p, R, S)
+            _block_matmat(values, tile_ptr, bounds, g, &offset[0], log_xmax, alpha, <double*>&F[0, 0], p, R, S)
             for a in range(mg):
                 i = bg + a
                 # gene i's row of L, gathered once from its tiles
@@ -393,7 +382,6 @@ def als_half_sweep(const floating[::1] values,      # IN    tile values
         free(G)
         free(Z)
         free(x)
-        free(zero_bias)
         free(row)
     if no_memory:
         raise MemoryError(f"als_half_sweep: could not allocate the per-thread scratch ({mx:,} x {mx:,} and "

@@ -25,7 +25,7 @@
  *     diagonals are chosen 1 or 3 apart), so the AVX2 path can always run two entries together.
  *
  * Other choices, each measured (the numbers are in benchmarks/RESULTS.md, "Kernel design"):
- *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm_f32): on large data
+ *   - each block first reads its tile and its W, gW, C, gC rows front to back (warm): on large data
  *     the tiles and the parameters do not fit the L3, and a sequential pass is streamed by the hardware
  *     prefetcher where random first touches each wait for memory;
  *   - two consecutive entries that share no row are run together (dot products in one loop, updates
@@ -325,8 +325,8 @@ AVX2 static inline __m256d step_f64(__m256d x, __m256d grad, __m256d g, lr_f64 l
 }
 
 /* Read n bytes once, front to back, before they are used in random order: a sequential pass is streamed
- * by the hardware prefetcher, whereas random first touches of memory that is not in cache (every tile and
- * parameter row at 25,321 genes) each wait for memory. Reads only: no value or bit changes. */
+ * by the hardware prefetcher, whereas random first touches of memory that is not in cache (the tiles and
+ * parameter rows of a large run) each wait for memory. Reads only: no value or bit changes. */
 AVX2 static inline void warm(const void *p, int64_t n_bytes) {
     const float *f = (const float *)p;
     const int64_t n = n_bytes / (int64_t)sizeof(float);

@@ -11,7 +11,7 @@
  * in one loop, both updates in one loop, the four bias steps as one 4-lane square root and division. Each
  * entry of a pair sees exactly the operations it would see alone (sqrt and division are correctly
  * rounded, the bias sums one FMA either way), so pairing never changes a bit; it lets the CPU overlap two
- * latency chains (one entry alone is ~400 instructions, more than the reorder window). */
+ * latency chains (one entry alone is more instructions than the reorder window holds). */
 
 #if GLOVE_HAVE_AVX2
 
@@ -100,16 +100,6 @@ AVX2 static inline void GV(update2_avx2)(GV_T *w0, GV_T *v0, GV_T *gw0, GV_T *gv
         GV(update_lanes)(w0, v0, gw0, gv0, vfd0, lr, k, dim - k);
         GV(update_lanes)(w1, v1, gw1, gv1, vfd1, lr, k, dim - k);
     }
-}
-
-/* The weighted residual fd = f(T) clip(w.c + bw + bc - log T) of one entry; adds fd * clip(...) to *loss. */
-AVX2 static inline GV_T GV(residual)(GV_T dot, GV_T bw, GV_T bc, const GV(entry) *ent, GV_T clip, double *loss) {
-    GV_T diff = dot + bw + bc - ent->logx;
-    if (diff > clip) diff = clip;
-    else if (diff < -clip) diff = -clip;
-    const GV_T fd = ent->f * diff;
-    *loss += (double)(fd * diff);
-    return fd;
 }
 
 /* The bias steps of one entry: b -= (lr fd) / sqrt(g), then g += fd^2 as one FMA. */

@@ -3,7 +3,7 @@
  *   GV_SUF    the name suffix, f32 or f64 (GV(name) is name_f32 or name_f64)
  *   GV_SQRT   its square root, sqrtf or sqrt
  * It defines entry_SUF and fill_sub_SUF (a sub-block's entries), block_generic_SUF (the generic C update),
- * the public glove_block_SUF (AVX2+FMA when the CPU has it: block_avx2_SUF, defined in glove_block.c) and
+ * the public glove_block_SUF (AVX2+FMA when the CPU has it: block_avx2_SUF, from glove_block_avx2_dtype.h) and
  * glove_strata_SUF. See glove_block.c for the update and the visiting order. */
 
 /* One sub-block's finite entries, in visiting order, with their log T and weight f(T): the weight and
@@ -32,6 +32,17 @@ static inline int GV(fill_sub)(int64_t sb, const sub_iter_t *it, const uint32_t 
     return n;
 }
 
+/* The weighted residual fd = f(T) clip(w.c + bw + bc - log T) of one entry; adds fd * clip(...) to *loss.
+ * Shared by both paths (plain scalar code: the AVX2 path inlines it). */
+static inline GV_T GV(residual)(GV_T dot, GV_T bw, GV_T bc, const GV(entry) *ent, GV_T clip, double *loss) {
+    GV_T diff = dot + bw + bc - ent->logx;
+    if (diff > clip) diff = clip;
+    else if (diff < -clip) diff = -clip;
+    const GV_T fd = ent->f * diff;
+    *loss += (double)(fd * diff);
+    return fd;
+}
+
 /* ------------------------------------------------------------------ generic C: exact sqrt and division */
 
 static inline GV_T GV(dot_generic)(const GV_T *restrict a, const GV_T *restrict b, int dim) {
@@ -57,14 +68,9 @@ static void GV(block_generic)(const GV_T *tile, int transposed, int64_t rows, in
         const int n_ok = GV(fill_sub)(sb, &it, keys, tile, transposed, rows, cols, log_xmax, alpha, buf);
         for (int e = 0; e < n_ok; e++) {
             const int64_t r = buf[e].r, c = buf[e].c;
-            const GV_T logx = buf[e].logx;
             GV_T *restrict w = W + r * dim, *restrict v = C + c * dim;
             GV_T *restrict gw = gW + r * dim, *restrict gv = gC + c * dim;
-            GV_T diff = GV(dot_generic)(w, v, dim) + bw[r] + bc[c] - logx;
-            if (diff > clip) diff = clip;
-            else if (diff < -clip) diff = -clip;
-            const GV_T fd = buf[e].f * diff;
-            loss += (double)(fd * diff);
+            const GV_T fd = GV(residual)(GV(dot_generic)(w, v, dim), bw[r], bc[c], &buf[e], clip, &loss);
             count++;
             for (int j = 0; j < dim; j++) {
                 const GV_T grad_w = fd * v[j], grad_c = fd * w[j];
