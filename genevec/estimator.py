@@ -47,7 +47,30 @@ from .exceptions import (
 from .postprocess import eigen_weighting
 from .solvers import SOLVERS, Options, Start, initial_params
 
-__all__ = ["GeneGloVe"]
+__all__ = ["GeneGloVe", "fit_whole"]
+
+
+def fit_whole(model, X, **fit_params):
+    """``model.fit(X)`` as one step of a larger computation (a tissue of many, a resample): all or nothing.
+
+    ``GeneGloVe.fit`` keeps what a Ctrl-C'd training had learned and returns (``interrupted_``); one
+    step of a larger run must not pass such a model for a finished one, so the interruption is raised
+    again, as a ``KeyboardInterrupt`` naming the epoch, and the caller stops where it stands.
+
+    Examples
+    --------
+    >>> from genevec import GeneGloVe, datasets
+    >>> from genevec.estimator import fit_whole
+    >>> X = datasets.load_demo(n_genes=50)
+    >>> fit_whole(GeneGloVe(dim=4), X).interrupted_
+    False
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingInterruptedWarning)      # raised instead, below
+        model.fit(X, **fit_params)
+    if getattr(model, "interrupted_", False):
+        raise KeyboardInterrupt(f"training interrupted after epoch {model.n_iter_}; this step was not finished")
+    return model
 
 
 class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):

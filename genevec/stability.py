@@ -288,9 +288,9 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
                          f"got {n_resamples}.")
     rng = check_random_state(random_state, caller="stability")
     n_threads = effective_n_jobs(n_jobs, caller="stability")
-    if estimator is None:
-        from .estimator import GeneGloVe
+    from .estimator import GeneGloVe, fit_whole
 
+    if estimator is None:
         estimator = GeneGloVe()
     if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
         raise TypeError(f"stability: estimator must be a GeneGloVe (or a scikit-learn estimator like it), got "
@@ -335,7 +335,7 @@ def stability(X: Any, estimator: Any = None, *, n_resamples: int = 20, k: int = 
                 sample.obs_names = [f"resample{t}" for t in range(len(rows))]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*co-occur with no gene at all.*")  # reported below
-            model.fit(sample)
+            fit_whole(model, sample)
         vectors = model.vectors_
         rows_of = np.array([index[g] for g in vectors.genes], dtype=np.int64)
         unit = np.asarray(vectors.get_normed_vectors(), dtype=np.float32)

@@ -252,7 +252,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     """
     from sklearn.base import clone
 
-    from .estimator import GeneGloVe
+    from .estimator import GeneGloVe, fit_whole
     from .evaluate import evaluate
     from .io import read_gct_header
     from .io.samples import _as_attributes, tissue_groups
@@ -373,7 +373,7 @@ def fit_tissues(counts_path: str | os.PathLike, attributes: Any, *, tissues: str
     for i, t in enumerate(to_fit):
         t0 = time.perf_counter()
         counts = split.take(t, lines=lines[t])
-        model = clone(estimator).fit(counts)
+        model = fit_whole(clone(estimator), counts)
         t_fit = time.perf_counter() - t0
         try:
             report = evaluate(model, counts=counts)
