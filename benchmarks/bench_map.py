@@ -56,10 +56,11 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
 
     import genevec
-    from genevec.maps import _kmeans, _prepare, _tsne_opentsne, _tsne_sklearn
+    from genevec.maps import _kmeans, _tsne_opentsne, _tsne_sklearn
+    from genevec.postprocess import unit_rows
 
     X, labels = structured_vectors(args.genes, args.dim)
-    Y = _prepare(X, "cosine")
+    Y = unit_rows(X)
     rows = {}
     with threadpool_limits(limits=args.threads):
         t0 = time.perf_counter()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .genesets import GeneSets, collection_title, load_gene_sets, membership
+from .postprocess import unit_rows
 
 if TYPE_CHECKING:  # imported where used: `import genevec` stays light (the package imports this module)
     import pandas as pd
@@ -74,12 +75,6 @@ def _as_vectors(vectors: Any, caller: str) -> tuple[list[str], np.ndarray]:
         f"{caller}: vectors must be a GeneVectors, a fitted GeneGloVe, a DataFrame indexed by gene, or a "
         f"(genes, matrix) pair; got {type(vectors).__name__}. Load a file with genevec.load_vectors(path)."
     )
-
-
-def _unit_rows(V: np.ndarray) -> np.ndarray:
-    V = np.asarray(V, dtype=np.float64)
-    norms = np.linalg.norm(V, axis=1)
-    return V / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 def pearson_vectors(counts: Any, genes: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
@@ -125,7 +120,7 @@ def pearson_vectors(counts: Any, genes: Sequence[str] | None = None) -> tuple[li
         cpm = cpm[:, cols]
     L = np.log1p(cpm).T
     L -= L.mean(axis=1, keepdims=True)
-    return names, _unit_rows(L)
+    return names, unit_rows(L)
 
 
 def _collections(gene_sets: Any) -> list[GeneSets]:
@@ -426,7 +421,7 @@ def evaluate(vectors: Any, *, gene_sets: Any = "go_bp", k: int = 10, counts: Any
     max_pairs = check_int_at_least(max_pairs, "max_pairs", 1, "evaluate")
     rng = check_random_state(random_state, caller="evaluate")
     genes, V = _as_vectors(vectors, "evaluate")
-    methods = {"vectors": (genes, _unit_rows(V))}
+    methods = {"vectors": (genes, unit_rows(V))}
     if counts is not None:
         p_genes, P = pearson_vectors(counts, genes)
         missing = len(genes) - len(p_genes)

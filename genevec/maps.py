@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._threads import one_blas_thread, openmp_threads
 from ._validation import check_int_in_range, check_perplexity, check_random_state, effective_n_jobs
+from .postprocess import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,6 @@ def _as_matrix(vectors: Any, caller: str) -> tuple[np.ndarray, list[str]]:
 
 
 # --------------------------------------------------------------------------- pieces
-def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
-    """Rows as used for clustering and the map: unit length for cosine (zero rows stay zero)."""
-    if metric == "euclidean":
-        return X
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1.0)
-
-
 def _exact_knn(Y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours (Euclidean, self excluded), in fixed row blocks with 1 BLAS thread.
 
@@ -258,7 +251,7 @@ def gene_map(
             "or pass method='sklearn'."
         )
 
-    Y = _prepare(X, metric)
+    Y = X if metric == "euclidean" else unit_rows(X)       # cosine: unit rows (zero rows stay zero)
     # Threads only pay off on large maps: below ~5,000 genes per thread, OpenMP's barriers cost
     # more than they save (badly so on a busy machine), so small maps run on fewer threads.
     n_threads = max(1, min(n_threads, n // _GENES_PER_THREAD))

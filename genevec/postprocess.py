@@ -28,7 +28,7 @@ import numpy as np
 from ._threads import one_blas_thread
 from ._validation import check_eigen_power
 
-__all__ = ["eigen_weighting", "check_eigen_power"]
+__all__ = ["eigen_weighting", "check_eigen_power", "unit_rows"]
 
 
 def eigen_weighting(vectors, power: float) -> np.ndarray:
@@ -75,3 +75,20 @@ def eigen_weighting(vectors, power: float) -> np.ndarray:
         weights[keep] = (S[keep] / S[0]) ** (2.0 * power) * S[0]  # scaled by S_max: sizes stay comparable
         out = (U * weights) @ Vt
     return np.ascontiguousarray(out, dtype=dtype)
+
+
+def unit_rows(V) -> np.ndarray:
+    """The rows of ``V`` scaled to unit length, in float64; an all-zero row stays zero (no NaN).
+
+    Cosines of the rows are then their dot products: what the quality report, the tissue alignment and
+    the map (``metric="cosine"``) compare.
+
+    Examples
+    --------
+    >>> from genevec.postprocess import unit_rows
+    >>> unit_rows([[3.0, 4.0], [0.0, 0.0]]).tolist()
+    [[0.6, 0.8], [0.0, 0.0]]
+    """
+    V = np.asarray(V, dtype=np.float64)
+    norms = np.linalg.norm(V, axis=1)
+    return V / np.where(norms > 0, norms, 1.0)[:, None]

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._threads import one_blas_thread
+from .postprocess import unit_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,12 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["procrustes", "align", "keep_probability", "expected_jaccard", "benjamini_hochberg", "shift_table"]
-
-
-def _unit(V: np.ndarray) -> np.ndarray:
-    V = np.asarray(V, dtype=np.float64)
-    norms = np.linalg.norm(V, axis=1)
-    return V / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -126,8 +121,8 @@ def align(vectors: "GeneVectors", reference: "GeneVectors") -> tuple[np.ndarray,
             f"align: {len(shared)} gene(s) are shared with the reference, too few to fit a rotation on. Use "
             "genes='shared', or another reference tissue."
         )
-    X = _unit(vectors[shared])
-    Y = _unit(reference[shared])
+    X = unit_rows(vectors[shared])
+    Y = unit_rows(reference[shared])
     R = procrustes(X, Y)
     aligned = np.asarray(vectors.vectors, dtype=np.float64) @ R
     mean_cos = float(np.mean(np.einsum("ij,ij->i", X @ R, Y)))
@@ -257,7 +252,7 @@ def shift_table(a: "GeneVectors", b: "GeneVectors", stability_a: "pd.Series", st
             f"neighbour lists of k={k}. Fit them with genes='shared', or relax the expression filter "
             "(min_reads, min_fraction)."
         )
-    Ua, Ub = _unit(a[common]), _unit(b[common])
+    Ua, Ub = unit_rows(a[common]), unit_rows(b[common])
     Na = neighbour_indices(Ua, k, n_threads=n_threads)
     Nb = neighbour_indices(Ub, k, n_threads=n_threads)
     overlap = _overlap(Na, Nb)
