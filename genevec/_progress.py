@@ -11,7 +11,25 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "format_duration"]
+
+
+def format_duration(seconds: float) -> str:
+    """``"45 s"``, ``"12 min"``, ``"2 h 05 min"``: two significant units at most.
+
+    Examples
+    --------
+    >>> from genevec._progress import format_duration
+    >>> format_duration(4.2), format_duration(754), format_duration(7510)
+    ('4 s', '13 min', '2 h 05 min')
+    """
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest:02d} min"
 
 
 class Progress:
@@ -62,8 +80,6 @@ class Loop:
             return
         left = ""
         if self.eta and i < self.total:
-            from .cost import format_duration
-
             per = (time.perf_counter() - self.t_first) / (i - self.first + 1)
             left = f"  (about {format_duration((self.total - i) * per)} left)"
         self.progress.say(self.level, f"{self.name} {i}/{self.total}  loss {loss:{self.loss_format}}  "

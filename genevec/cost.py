@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from ._progress import format_duration
+
 log = logging.getLogger(__name__)
 
 __all__ = ["TrainingCost", "training_cost", "affordable_genes", "format_duration", "LONG_RUN_SECONDS"]
@@ -66,24 +68,6 @@ class TrainingCost:
 
         return (f"{self.n_genes:,} genes x {self.n_samples:,} samples (solver {self.solver}, dim {self.dim}): "
                 f"about {format_duration(self.seconds)} and {format_bytes(self.bytes)}")
-
-
-def format_duration(seconds: float) -> str:
-    """``"45 s"``, ``"12 min"``, ``"2 h 05 min"``: two significant units at most.
-
-    Examples
-    --------
-    >>> from genevec.cost import format_duration
-    >>> format_duration(4.2), format_duration(754), format_duration(7510)
-    ('4 s', '13 min', '2 h 05 min')
-    """
-    seconds = max(0.0, float(seconds))
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    hours, rest = divmod(round(seconds / 60), 60)
-    return f"{hours} h {rest:02d} min"
 
 
 def _threads(n_threads: int | None, n_jobs: Any) -> int:
