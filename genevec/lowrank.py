@@ -159,8 +159,8 @@ def svd_fit(tiles, dim: int, *, x_max: float = 100.0, alpha: float = 0.75, rng=N
 
     Exact optimum of the GloVe loss when every weight is 1 (every ``T_ij >= x_max``), up to the
     accuracy of the randomized eigensolver; otherwise a start for :func:`als_sweeps`. ``x_max`` and
-    ``alpha`` do not enter the closed form; they are accepted so that every solver takes the same
-    arguments.
+    ``alpha`` do not enter the closed form; they are accepted, and ignored, so that it takes the same
+    keyword arguments as :func:`fit_lowrank` and :func:`als_sweeps`.
 
     Parameters
     ----------

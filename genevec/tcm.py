@@ -269,7 +269,8 @@ def training_tiles(counts_X, group_bounds, *, dtype=np.float32, n_jobs: int | No
     ----------
     counts_X : ndarray, scipy.sparse matrix, or a streamed input of shape (n_samples, n_genes)
         Counts (float64 C-contiguous or CSR preferred; others are converted). Non-integer values
-        are accepted here: the caller (``GeneGloVe``) has already decided whether they are allowed.
+        are accepted here (``GeneGloVe`` decides with ``allow_non_integer`` before it builds its own
+        tiles).
         Streamed input (an ``.h5ad`` path, a backed AnnData, an iterable of row blocks, a Dask
         array; see :func:`dtm_to_tcm`) is added chunk by chunk to the packed tiles.
     group_bounds : array of int, shape (B + 1,)
