@@ -12,7 +12,6 @@ the measurements that chose the defaults) and the numpydoc of each public method
 
 from __future__ import annotations
 
-import functools
 import numbers
 import time
 import warnings
@@ -361,11 +360,10 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         options = self._solver_options(dtype)
         start = self._start(tiles, previous, options, rng, n_threads, ckpt if resume else None, progress)
         solver = SOLVERS[self.solver]
-        solve = functools.partial(solver.solve, options=options)
         hook = self._after_iteration(callback, ckpt, options.max_iter, rng, start, genes, Xk.shape[0])
         interrupted = False
         try:
-            params, curve = solve(tiles, start, rng, n_threads, hook)
+            params, curve = solver.solve(tiles, start, rng, n_threads, hook, options=options)
         except TrainingInterrupted as stop:  # Ctrl-C: consistent parameters, the last epoch partial
             params, curve, interrupted = stop.params, stop.curve, True
         except TrainingDivergedError as err:  # keep the last finite model, then say so
