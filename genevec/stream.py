@@ -80,6 +80,9 @@ class CellChunks:
         Columns of the source kept, in order (``chunks[:, keep]``); None keeps all.
     named : bool
         Whether the genes have names of their own (a file's ``var_names``, named blocks).
+    checked : bool
+        Every chunk passed :func:`check_streamed_counts`' pass: :meth:`chunks` does not check the
+        counts again (validation happens once, at the boundary).
     """
 
     genes: np.ndarray
@@ -91,6 +94,7 @@ class CellChunks:
     columns: np.ndarray | None = None
     named: bool = False
     source_genes: list = field(default_factory=list, repr=False)
+    checked: bool = False
     _used: bool = field(default=False, repr=False)
 
     def __post_init__(self):
@@ -118,7 +122,7 @@ class CellChunks:
         return f"cell row {row:,}"
 
     def chunks(self, *, allow_non_integer: bool = True, caller: str = "genevec") -> Iterator[tuple[int, sp.csr_matrix]]:
-        """Yield ``(first_row, X)`` with ``X`` a canonical float64 CSR of the chunk, validated."""
+        """Yield ``(first_row, X)`` with ``X`` a canonical float64 CSR of the chunk, validated (unless ``checked``)."""
         if self._used and not self.reiterable:
             raise ValueError(
                 f"{caller}: {self.source} is a one-shot iterator that was already read. Pass a list of blocks, "
@@ -127,7 +131,8 @@ class CellChunks:
         self._used = True
         for k, (row0, block) in enumerate(self._blocks()):
             X = _as_csr(block, k, self, caller)
-            check_chunk(X, k, row0, self, allow_non_integer=allow_non_integer, caller=caller)
+            if not self.checked:
+                check_chunk(X, k, row0, self, allow_non_integer=allow_non_integer, caller=caller)
             if self.columns is not None:
                 X = X[:, self.columns]
             yield row0, X
@@ -776,7 +781,7 @@ def check_streamed_counts(X, *, layer=None, gene_names=None, allow_non_integer=F
     if len(src.genes) < min_genes:
         raise CountsError(f"{caller}: needs at least {min_genes} genes, got {len(src.genes)}.")
     result = scan(src, allow_non_integer=allow_non_integer, caller=caller)
-    return StreamedCounts(X=replace(src, n_cells=result.n_cells), genes=src.genes, scan=result)
+    return StreamedCounts(X=replace(src, n_cells=result.n_cells, checked=True), genes=src.genes, scan=result)
 
 
 # ---------------------------------------------------------------------------------------- Dask

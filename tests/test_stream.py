@@ -134,6 +134,17 @@ def test_fit_streamed_equals_fit_in_memory(atlas):
     backed.file.close()
 
 
+def test_a_streamed_fit_checks_each_chunk_once(atlas, monkeypatch):
+    """Validation happens once, at the boundary: the tile pass reads chunks the checking pass has passed."""
+    _, X = atlas
+    blocks = [X[i:i + 50] for i in range(0, X.shape[0], 50)]   # a list: read twice (check, then tiles)
+    real, checked = stream.check_chunk, []
+    monkeypatch.setattr(stream, "check_chunk", lambda Xc, k, *a, **kw: (checked.append(k), real(Xc, k, *a, **kw)))
+    with pytest.warns(Warning, match="co-occur with no gene"):
+        GeneGloVe(dim=4, max_iter=0).fit(blocks)
+    assert len(blocks) > 1 and checked == list(range(len(blocks)))   # the checking pass; the tile pass adds none
+
+
 @pytest.mark.filterwarnings("ignore:GeneGloVe. 2 of 72 genes co-occur")
 def test_fit_streamed_checkpoint_resume(atlas, tmp_path):
     path, _ = atlas
