@@ -387,15 +387,19 @@ def test_als_keeps_genes_whose_system_fails_and_warns():
 
 
 _SCRATCH_FAILS = """
-import resource, sys
+import ctypes, resource, sys
 import numpy as np
+from scipy.linalg.blas import dgemm
 from genevec import _layout, _lowrank
 
 n, kernel = 2000, sys.argv[1]
 tiles = _layout.tiles_from_dense_tcm(np.full((n, n), 50.0), np.array([0, n]), dtype=np.float64)
 Q, out = np.ones((n, 4)), np.empty((n, 4))
 F, theta = np.ones((n, 3)), np.zeros((n, 3))
-G_full = F.T @ F  # before the limit: OpenBLAS allocates buffers on its first call
+# Before the limit: the BLAS the kernels call (scipy's) allocates its buffers on its first call, and the
+# heap gives back what it freed, so that the kernel's own scratch is what cannot be allocated.
+G_full = np.ascontiguousarray(dgemm(1.0, F, F, trans_a=1))
+ctypes.CDLL("libc.so.6").malloc_trim(0)
 with open("/proc/self/statm") as fh:
     address_space = int(fh.read().split()[0]) * resource.getpagesize()
 # room for small allocations, none for the kernel's n x n scratch (32 MB)
