@@ -20,7 +20,10 @@ check is: no raw ``<script``/``<img`` in the former, and no data frame column ty
 
 A session runs either a fixed number of queries (``run_load(..., queries=n)``: what a test can
 count on, however fast the machine) or until a deadline (``duration_s``: what a benchmark measures).
-No time here is a verdict, except that one update unanswered for ``QUERY_TIMEOUT_S`` is lost.
+No time here is a verdict, except that one update unanswered for ``QUERY_TIMEOUT_S`` is lost: the
+session records it and ends there (:class:`LostAnswer`), since the run has failed already and a
+wedged server would otherwise cost ``QUERY_TIMEOUT_S`` for every query left. A run of fixed counts
+not done after ``HANG_GUARD_S`` is stopped and its unfinished sessions recorded.
 """
 from __future__ import annotations
 
@@ -48,6 +51,10 @@ from genevec import GeneVectors
 HOST = "127.0.0.1"                       # loopback only: nothing here talks to another host
 RAMP_S = 2.0                             # sessions open over the first 2 s, as users arriving, not in one instant
 QUERY_TIMEOUT_S = 120.0                  # one update unanswered this long counts as lost (generous: a busy machine)
+# A run of fixed counts (a test) not finished after this long is hung: a guard, not a speed limit (the
+# work is fixed; the load test needs a small fraction of it). Above RAMP_S + 3 * QUERY_TIMEOUT_S, the
+# most a session waits on a wedged server (connect, config, init) before its first lost answer ends it.
+HANG_GUARD_S = 600.0
 MAX_QUERIES_PER_SESSION = 5_000          # bounded in count as well as in time
 
 SCRIPT_GENE = "<script>alert(1)</script>"             # genes of the model whose names are markup
@@ -210,6 +217,10 @@ def html_fragments(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- one session
+class LostAnswer(Exception):
+    """An update unanswered for ``QUERY_TIMEOUT_S``: recorded as a problem, and the session stops there."""
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
@@ -263,8 +274,12 @@ class Session:
                 **{f".clientdata_output_{o}_hidden": False for o in SHOWN}}
         await self._exchange("init", {"method": "init", "data": data}, SHOWN)
 
-    async def _exchange(self, kind: str, message: dict, expect: list[str]) -> dict[str, Any] | None:
-        """Send one message; collect the values of ``expect`` from the flushes that follow."""
+    async def _exchange(self, kind: str, message: dict, expect: list[str]) -> dict[str, Any]:
+        """Send one message; collect the values of ``expect`` from the flushes that follow.
+
+        Raises :class:`LostAnswer`, once the problem is recorded, if they are not all in within
+        ``QUERY_TIMEOUT_S``: the verdict is a failure already, so the session sends nothing more.
+        """
         t0 = time.perf_counter()
         await self.ws.send(json.dumps(message))
         if not expect:
@@ -275,9 +290,10 @@ class Session:
         while not all(o in got for o in expect):
             left = deadline - time.perf_counter()
             if left <= 0:
-                self.problem(f"{kind} {_short(message)}: no answer for {sorted(set(expect) - set(got))} "
-                             f"within {QUERY_TIMEOUT_S:.0f} s")
-                return None
+                lost = (f"{kind} {_short(message)}: no answer for {sorted(set(expect) - set(got))} "
+                        f"within {QUERY_TIMEOUT_S:.0f} s")
+                self.problem(lost)
+                raise LostAnswer(f"{self.name}: {lost}")
             try:
                 msg = _loads(await asyncio.wait_for(self.ws.recv(), left))
             except asyncio.TimeoutError:
@@ -421,6 +437,8 @@ class Session:
             await self.update("final", "gene", "TP53")
             await self.update("final", "an_a", "KRAS")
             self.stats.sessions_ok += 1
+        except LostAnswer:
+            pass                                          # recorded by _exchange; the session ends here
         except Exception as exc:  # noqa: BLE001 -- a dropped session is a finding, not a crash of the harness
             self.problem(f"stopped: {type(exc).__name__}: {_short(str(exc))}")
         finally:
@@ -465,8 +483,9 @@ async def run_load(server: Server, oracle: Oracle, n_sessions: int, duration_s: 
 
     Session ``i`` opens after ``i * ramp_s / n_sessions`` seconds. With ``duration_s`` all stop at the
     same deadline (a benchmark: how much gets done); with ``queries`` each sends exactly that many,
-    then the two final ones, however long it takes (a test: what gets done is fixed, only the rate
-    varies). The only time limit then is a guard against a hang: every query lost.
+    then the two final ones (a test: what gets done is fixed, only the rate varies). A session ends
+    at its first lost answer. The only other time limit is a guard against a hang: sessions not done
+    after ``HANG_GUARD_S`` (with ``queries``) are cancelled and recorded as problems.
     """
     if (duration_s is None) == (queries is None):
         raise ValueError("run_load: give duration_s (a benchmark) or queries (a test), not both")
@@ -475,12 +494,19 @@ async def run_load(server: Server, oracle: Oracle, n_sessions: int, duration_s: 
     delays = [i * ramp_s / n_sessions for i in range(n_sessions)]
     if queries is not None:
         runs = [s.run(None, d, queries=queries) for s, d in zip(sessions, delays)]
-        hard_limit = ramp_s + (queries + 3) * QUERY_TIMEOUT_S + 60
+        hard_limit = HANG_GUARD_S
     else:
         deadline = time.monotonic() + duration_s
         runs = [s.run(deadline, d) for s, d in zip(sessions, delays)]
         hard_limit = duration_s + 2 * QUERY_TIMEOUT_S + 60
-    await asyncio.wait_for(asyncio.gather(*runs), hard_limit)
+    tasks = [asyncio.ensure_future(r) for r in runs]
+    _, pending = await asyncio.wait(tasks, timeout=hard_limit)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for session, task in zip(sessions, tasks):
+        if task in pending:
+            session.problem(f"not finished within {hard_limit:.0f} s (a hang guard): cancelled")
     return stats
 
 
