@@ -93,7 +93,7 @@ def write_model(folder: Path, n_genes: int = 3_000, dim: int = 50, seed: int = 0
     The map is the first two principal components coloured by planted cluster, written where the
     app looks for its cache, so the Map tab answers without minutes of t-SNE.
     """
-    from genevec.plot import write_map_table
+    from genevec.maps import write_map_table
     import pandas as pd
 
     rng = np.random.default_rng(seed)

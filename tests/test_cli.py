@@ -875,13 +875,17 @@ def test_attributes_that_are_a_gct_get_a_message_that_says_so(gct_file, tmp_path
     assert "genevec train counts.gct.gz --attributes SampleAttributesDS.txt --tissue Pancreas" in line
 
 
+class _MapComputed(Exception):
+    """Raised by a stand-in for genevec.maps.gene_map: not among the errors main() turns into messages."""
+
+
 def test_map_checks_the_image_format_before_the_work(vectors_file, tmp_path, capsys, monkeypatch):
-    import genevec.plot
+    import genevec.maps
 
     def boom(*a, **k):
-        raise AssertionError("the t-SNE ran before the output name was checked")
+        raise _MapComputed("the t-SNE ran before the output name was checked")
 
-    monkeypatch.setattr(genevec.plot, "gene_map", boom)
+    monkeypatch.setattr(genevec.maps, "gene_map", boom)      # where `genevec map` looks it up
     path, _, _ = vectors_file
     for name, got in (("map.jpg2", "the extension .jpg2"), ("map", "no extension")):
         assert main(["map", str(path), "-o", str(tmp_path / name)]) == 2
@@ -891,10 +895,24 @@ def test_map_checks_the_image_format_before_the_work(vectors_file, tmp_path, cap
         assert ".png" in line and "e.g. map.png" in line
     assert main(["map", str(path), "-o", str(tmp_path / "nope" / "map.png")]) == 2
     assert "does not exist. Create it first" in one_error_line(capsys.readouterr().err)
+    with pytest.raises(_MapComputed):                # the stand-in is the one called: the checks above mean something
+        main(["map", str(path), "-o", str(tmp_path / "map.png")])
+
+
+def test_maps_are_computed_and_read_without_the_drawing_module(vectors_file):
+    """genevec.gene_map/cluster_genes/read_gene_map and `genevec info` come from genevec.maps; plot only draws."""
+    path, _, _ = vectors_file
+    code = ("import sys, genevec, genevec.cli\n"
+            "genevec.gene_map, genevec.cluster_genes, genevec.read_gene_map\n"
+            f"assert genevec.cli.main(['info', {str(path)!r}]) == 0\n"
+            "print('genevec.plot imported:', 'genevec.plot' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "genevec.plot imported: False"
 
 
 def test_train_map_caches_the_app_map_and_checks_its_path_first(gct_file, tmp_path, capsys):
-    from genevec.plot import map_cache_path, model_map, read_gene_map
+    from genevec.maps import map_cache_path, model_map, read_gene_map
 
     gct, _, _ = gct_file
     out = tmp_path / "v.txt"
