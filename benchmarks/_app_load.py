@@ -2,7 +2,8 @@
 
 Used by tests/test_app_load.py (a few sessions, a fixed number of queries each, every answer
 checked) and by benchmarks/bench_app_load.py and bench_app_browser.py (more sessions, for a set
-time, latencies reported). Benchmarks import it with ``benchmarks/`` on ``sys.path``, the tests the same.
+time, latencies reported); test_app_browser.py and test_cli.py start the app with its ``serve``.
+Benchmarks import it with ``benchmarks/`` on ``sys.path``, the tests the same.
 
 The app is served by ``run_app`` in a subprocess on a free loopback port (127.0.0.1 only) over a
 real vectors file of a few thousand genes. Each simulated session is what a browser tab sends:
@@ -32,6 +33,7 @@ import contextlib
 import html
 import json
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -39,7 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,16 +138,23 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list[str] | None = None
-          ) -> Iterator[Server]:
-    """``run_app`` in a subprocess on a free loopback port; stdout and stderr go to ``log``."""
+def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list[str] | None = None, *,
+          argv: Callable[[int], list[str]] | None = None, stop: int = signal.SIGTERM) -> Iterator[Server]:
+    """``run_app`` in a subprocess on a free loopback port; stdout and stderr go to ``log``.
+
+    ``argv(port)``, if given, is the command to run instead (e.g. ``genevec app ... --port PORT``; it
+    must listen on ``HOST``). ``stop`` is the signal that ends it (SIGINT: as Ctrl-C does).
+    """
     port = free_port()
-    sets = "" if gene_sets is None else f", gene_sets={gene_sets!r}"
-    code = (f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port}"
-            f"{sets})")
+    if argv is None:
+        sets = "" if gene_sets is None else f", gene_sets={gene_sets!r}"
+        code = (f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port}"
+                f"{sets})")
+        command = [sys.executable, "-c", code]
+    else:
+        command = argv(port)
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=log.parent, stdout=fh,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=log.parent, stdout=fh, stderr=subprocess.STDOUT)
     server = Server(proc, port, log)
     try:
         deadline = time.monotonic() + startup_s
@@ -161,7 +170,7 @@ def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list
                 time.sleep(0.3)
         yield server
     finally:
-        proc.terminate()
+        proc.send_signal(stop)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -12,10 +12,8 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -467,38 +465,17 @@ def test_app_passes_its_options(vectors_file, monkeypatch, capsys):
     assert "http://0.0.0.0:8123" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_app_serves_in_a_process(vectors_file, tmp_path):
+    from _app_load import serve  # benchmarks/, on sys.path through conftest.py
 
-
-def test_app_serves_in_a_process(vectors_file):
     path, _, _ = vectors_file
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "genevec", "app", str(path), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        body = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
-                    assert resp.status == 200
-                    body = resp.read().decode("utf-8", "replace")
-                    break
-            except OSError:
-                time.sleep(0.3)
-        assert body is not None, f"the app did not answer on port {port}: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
-        assert "<html" in body.lower()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in proc.stderr.read()
+    with serve([path], tmp_path / "app.log", argv=lambda port: [sys.executable, "-m", "genevec", "app", str(path),
+                                                                "--port", str(port)],
+               stop=signal.SIGINT) as server:                     # stopped as Ctrl-C stops it
+        with urllib.request.urlopen(f"{server.url}/", timeout=60) as resp:
+            assert resp.status == 200
+            assert "<html" in resp.read().decode("utf-8", "replace").lower()
+    assert "Traceback" not in server.log_text()
 
 
 def test_app_missing_file(tmp_path, capsys):
