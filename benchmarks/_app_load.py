@@ -2,7 +2,8 @@
 
 Used by tests/test_app_load.py (a few sessions, a fixed number of queries each, every answer
 checked) and by benchmarks/bench_app_load.py and bench_app_browser.py (more sessions, for a set
-time, latencies reported). Benchmarks import it with ``benchmarks/`` on ``sys.path``, the tests the same.
+time, latencies reported); test_app_browser.py and test_cli.py start the app with its ``serve``.
+Benchmarks import it with ``benchmarks/`` on ``sys.path``, the tests the same.
 
 The app is served by ``run_app`` in a subprocess on a free loopback port (127.0.0.1 only) over a
 real vectors file of a few thousand genes. Each simulated session is what a browser tab sends:
@@ -20,7 +21,10 @@ check is: no raw ``<script``/``<img`` in the former, and no data frame column ty
 
 A session runs either a fixed number of queries (``run_load(..., queries=n)``: what a test can
 count on, however fast the machine) or until a deadline (``duration_s``: what a benchmark measures).
-No time here is a verdict, except that one update unanswered for ``QUERY_TIMEOUT_S`` is lost.
+No time here is a verdict, except that one update unanswered for ``QUERY_TIMEOUT_S`` is lost: the
+session records it and ends there (:class:`LostAnswer`), since the run has failed already and a
+wedged server would otherwise cost ``QUERY_TIMEOUT_S`` for every query left. A run of fixed counts
+not done after ``HANG_GUARD_S`` is stopped and its unfinished sessions recorded.
 """
 from __future__ import annotations
 
@@ -29,14 +33,14 @@ import contextlib
 import html
 import json
 import random
+import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,10 @@ from genevec import GeneVectors
 HOST = "127.0.0.1"                       # loopback only: nothing here talks to another host
 RAMP_S = 2.0                             # sessions open over the first 2 s, as users arriving, not in one instant
 QUERY_TIMEOUT_S = 120.0                  # one update unanswered this long counts as lost (generous: a busy machine)
+# A run of fixed counts (a test) not finished after this long is hung: a guard, not a speed limit (the
+# work is fixed; the load test needs a small fraction of it). Above RAMP_S + 3 * QUERY_TIMEOUT_S, the
+# most a session waits on a wedged server (connect, config, init) before its first lost answer ends it.
+HANG_GUARD_S = 600.0
 MAX_QUERIES_PER_SESSION = 5_000          # bounded in count as well as in time
 
 SCRIPT_GENE = "<script>alert(1)</script>"             # genes of the model whose names are markup
@@ -86,7 +94,7 @@ def write_model(folder: Path, n_genes: int = 3_000, dim: int = 50, seed: int = 0
     The map is the first two principal components coloured by planted cluster, written where the
     app looks for its cache, so the Map tab answers without minutes of t-SNE.
     """
-    from genevec.plot import write_map_table
+    from genevec.maps import write_map_table
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -129,16 +137,23 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list[str] | None = None
-          ) -> Iterator[Server]:
-    """``run_app`` in a subprocess on a free loopback port; stdout and stderr go to ``log``."""
+def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list[str] | None = None, *,
+          argv: Callable[[int], list[str]] | None = None, stop: int = signal.SIGTERM) -> Iterator[Server]:
+    """``run_app`` in a subprocess on a free loopback port; stdout and stderr go to ``log``.
+
+    ``argv(port)``, if given, is the command to run instead (e.g. ``genevec app ... --port PORT``; it
+    must listen on ``HOST``). ``stop`` is the signal that ends it (SIGINT: as Ctrl-C does).
+    """
     port = free_port()
-    sets = "" if gene_sets is None else f", gene_sets={gene_sets!r}"
-    code = (f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port}"
-            f"{sets})")
+    if argv is None:
+        sets = "" if gene_sets is None else f", gene_sets={gene_sets!r}"
+        code = (f"from genevec.app import run_app; run_app({[str(p) for p in paths]!r}, host={HOST!r}, port={port}"
+                f"{sets})")
+        command = [sys.executable, "-c", code]
+    else:
+        command = argv(port)
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-c", code], cwd=log.parent, stdout=fh,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=log.parent, stdout=fh, stderr=subprocess.STDOUT)
     server = Server(proc, port, log)
     try:
         deadline = time.monotonic() + startup_s
@@ -154,7 +169,7 @@ def serve(paths: list[Path], log: Path, startup_s: float = 60.0, gene_sets: list
                 time.sleep(0.3)
         yield server
     finally:
-        proc.terminate()
+        proc.send_signal(stop)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -210,6 +225,10 @@ def html_fragments(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- one session
+class LostAnswer(Exception):
+    """An update unanswered for ``QUERY_TIMEOUT_S``: recorded as a problem, and the session stops there."""
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
@@ -263,8 +282,12 @@ class Session:
                 **{f".clientdata_output_{o}_hidden": False for o in SHOWN}}
         await self._exchange("init", {"method": "init", "data": data}, SHOWN)
 
-    async def _exchange(self, kind: str, message: dict, expect: list[str]) -> dict[str, Any] | None:
-        """Send one message; collect the values of ``expect`` from the flushes that follow."""
+    async def _exchange(self, kind: str, message: dict, expect: list[str]) -> dict[str, Any]:
+        """Send one message; collect the values of ``expect`` from the flushes that follow.
+
+        Raises :class:`LostAnswer`, once the problem is recorded, if they are not all in within
+        ``QUERY_TIMEOUT_S``: the verdict is a failure already, so the session sends nothing more.
+        """
         t0 = time.perf_counter()
         await self.ws.send(json.dumps(message))
         if not expect:
@@ -275,9 +298,10 @@ class Session:
         while not all(o in got for o in expect):
             left = deadline - time.perf_counter()
             if left <= 0:
-                self.problem(f"{kind} {_short(message)}: no answer for {sorted(set(expect) - set(got))} "
-                             f"within {QUERY_TIMEOUT_S:.0f} s")
-                return None
+                lost = (f"{kind} {_short(message)}: no answer for {sorted(set(expect) - set(got))} "
+                        f"within {QUERY_TIMEOUT_S:.0f} s")
+                self.problem(lost)
+                raise LostAnswer(f"{self.name}: {lost}")
             try:
                 msg = _loads(await asyncio.wait_for(self.ws.recv(), left))
             except asyncio.TimeoutError:
@@ -421,6 +445,8 @@ class Session:
             await self.update("final", "gene", "TP53")
             await self.update("final", "an_a", "KRAS")
             self.stats.sessions_ok += 1
+        except LostAnswer:
+            pass                                          # recorded by _exchange; the session ends here
         except Exception as exc:  # noqa: BLE001 -- a dropped session is a finding, not a crash of the harness
             self.problem(f"stopped: {type(exc).__name__}: {_short(str(exc))}")
         finally:
@@ -465,8 +491,9 @@ async def run_load(server: Server, oracle: Oracle, n_sessions: int, duration_s: 
 
     Session ``i`` opens after ``i * ramp_s / n_sessions`` seconds. With ``duration_s`` all stop at the
     same deadline (a benchmark: how much gets done); with ``queries`` each sends exactly that many,
-    then the two final ones, however long it takes (a test: what gets done is fixed, only the rate
-    varies). The only time limit then is a guard against a hang: every query lost.
+    then the two final ones (a test: what gets done is fixed, only the rate varies). A session ends
+    at its first lost answer. The only other time limit is a guard against a hang: sessions not done
+    after ``HANG_GUARD_S`` (with ``queries``) are cancelled and recorded as problems.
     """
     if (duration_s is None) == (queries is None):
         raise ValueError("run_load: give duration_s (a benchmark) or queries (a test), not both")
@@ -475,12 +502,19 @@ async def run_load(server: Server, oracle: Oracle, n_sessions: int, duration_s: 
     delays = [i * ramp_s / n_sessions for i in range(n_sessions)]
     if queries is not None:
         runs = [s.run(None, d, queries=queries) for s, d in zip(sessions, delays)]
-        hard_limit = ramp_s + (queries + 3) * QUERY_TIMEOUT_S + 60
+        hard_limit = HANG_GUARD_S
     else:
         deadline = time.monotonic() + duration_s
         runs = [s.run(deadline, d) for s, d in zip(sessions, delays)]
         hard_limit = duration_s + 2 * QUERY_TIMEOUT_S + 60
-    await asyncio.wait_for(asyncio.gather(*runs), hard_limit)
+    tasks = [asyncio.ensure_future(r) for r in runs]
+    _, pending = await asyncio.wait(tasks, timeout=hard_limit)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for session, task in zip(sessions, tasks):
+        if task in pending:
+            session.problem(f"not finished within {hard_limit:.0f} s (a hang guard): cancelled")
     return stats
 
 

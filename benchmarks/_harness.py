@@ -253,10 +253,12 @@ def serve_svd_fits(n_genes: int, n_threads: int, dim: int = 100, dtype: str = "f
 
 
 class EpochChild:
-    """Parent side: a Python child that calls :func:`serve_glove_epochs`; one timed epoch per request.
+    """Parent side: a Python child that calls ``serve`` (by name: :func:`serve_glove_epochs`, the default, or
+    :func:`serve_svd_fits`) in ``dtype``; one timed epoch (or fit) per request.
 
     ``start()`` asks for an epoch without waiting, so that several children can run at once;
     ``seconds()`` waits for the answer. ``ready`` holds the words after ``READY`` (hash, entries).
+    ``root``, if given, is the checkout the child's ``genevec`` must come from (checked before it serves).
     """
 
     def __init__(self, n_genes: int, n_threads: int, *, env: dict | None = None, cwd=None, root: str | None = None,

@@ -389,7 +389,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         raise _CliError("--resume needs --checkpoint DIR: the folder the interrupted run wrote to.")
     output = _writable_target(args.output, "vectors file")
     if args.map:
-        from .plot import map_cache_path
+        from .maps import map_cache_path
 
         _writable_target(map_cache_path(output), "map file")
     counts, info = _read_input(args)
@@ -423,7 +423,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO) -> int:
 
 def _write_model_map(vectors, output: Path, jobs: int | None, quiet: bool, out: TextIO) -> None:
     """``train --map``: the app's map of the model, cached beside the vectors (written after them, so it is fresh)."""
-    from .plot import map_cache_path, model_map, write_map_table
+    from .maps import map_cache_path, model_map, write_map_table
 
     t0 = time.perf_counter()
     m = model_map(vectors, n_jobs=jobs)
@@ -521,7 +521,7 @@ def _cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_info(args: argparse.Namespace, out: TextIO) -> int:
     from . import provenance
     from .evaluate import QualityReport
-    from .plot import map_cache_path, read_gene_map
+    from .maps import map_cache_path, read_gene_map
 
     if Path(args.vectors).is_dir() and (Path(args.vectors) / "manifest.json").is_file():
         from .cli_tissues import print_collection_info
@@ -600,7 +600,8 @@ def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
     vectors = _load_vectors(args.vectors)
     for gene in args.highlight or ():
         vectors[gene]  # an unknown gene raises GeneNotFoundError (with close matches) before the t-SNE
-    from .plot import gene_map, save_gene_map
+    from .maps import gene_map
+    from .plot import save_gene_map
 
     t0 = time.perf_counter()
     coords = gene_map(vectors, n_clusters=args.clusters, perplexity=args.perplexity, random_state=args.seed,

@@ -181,7 +181,8 @@ def plot_shifts(table: pd.DataFrame, *, label: int = 8, highlight: Sequence[str]
         raise ValueError(f"plot_shifts: table must be a DataFrame from TissueModels.shifts with columns "
                          f"{', '.join(_SHIFT_COLUMNS)}; got {type(table).__name__}"
                          + (f" with columns {list(table.columns)[:8]}" if isinstance(table, pd.DataFrame) else ""))
-    label = check_int_in_range(label, "label", 0, None, "plot_shifts", "the number of top-scoring genes to name")
+    label = check_int_in_range(label, "label", 0, None, "plot_shifts",   # the number of top-scoring genes to name
+                               "Pass label=0 to name none, or e.g. label=8.")
     genes = table["gene"].astype(str).tolist()
     for g in highlight or []:
         if g not in set(genes):

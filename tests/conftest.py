@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# benchmarks/_app_load.py is the app's load harness, shared by tests/test_app_load.py, test_app_browser.py
-# and the app benchmarks: importable as `_app_load` (appended, so it shadows nothing).
+# benchmarks/_app_load.py is the app's load harness, shared by tests/test_app_load.py, test_app_browser.py,
+# test_cli.py and the app benchmarks: importable as `_app_load` (appended, so it shadows nothing).
 if str(REPO / "benchmarks") not in sys.path:
     sys.path.append(str(REPO / "benchmarks"))
 

@@ -3,32 +3,39 @@
 The harness (serve the app, simulate sessions, check each answer against GeneVectors) is
 benchmarks/_app_load.py, shared with benchmarks/bench_app_load.py. These tests bound the work by
 counts (sessions, queries each) and assert correctness; times are reported, never asserted, and a
-deadline only guards against a hang (``QUERY_TIMEOUT_S`` per update).
+deadline only guards against a hang (``QUERY_TIMEOUT_S`` per update, a session ending at its first
+lost answer; ``HANG_GUARD_S`` per test).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
+import numpy as np
 import pytest
 
-from genevec import load_vectors
+import _app_load
+from genevec import GeneVectors, load_vectors
 from genevec.app._data import natural_key
 
 from _app_load import (  # benchmarks/, on sys.path through conftest.py
     BAD_MODELS,
     BAD_TOPN,
+    HANG_GUARD_S,
     HOSTILE,
     IMG_GENE,
     LONG_NAME,
     QUERY_TIMEOUT_S,
     SCRIPT_GENE,
+    LostAnswer,
     Oracle,
+    Server,
     Session,
     Stats,
     _loads,
@@ -44,7 +51,6 @@ pytestmark = pytest.mark.load
 
 N_SESSIONS = 20
 QUERIES = 60                             # per session: every fifth is hostile, so each sends all 11 kinds
-HANG_GUARD_S = 900                       # a scenario of one session: only a hang takes this long
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +216,57 @@ def test_neighbours_grid_sends_a_page_and_download_holds_all(app):
 
     asyncio.run(asyncio.wait_for(scenario(), HANG_GUARD_S))
     assert stats.problems == [], "\n".join(stats.problems)
+
+
+# --------------------------------------------------------------------------- the harness's own limits
+@contextlib.asynccontextmanager
+async def _silent_server():
+    """A websocket endpoint that sends Shiny's ``config``, then reads every message and answers none: a wedged app."""
+    from websockets.asyncio.server import serve as ws_serve
+
+    async def handler(ws):
+        await ws.send(json.dumps({"config": {"sessionId": "silent"}}))
+        async for _ in ws:
+            pass
+
+    async with ws_serve(handler, "127.0.0.1", 0) as endpoint:
+        yield Server(None, endpoint.sockets[0].getsockname()[1], None)
+
+
+def _tiny_oracle() -> Oracle:
+    genes = ["KRAS", "BRCA1", "BRCA2", "TP53", "G4", "G5"]
+    return Oracle(GeneVectors(np.random.default_rng(0).normal(size=(len(genes), 4)), genes))
+
+
+def test_a_session_ends_at_its_first_lost_answer(monkeypatch):
+    """A wedged server costs one QUERY_TIMEOUT_S per session, not one per query left to send."""
+    monkeypatch.setattr(_app_load, "QUERY_TIMEOUT_S", 3.0)     # nothing ever answers: any value is lost
+
+    async def scenario():
+        async with _silent_server() as server:
+            stats = await run_load(server, _tiny_oracle(), 3, queries=QUERIES, ramp_s=0.0)
+            session = Session(9, server, _tiny_oracle(), Stats(), seed=0)
+            with pytest.raises(LostAnswer, match="session 9: init .* no answer for"):
+                await session.open()
+            await session.ws.close()
+            return stats, session.stats
+
+    # Without the stop, each session would send all 63 messages, QUERY_TIMEOUT_S each: the guard fails it.
+    stats, one = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert len(stats.problems) == 3, "\n".join(stats.problems[:10])     # one per session, then it stopped
+    assert sorted(p.split(":")[0] for p in stats.problems) == ["session 0", "session 1", "session 2"]
+    assert stats.sessions_ok == 0 and stats.queries == 0
+    assert len(one.problems) == 1
+
+
+def test_hang_guard_cancels_unfinished_sessions_and_reports_them(monkeypatch):
+    """A run of fixed counts stops after HANG_GUARD_S, naming the sessions it cancelled, instead of waiting on."""
+    monkeypatch.setattr(_app_load, "HANG_GUARD_S", 1.0)       # QUERY_TIMEOUT_S (120 s) never comes into play
+
+    async def scenario():
+        async with _silent_server() as server:
+            return await run_load(server, _tiny_oracle(), 2, queries=QUERIES, ramp_s=0.0)
+
+    stats = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert stats.problems == [f"session {i}: not finished within 1 s (a hang guard): cancelled" for i in range(2)]
+    assert stats.sessions_ok == 0

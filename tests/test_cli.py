@@ -12,10 +12,8 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -467,38 +465,17 @@ def test_app_passes_its_options(vectors_file, monkeypatch, capsys):
     assert "http://0.0.0.0:8123" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_app_serves_in_a_process(vectors_file, tmp_path):
+    from _app_load import serve  # benchmarks/, on sys.path through conftest.py
 
-
-def test_app_serves_in_a_process(vectors_file):
     path, _, _ = vectors_file
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "genevec", "app", str(path), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        body = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
-                    assert resp.status == 200
-                    body = resp.read().decode("utf-8", "replace")
-                    break
-            except OSError:
-                time.sleep(0.3)
-        assert body is not None, f"the app did not answer on port {port}: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
-        assert "<html" in body.lower()
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert "Traceback" not in proc.stderr.read()
+    with serve([path], tmp_path / "app.log", argv=lambda port: [sys.executable, "-m", "genevec", "app", str(path),
+                                                                "--port", str(port)],
+               stop=signal.SIGINT) as server:                     # stopped as Ctrl-C stops it
+        with urllib.request.urlopen(f"{server.url}/", timeout=60) as resp:
+            assert resp.status == 200
+            assert "<html" in resp.read().decode("utf-8", "replace").lower()
+    assert "Traceback" not in server.log_text()
 
 
 def test_app_missing_file(tmp_path, capsys):
@@ -875,13 +852,17 @@ def test_attributes_that_are_a_gct_get_a_message_that_says_so(gct_file, tmp_path
     assert "genevec train counts.gct.gz --attributes SampleAttributesDS.txt --tissue Pancreas" in line
 
 
+class _MapComputed(Exception):
+    """Raised by a stand-in for genevec.maps.gene_map: not among the errors main() turns into messages."""
+
+
 def test_map_checks_the_image_format_before_the_work(vectors_file, tmp_path, capsys, monkeypatch):
-    import genevec.plot
+    import genevec.maps
 
     def boom(*a, **k):
-        raise AssertionError("the t-SNE ran before the output name was checked")
+        raise _MapComputed("the t-SNE ran before the output name was checked")
 
-    monkeypatch.setattr(genevec.plot, "gene_map", boom)
+    monkeypatch.setattr(genevec.maps, "gene_map", boom)      # where `genevec map` looks it up
     path, _, _ = vectors_file
     for name, got in (("map.jpg2", "the extension .jpg2"), ("map", "no extension")):
         assert main(["map", str(path), "-o", str(tmp_path / name)]) == 2
@@ -891,10 +872,24 @@ def test_map_checks_the_image_format_before_the_work(vectors_file, tmp_path, cap
         assert ".png" in line and "e.g. map.png" in line
     assert main(["map", str(path), "-o", str(tmp_path / "nope" / "map.png")]) == 2
     assert "does not exist. Create it first" in one_error_line(capsys.readouterr().err)
+    with pytest.raises(_MapComputed):                # the stand-in is the one called: the checks above mean something
+        main(["map", str(path), "-o", str(tmp_path / "map.png")])
+
+
+def test_maps_are_computed_and_read_without_the_drawing_module(vectors_file):
+    """genevec.gene_map/cluster_genes/read_gene_map and `genevec info` come from genevec.maps; plot only draws."""
+    path, _, _ = vectors_file
+    code = ("import sys, genevec, genevec.cli\n"
+            "genevec.gene_map, genevec.cluster_genes, genevec.read_gene_map\n"
+            f"assert genevec.cli.main(['info', {str(path)!r}]) == 0\n"
+            "print('genevec.plot imported:', 'genevec.plot' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "genevec.plot imported: False"
 
 
 def test_train_map_caches_the_app_map_and_checks_its_path_first(gct_file, tmp_path, capsys):
-    from genevec.plot import map_cache_path, model_map, read_gene_map
+    from genevec.maps import map_cache_path, model_map, read_gene_map
 
     gct, _, _ = gct_file
     out = tmp_path / "v.txt"

@@ -89,5 +89,9 @@ def test_plot_shifts_errors():
         plot_shifts(_shift_table().drop(columns=["expected_jaccard"]))
     with pytest.raises(GeneNotFoundError, match="G99"):
         plot_shifts(_shift_table(), highlight=["G99"])
-    with pytest.raises(ValueError, match="label"):
+    with pytest.raises(ValueError) as err:
         plot_shifts(_shift_table(), label=-1)
+    assert str(err.value) == ("plot_shifts: label must be in [0, inf), got -1. "
+                              "Pass label=0 to name none, or e.g. label=8.")
+    with pytest.raises(TypeError, match=r"^plot_shifts: label must be an int, got 2\.5 of type float\.$"):
+        plot_shifts(_shift_table(), label=2.5)
