@@ -180,6 +180,74 @@ def test_stale_map_cache_is_recomputed(vec_path, monkeypatch):
     assert set(d.get_map(model)["cluster"]) == {2}
 
 
+def _map_of_first_column(gv, **_):
+    """A stand-in for maps.model_map whose map shows which vectors it was computed from (x = first column)."""
+    return pd.DataFrame({"gene": gv.genes, "x": gv.vectors[:, 0].astype(np.float64), "y": 0.0, "cluster": 1})
+
+
+def _replace_on_disk(path, seed):
+    """What a retrain does while the app serves: new vectors for the same genes, a later mtime."""
+    write_vectors(path, seed=seed)
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+def test_a_served_model_keeps_its_map_when_its_file_changes(vec_path, monkeypatch):
+    """The map is of the vectors the app serves: the file changing on disk neither recomputes it from
+    the served (old) vectors nor saves that map beside the new file, where a restart would take it."""
+    CACHE.clear()
+    calls = []
+    monkeypatch.setattr(gm, "model_map", lambda gv, **k: calls.append(gv) or _map_of_first_column(gv))
+    model = d.load_models([vec_path])[0]
+    cache = vec_path + ".map.tsv"
+    m = d.get_map(model)
+    assert len(calls) == 1 and os.path.isfile(cache)
+    _replace_on_disk(vec_path, seed=1)
+    os.remove(cache)
+    assert d.map_cached(model) and d.get_map(model) is m and len(calls) == 1    # still the served vectors' map
+    assert not os.path.isfile(cache)
+    CACHE.clear()                                            # the entry gone (e.g. clear()): recomputed, kept in memory
+    again = d.get_map(model)
+    assert len(calls) == 2 and calls[1] is model.vectors and not os.path.isfile(cache)
+    np.testing.assert_allclose(again["x"], model.vectors.vectors[:, 0])       # the served vectors' map, unrounded
+    # a restart serves the new vectors, and computes and saves their map
+    new = d.load_models([vec_path])[0]
+    assert new.vectors is not model.vectors and not d.map_cached(new)
+    np.testing.assert_allclose(d.get_map(new)["x"], new.vectors.vectors[:, 0])
+    np.testing.assert_allclose(gm.read_gene_map(cache)["x"], new.vectors.vectors[:, 0], rtol=1e-5)   # TSV: 6 digits
+    assert len(calls) == 3 and calls[2] is new.vectors and os.path.isfile(cache)
+
+
+def test_a_served_model_never_reads_the_map_saved_for_a_newer_file(vec_path, monkeypatch):
+    """`genevec train --map` rewrote the vectors and their map while the app serves the old vectors:
+    the old vectors' map is computed, not read from the new vectors' TSV (same genes, other map)."""
+    CACHE.clear()
+    model = d.load_models([vec_path])[0]
+    _replace_on_disk(vec_path, seed=1)
+    cache = vec_path + ".map.tsv"
+    gm.write_map_table(_map_of_first_column(load_vectors(vec_path)), cache)
+    st = os.stat(vec_path)
+    os.utime(cache, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))                # newer than the new vectors
+    assert not d.map_cached(model)
+    monkeypatch.setattr(gm, "model_map", lambda gv, **k: _map_of_first_column(gv))
+    np.testing.assert_allclose(d.get_map(model)["x"], model.vectors.vectors[:, 0])
+    np.testing.assert_allclose(gm.read_gene_map(cache)["x"], load_vectors(vec_path).vectors[:, 0],
+                               rtol=1e-5)                                        # the new vectors' TSV left alone
+
+
+def test_a_map_is_not_saved_beside_a_file_that_changed_while_it_was_computed(vec_path, monkeypatch):
+    CACHE.clear()
+    model = d.load_models([vec_path])[0]
+
+    def retrained_meanwhile(gv, **_):
+        _replace_on_disk(vec_path, seed=1)
+        return _map_of_first_column(gv)
+
+    monkeypatch.setattr(gm, "model_map", retrained_meanwhile)
+    np.testing.assert_allclose(d.get_map(model)["x"], model.vectors.vectors[:, 0])
+    assert not os.path.isfile(vec_path + ".map.tsv") and d.map_cached(model)      # in memory only
+
+
 def test_clusters_and_about(vec_path):
     m = pd.DataFrame({"gene": list("ABCDE"), "x": 0.0, "y": 0.0, "cluster": [1, 1, 2, 1, 3]})
     s = d.cluster_summary(m, show=2)
@@ -329,9 +397,12 @@ def test_a_collection_folder_is_served_as_one_model_per_tissue(collection_dir, c
                                                           "skin_not_sun_exposed_suprapubic.txt"]
     for m in models:                                           # the aligned vectors of each tissue, as loaded
         np.testing.assert_array_equal(m.vectors.vectors, collection[m.label].vectors)
+        st = os.stat(m.path)
+        assert m.stamp == (st.st_mtime_ns, st.st_size)       # so its map is cached beside it (d._map_file)
     assert d.load_served([str(collection_dir)])[1].tissues == collection.tissues       # a list of one folder
     models, served = d.load_served(collection)                # an object: no files, maps in memory
     assert served is collection and [m.path for m in models] == ["", "", ""]
+    assert {m.stamp for m in models} == {(0, 0)}
     ui_ = str(build_ui(models, ["go_bp"], collection.tissues))
     assert 'data-value="compare"' in ui_ and "Compare tissues" in ui_ and '<label class="control-label" ' \
         'id="model-label" for="model">Tissue</label>' in ui_

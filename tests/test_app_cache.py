@@ -30,25 +30,29 @@ def test_in_memory_vectors_entries_go_with_the_vectors():
     assert len(cache._memory_maps) == 0 and len(cache._indexes) == 0 and len(cache._memory_locks) == 0
 
 
-def test_a_file_entry_is_replaced_when_the_file_changes_and_clear_empties(tmp_path):
+def test_a_file_entry_is_replaced_by_the_reloaded_vectors_and_clear_empties(tmp_path):
+    """A file's map is its loaded vectors': the file changing alone keeps it; vectors read again replace it."""
     cache = AppCache()
     path = str(tmp_path / "v.txt")
     GeneVectors(np.eye(2), ["A", "B"]).save(path)
     loads = []
-    gv = cache.vectors(path, lambda p: loads.append(p) or GeneVectors(np.eye(2), ["A", "B"]))
+    gv, stamp1 = cache.stamped_vectors(path, lambda p: loads.append(p) or GeneVectors(np.eye(2), ["A", "B"]))
     assert cache.vectors(path, lambda p: loads.append(p)) is gv and len(loads) == 1
-    model = d.Model("v.txt", path, gv)
+    model = d.Model("v.txt", path, gv, stamp=stamp1)
     first = cache.gene_map(model, lambda: table(gv))
     assert cache.has_map(model)
     st = os.stat(path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))                # the file changed
-    assert not cache.has_map(model)
-    second = cache.gene_map(model, lambda: table(gv, cluster=2))
+    assert cache.has_map(model) and cache.gene_map(model, lambda: table(gv, cluster=9)) is first   # gv's map
+    gv2, stamp2 = cache.stamped_vectors(path, lambda p: loads.append(p) or GeneVectors(np.eye(2), ["A", "B"]))
+    assert len(loads) == 2 and gv2 is not gv and stamp2 == (st.st_mtime_ns + 10**9, st.st_size)
+    reloaded = d.Model("v.txt", path, gv2, stamp=stamp2)
+    assert not cache.has_map(reloaded)
+    second = cache.gene_map(reloaded, lambda: table(gv2, cluster=2))
     assert second is not first and len(cache._file_maps) == 1                  # replaced, not added
-    cache.vectors(path, lambda p: loads.append(p) or gv)
-    assert len(loads) == 2
+    assert not cache.has_map(model)
     cache.clear()
-    assert not cache.has_map(model) and cache._vectors == {}
+    assert not cache.has_map(reloaded) and cache._vectors == {}
 
 
 def test_svgs_are_bounded_per_map():

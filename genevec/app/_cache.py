@@ -44,8 +44,11 @@ class AppCache:
     vectors file is read once and a map computed once however many sessions ask at the same time.
     Nothing in it outlives what it describes:
 
-    - a vectors file's vectors and map (``model.path`` set) stay until the file changes (its mtime
-      or size), when the next request replaces them: one entry per file served;
+    - a vectors file's vectors stay until the file changes (its mtime or size): the next load of
+      the file (a new app, a restart) reads it again and replaces them. A model's map
+      (``model.path`` set) is that of the vectors the model serves: it is kept under the file's
+      stamp when they were read (``model.stamp``), so a file changing under a running app changes
+      nothing it shows; a model loaded after the change replaces it. One entry per file served;
     - vectors without a file (a :class:`genevec.TissueModels` fitted in this process), and every
       gene-search index, are held by weak reference to the vectors object: they go when it goes, so
       nothing is keyed by ``id()`` and a reused id can never find another model's map;
@@ -77,21 +80,29 @@ class AppCache:
     # ------------------------------------------------------------------ vectors files
     def vectors(self, real: str, load: Callable[[str], Any]) -> Any:
         """The vectors of the file at real path ``real``: ``load(real)`` once, again only when the file changes."""
+        return self.stamped_vectors(real, load)[0]
+
+    def stamped_vectors(self, real: str, load: Callable[[str], Any]) -> tuple[Any, tuple[int, int]]:
+        """:meth:`vectors`, and the file's stamp when they were read (taken before reading)."""
         now = stamp(real)
         with self._lock:
             hit = self._vectors.get(real)
             if hit is not None and hit[0] == now:
-                return hit[1]
+                return hit[1], now
         gv = load(real)
         with self._lock:
             self._vectors[real] = (now, gv)
-        return gv
+        return gv, now
 
     # ------------------------------------------------------------------ maps
     def _slot(self, model: Any) -> tuple[dict | weakref.WeakKeyDictionary, Any, tuple[int, int]]:
-        """(where the model's map lives, its key there, the stamp that says it is current)."""
+        """(where the model's map lives, its key there, the stamp that says it is current).
+
+        The stamp is the vectors file's when the model's vectors were read (``model.stamp``), not the
+        file's now: the map is of the vectors served, whatever has happened to the file since.
+        """
         if model.path:
-            return self._file_maps, model.path, stamp(model.path)
+            return self._file_maps, model.path, model.stamp
         return self._memory_maps, model.vectors, (0, 0)
 
     def _current(self, model: Any) -> _MapEntry | None:
