@@ -1,8 +1,9 @@
 """What the app keeps in memory between requests: one :class:`AppCache`, with one stated lifetime.
 
-Before, four module-level dictionaries held loaded vectors, maps (with a lock each), search
-indexes keyed by ``id()`` and the in-memory vectors kept alive for those ids, and none was ever
-emptied; the rendered map SVGs were a fifth, per app. They are one object now, :data:`CACHE`.
+:data:`CACHE`, shared by every app and session of the process, holds the loaded vectors files,
+each model's t-SNE map (computed once, with a lock per model), the rendered map SVGs (at most
+:data:`MAX_SVGS`, least recently used dropped first) and the gene-search indexes. :func:`stamp`
+is what says a file is unchanged.
 """
 
 from __future__ import annotations
