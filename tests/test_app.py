@@ -297,9 +297,12 @@ def test_missing_shiny_gives_install_hint(vec_path, monkeypatch):
         create_app([vec_path])
 
 
-def test_neighbours_query_on_25k_genes_costs_about_the_bare_computation(capsys):
-    """The app's neighbours table over 25,321 genes costs a small multiple of the same work done bare (scores,
-    one sort, a two-column frame to JSON), both timed in this run: a ratio, whatever the machine's speed."""
+def test_neighbours_query_on_25k_genes_does_the_bare_computation_once(capsys, monkeypatch):
+    """The app's neighbours table over 25,321 genes is the bare computation (scores, one sort, a two-column
+    frame to JSON) done once: the same genes in the same order, the same scores, one scoring and one ranking
+    of the genes per query. The times of both are printed, not asserted (speed: benchmarks/)."""
+    import genevec.similarity as sim
+
     rng = np.random.default_rng(0)
     genes = ["KRAS"] + [f"G{i}" for i in range(25320)]
     gv = GeneVectors(rng.normal(size=(25321, 100)).astype(np.float32), genes)
@@ -314,7 +317,21 @@ def test_neighbours_query_on_25k_genes_costs_about_the_bare_computation(capsys):
     def bare():
         scores = gv.most_similar("KRAS", topn=None)
         order = np.argsort(-scores, kind="stable")[1:]
-        pd.DataFrame({"Gene": names[order], "Similarity": scores[order]}).to_json(orient="values")
+        frame = pd.DataFrame({"Gene": names[order], "Similarity": scores[order]})
+        frame.to_json(orient="values")
+        return frame
+
+    work = {"scored": 0, "ranked": 0}
+    cosines, top = GeneVectors._cosines, sim._top_indices
+    monkeypatch.setattr(GeneVectors, "_cosines", lambda self, q: work.__setitem__("scored", work["scored"] + 1)
+                        or cosines(self, q))
+    monkeypatch.setattr(sim, "_top_indices", lambda *a: work.__setitem__("ranked", work["ranked"] + 1) or top(*a))
+    table = app()
+    assert work == {"scored": 1, "ranked": 1}
+    monkeypatch.undo()
+    want = bare()
+    assert len(table) == 25320 and table["Gene"].tolist() == want["Gene"].tolist()
+    np.testing.assert_array_equal(table["Similarity"], want["Similarity"].astype(np.float64).round(4))
 
     best = {"app": np.inf, "bare": np.inf}
     for _ in range(3):                                       # alternated, so both see the same load
@@ -322,12 +339,9 @@ def test_neighbours_query_on_25k_genes_costs_about_the_bare_computation(capsys):
             t0 = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - t0)
-    table = app()
-    assert len(table) == 25320
     with capsys.disabled():
         print(f"\nneighbours over 25,321 genes: app {best['app']:.3f} s, bare {best['bare']:.3f} s "
               f"({best['app'] / best['bare']:.1f}x)")
-    assert best["app"] < 10 * best["bare"], best
 
 
 def test_notices_for_repeated_and_absent_genes(tmp_path):
