@@ -1,8 +1,9 @@
 """What the app keeps in memory between requests: one :class:`AppCache`, with one stated lifetime.
 
-Before, four module-level dictionaries held loaded vectors, maps (with a lock each), search
-indexes keyed by ``id()`` and the in-memory vectors kept alive for those ids, and none was ever
-emptied; the rendered map SVGs were a fifth, per app. They are one object now, :data:`CACHE`.
+:data:`CACHE`, shared by every app and session of the process, holds the loaded vectors files,
+each model's t-SNE map (computed once, with a lock per model), the rendered map SVGs (at most
+:data:`MAX_SVGS`, least recently used dropped first) and the gene-search indexes. :func:`stamp`
+is what says a file is unchanged.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import logging
 import os
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Rendered SVGs kept per map (one per colour mode, gene set or focus gene); more empties that map's.
+#: Rendered map SVGs the process keeps, across all maps (one per map and colour mode, gene set or focus
+#: gene; ~2.6 MB each for 25k genes): past it, the least recently used is dropped.
 MAX_SVGS = 64
 
 
@@ -29,7 +32,7 @@ def stamp(path: str) -> tuple[int, int]:
 class _MapEntry:
     """A model's map, the stamp of the vectors it was computed for, and its rendered SVGs."""
 
-    __slots__ = ("stamp", "frame", "svgs")
+    __slots__ = ("stamp", "frame", "svgs", "__weakref__")
 
     def __init__(self, stamp: tuple[int, int], frame: Any):
         self.stamp, self.frame, self.svgs = stamp, frame, {}
@@ -44,12 +47,16 @@ class AppCache:
     vectors file is read once and a map computed once however many sessions ask at the same time.
     Nothing in it outlives what it describes:
 
-    - a vectors file's vectors and map (``model.path`` set) stay until the file changes (its mtime
-      or size), when the next request replaces them: one entry per file served;
+    - a vectors file's vectors stay until the file changes (its mtime or size): the next load of
+      the file (a new app, a restart) reads it again and replaces them. A model's map
+      (``model.path`` set) is that of the vectors the model serves: it is kept under the file's
+      stamp when they were read (``model.stamp``), so a file changing under a running app changes
+      nothing it shows; a model loaded after the change replaces it. One entry per file served;
     - vectors without a file (a :class:`genevec.TissueModels` fitted in this process), and every
       gene-search index, are held by weak reference to the vectors object: they go when it goes, so
       nothing is keyed by ``id()`` and a reused id can never find another model's map;
-    - rendered SVGs live in their map's entry, at most :data:`MAX_SVGS` per map.
+    - rendered SVGs live in their map's entry, so they go with it; at most :data:`MAX_SVGS` are kept
+      across all maps, the least recently used dropped first.
 
     :meth:`clear` empties everything (tests use it; a server that wants its memory back can too).
     Every method is thread-safe: maps are computed off the event loop, in threads.
@@ -63,6 +70,8 @@ class AppCache:
         self._memory_maps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # vectors -> map entry
         self._memory_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # vectors -> lock
         self._indexes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()        # vectors -> search index
+        # every kept SVG as (weak reference to its map entry, key), least recently used first
+        self._svg_order: OrderedDict[tuple[weakref.ref, Any], None] = OrderedDict()
 
     def clear(self) -> None:
         """Forget everything: the next request loads, reads or computes again."""
@@ -73,25 +82,34 @@ class AppCache:
             self._memory_maps.clear()
             self._memory_locks.clear()
             self._indexes.clear()
+            self._svg_order.clear()
 
     # ------------------------------------------------------------------ vectors files
     def vectors(self, real: str, load: Callable[[str], Any]) -> Any:
         """The vectors of the file at real path ``real``: ``load(real)`` once, again only when the file changes."""
+        return self.stamped_vectors(real, load)[0]
+
+    def stamped_vectors(self, real: str, load: Callable[[str], Any]) -> tuple[Any, tuple[int, int]]:
+        """:meth:`vectors`, and the file's stamp when they were read (taken before reading)."""
         now = stamp(real)
         with self._lock:
             hit = self._vectors.get(real)
             if hit is not None and hit[0] == now:
-                return hit[1]
+                return hit[1], now
         gv = load(real)
         with self._lock:
             self._vectors[real] = (now, gv)
-        return gv
+        return gv, now
 
     # ------------------------------------------------------------------ maps
     def _slot(self, model: Any) -> tuple[dict | weakref.WeakKeyDictionary, Any, tuple[int, int]]:
-        """(where the model's map lives, its key there, the stamp that says it is current)."""
+        """(where the model's map lives, its key there, the stamp that says it is current).
+
+        The stamp is the vectors file's when the model's vectors were read (``model.stamp``), not the
+        file's now: the map is of the vectors served, whatever has happened to the file since.
+        """
         if model.path:
-            return self._file_maps, model.path, stamp(model.path)
+            return self._file_maps, model.path, model.stamp
         return self._memory_maps, model.vectors, (0, 0)
 
     def _current(self, model: Any) -> _MapEntry | None:
@@ -131,21 +149,32 @@ class AppCache:
     def svg(self, model: Any, key: Any, make: Callable[[], str]) -> str:
         """A rendering of the model's current map (``key`` names the colouring): ``make()`` once, then kept.
 
-        The SVG lives in the map's entry, so it goes when the map does; when a map has
-        :data:`MAX_SVGS` renderings, they are dropped and rendered again as asked.
+        The SVG lives in the map's entry, so it goes when the map does. The process keeps at most
+        :data:`MAX_SVGS`, whatever the map: a new one drops the least recently used (rendered again
+        if asked for again).
         """
         entry = self._current(model)
         if entry is None:                    # no current map (cleared meanwhile): render, keep nothing
             return make()
+        slot = (weakref.ref(entry), key)
         with self._lock:
             hit = entry.svgs.get(key)
-        if hit is not None:
-            return hit
+            if hit is not None:
+                self._svg_order.pop(slot, None)
+                self._svg_order[slot] = None         # now the most recently used
+                return hit
         svg = make()
         with self._lock:
-            if len(entry.svgs) >= MAX_SVGS:
-                entry.svgs.clear()
             entry.svgs[key] = svg
+            self._svg_order.pop(slot, None)
+            self._svg_order[slot] = None
+            for gone in [s for s in self._svg_order if s[0]() is None]:    # maps dropped since: their SVGs went too
+                del self._svg_order[gone]
+            while len(self._svg_order) > MAX_SVGS:
+                (ref, dropped), _ = self._svg_order.popitem(last=False)
+                held = ref()
+                if held is not None:
+                    held.svgs.pop(dropped, None)
         return svg
 
     # ------------------------------------------------------------------ gene-search indexes

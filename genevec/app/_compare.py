@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -326,7 +326,3 @@ def settings_rows(collection: Any) -> list[tuple[str, str]]:
         rows.append(("Counts file", str(counts["name"])))
     return rows
 
-
-def tissue_options(tissues: Sequence[str]) -> dict[str, str]:
-    """A select box's choices: each tissue's name as both value and label."""
-    return {t: t for t in tissues}

@@ -42,13 +42,17 @@ class Model:
 
     ``kind`` is what the app calls it: ``"model"`` (a vectors file) or ``"tissue"`` (a tissue of a
     collection). ``path`` is ``""`` for vectors that have no file (a :class:`genevec.TissueModels`
-    fitted in this process): their map is then kept in memory only.
+    fitted in this process): their map is then kept in memory only. ``stamp`` is the file's
+    ``(mtime_ns, size)`` when ``vectors`` were read from it: the map is kept for, and
+    ``<vectors>.map.tsv`` read and written for, the vectors served only while the file has that
+    stamp. ``(0, 0)`` (no file, or not known) keeps the map in memory only.
     """
 
     label: str
     path: str
     vectors: Any
     kind: str = "model"
+    stamp: tuple[int, int] = (0, 0)
 
 
 def load_model(path: str | os.PathLike) -> Any:
@@ -64,6 +68,11 @@ def load_model(path: str | os.PathLike) -> Any:
     >>> load_model(p) is load_model(p)
     True
     """
+    return _load_stamped(path)[0]
+
+
+def _load_stamped(path: str | os.PathLike) -> tuple[Any, tuple[int, int]]:
+    """:func:`load_model`'s vectors and the file's stamp when they were read."""
     from ..similarity import load_vectors
 
     real = os.path.realpath(os.fspath(path))
@@ -78,7 +87,7 @@ def load_model(path: str | os.PathLike) -> Any:
         log.info("loaded %s: %d genes x %d dims", real, len(gv), gv.dim)
         return gv
 
-    return CACHE.vectors(real, load)
+    return CACHE.stamped_vectors(real, load)
 
 
 def model_labels(paths: Sequence[str]) -> list[str]:
@@ -117,14 +126,18 @@ def load_models(paths: Sequence[str | os.PathLike]) -> list[Model]:
     if not paths:
         raise ValueError("genevec app: give at least one vectors file, e.g. create_app(['vectors.txt']), or a "
                          "tissue collection folder.")
-    return [Model(lab, os.path.realpath(p), load_model(p)) for lab, p in zip(model_labels(paths), paths)]
+    models = []
+    for lab, p in zip(model_labels(paths), paths):
+        gv, st = _load_stamped(p)
+        models.append(Model(lab, os.path.realpath(p), gv, stamp=st))
+    return models
 
 
 def tissue_models(collection: Any, folder: str | os.PathLike | None = None) -> list[Model]:
     """One :class:`Model` per tissue of a :class:`genevec.TissueModels`, labelled by the tissue's name.
 
-    With ``folder`` (where the collection was loaded from) each model's path is its tissue file, so
-    its map is cached beside it; without, the maps stay in memory.
+    With ``folder`` (where the collection was just loaded from: each file's stamp is taken now) each
+    model's path is its tissue file, so its map is cached beside it; without, the maps stay in memory.
     """
     from ..collection import TISSUE_KEY
 
@@ -133,7 +146,10 @@ def tissue_models(collection: Any, folder: str | os.PathLike | None = None) -> l
         gv = collection[t]
         name = (gv.metadata.get(TISSUE_KEY) or {}).get("file")
         path = os.path.realpath(os.path.join(os.fspath(folder), name)) if folder is not None and name else ""
-        out.append(Model(t, path if path and os.path.isfile(path) else "", gv, kind="tissue"))
+        if path and os.path.isfile(path):            # load_tissues has just read it (and checked its SHA-256)
+            out.append(Model(t, path, gv, kind="tissue", stamp=stamp(path)))
+        else:
+            out.append(Model(t, "", gv, kind="tissue"))
     return out
 
 
@@ -452,17 +468,43 @@ def map_path(vectors_path: str) -> str:
     return map_cache_path(vectors_path)
 
 
+def _map_file(model: Model) -> str | None:
+    """``<vectors>.map.tsv`` while the vectors file is still the one the model's vectors were read from, else None.
+
+    Once the file has changed, the app serves vectors that are no longer on disk: their map is kept
+    in memory only, never read from or written to the file beside the new vectors.
+    """
+    if not model.path:
+        return None
+    try:
+        if stamp(model.path) != model.stamp:
+            return None
+    except OSError:
+        return None
+    return map_path(model.path)
+
+
+def _fresh_map_file(model: Model) -> str | None:
+    """The model's ``<vectors>.map.tsv`` if it is newer than the vectors served, else None."""
+    cache = _map_file(model)
+    try:
+        return cache if cache is not None and os.stat(cache).st_mtime_ns >= model.stamp[0] else None
+    except OSError:
+        return None
+
+
 def map_cached(model: Model) -> bool:
     """Whether the model's map can be read rather than computed (from ``<vectors>.map.tsv`` or memory)."""
-    return CACHE.has_map(model) or bool(model.path) and os.path.isfile(map_path(model.path))
+    return CACHE.has_map(model) or _fresh_map_file(model) is not None
 
 
 def get_map(model: Model, *, n_clusters: int = 15, random_state: int = 42) -> pd.DataFrame:
     """The model's t-SNE map: from memory, else from ``<vectors>.map.tsv``, else computed and saved.
 
     The TSV is reused when it is newer than the vectors and lists the same genes. A process computes
-    each map once, however many sessions ask at the same time. If the folder is read-only, or the
-    vectors have no file, the map is kept in memory only.
+    each map once, however many sessions ask at the same time. If the folder is read-only, the
+    vectors have no file, or the file has changed since they were read (the app serves the vectors
+    it loaded until restarted), the map is kept in memory only.
     """
     return CACHE.gene_map(model, lambda: _read_or_compute_map(model, n_clusters, random_state))
 
@@ -471,8 +513,8 @@ def _read_or_compute_map(model: Model, n_clusters: int, random_state: int) -> pd
     from ..maps import model_map, read_gene_map, write_map_table
 
     gv = model.vectors
-    cache = map_path(model.path) if model.path else None
-    if cache is not None and os.path.isfile(cache) and os.stat(cache).st_mtime_ns >= stamp(model.path)[0]:
+    cache = _fresh_map_file(model)
+    if cache is not None:
         try:
             m = read_gene_map(cache)
             if m["gene"].tolist() == list(gv.genes):
@@ -482,6 +524,9 @@ def _read_or_compute_map(model: Model, n_clusters: int, random_state: int) -> pd
             log.warning("ignoring the map cache %s: %s", cache, exc)
     log.info("computing the map of %s (%d genes)", model.path or model.label, len(gv))
     m = model_map(gv, n_clusters=n_clusters, random_state=random_state)
+    cache = _map_file(model)                    # asked again: the file may have changed while the map was computed
+    if cache is None and model.path:
+        log.info("%s changed since it was loaded; keeping the map of the vectors served in memory", model.path)
     if cache is not None:
         try:
             write_map_table(m, cache)

@@ -3,7 +3,7 @@ paging, downloads. :func:`genevec.app._shiny.build_app` makes one :class:`Sessio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,6 @@ class SessionTools:
 
     input: Inputs
     session: Session
-    models: Sequence[Any]
     collections: dict[str, Any]
     model: Callable[[], Any]
     gene_of: Callable[[str], str]

@@ -206,10 +206,9 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
                         *([ui.br(), ui.tags.small(f"Split-half stability: {float(stab):.2f}", class_="text-muted")]
                           if stab is not None else []))
 
-        tools = SessionTools(input=input, session=session, models=models, collections=collections, model=model,
-                             gene_of=gene_of, present=present, picker_notice=picker_notice, paged=_paged,
-                             result=_result, show_more=_show_more, downloadable=_downloadable,
-                             csv_or_header=_csv_or_header)
+        tools = SessionTools(input=input, session=session, collections=collections, model=model, gene_of=gene_of,
+                             present=present, picker_notice=picker_notice, paged=_paged, result=_result,
+                             show_more=_show_more, downloadable=_downloadable, csv_or_header=_csv_or_header)
         _tab_tables.serve(tools)
         _tab_map.serve(tools)
 
@@ -238,6 +237,6 @@ def build_app(models: Sequence[d.Model], gene_sets: Sequence[Any] = ("go_bp", "r
             return ui.TagList(*blocks)
 
         if collection is not None:
-            _tab_compare.serve(input, collection, gene_of, _downloadable, _csv_or_header)
+            _tab_compare.serve(tools, collection)
 
     return App(ui_.build_ui(models, list(collections), None if collection is None else collection.tissues), server)

@@ -7,18 +7,18 @@ import asyncio
 from typing import Any
 
 import pandas as pd
-from shiny import Inputs, reactive, render, req, ui
+from shiny import reactive, render, req, ui
 
 from . import _compare as c
 from . import _data as d
+from ._session import SessionTools
 
 
-def serve(input: Inputs, collection: Any, gene_of, downloadable, csv_or_header) -> None:
-    """The Compare tissues tab's outputs (a tissue collection only); the content comes from :mod:`._compare`.
+def serve(t: SessionTools, collection: Any) -> None:
+    """Register the Compare tissues tab's outputs in the current session (``collection``: the
+    :class:`genevec.TissueModels` served); the content comes from :mod:`._compare`."""
+    input, gene_of, downloadable, csv_or_header = t.input, t.gene_of, t.downloadable, t.csv_or_header
 
-    ``gene_of``, ``downloadable`` and ``csv_or_header`` are the session's helpers that the other tabs
-    use too, so this tab behaves as they do.
-    """
     def _alert(text: str, kind: str = "warning", extra: str = "") -> ui.Tag:
         return ui.div(text, class_=f"alert alert-{kind} py-2 {extra}".strip())
 
