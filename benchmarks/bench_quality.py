@@ -213,13 +213,14 @@ SEEDLESS = {"pearson", "pca"}
 
 def jaccard(genes_a, V_a, genes_b, V_b) -> float:
     """Mean Jaccard index of the top-10 neighbour sets of the genes both vector sets hold."""
-    from genevec.evaluate import _unit_rows, neighbour_indices
+    from genevec.evaluate import neighbour_indices
+    from genevec.postprocess import unit_rows
 
     common = sorted(set(genes_a) & set(genes_b))
     ia = {g: i for i, g in enumerate(genes_a)}
     ib = {g: i for i, g in enumerate(genes_b)}
-    na = neighbour_indices(_unit_rows(V_a[[ia[g] for g in common]]), K)
-    nb = neighbour_indices(_unit_rows(V_b[[ib[g] for g in common]]), K)
+    na = neighbour_indices(unit_rows(V_a[[ia[g] for g in common]]), K)
+    nb = neighbour_indices(unit_rows(V_b[[ib[g] for g in common]]), K)
     return float(np.mean([len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na, nb)]))
 
 

@@ -40,9 +40,10 @@ def _frame(n_genes):
 
 
 def _jaccard(A, B):
-    from genevec.evaluate import _unit_rows, neighbour_indices
+    from genevec.evaluate import neighbour_indices
+    from genevec.postprocess import unit_rows
 
-    na, nb = neighbour_indices(_unit_rows(A), 10), neighbour_indices(_unit_rows(B), 10)
+    na, nb = neighbour_indices(unit_rows(A), 10), neighbour_indices(unit_rows(B), 10)
     return float(np.mean([len(set(a) & set(b)) / len(set(a) | set(b)) for a, b in zip(na, nb)]))
 
 
