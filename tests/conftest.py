@@ -44,3 +44,28 @@ def module_counts():
     from _reference import planted_modules
 
     return planted_modules(n_samples=60, genes_per_module=12, seed=0)
+
+
+@pytest.fixture
+def ctrl_c_in_epoch(monkeypatch):
+    """``ctrl_c_in_epoch(n)``: a Ctrl-C (KeyboardInterrupt) during the n-th SGD epoch run from then on.
+
+    Returns a function that takes the Ctrl-C away again (epochs run as normal).
+    """
+    from genevec import glove
+
+    real = glove.run_epoch
+
+    def arm(n):
+        calls = []
+
+        def epoch(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(glove, "run_epoch", epoch)
+        return lambda: monkeypatch.setattr(glove, "run_epoch", real)
+
+    return arm

@@ -521,22 +521,12 @@ def test_train_is_the_same_for_any_jobs_in_a_process(gct_file, tmp_path):
     assert outs[0] == outs[1]
 
 
-def test_train_interrupted_then_resumed_gives_the_same_bits(gct_file, tmp_path, monkeypatch, capsys):
-    from genevec import glove
-
+def test_train_interrupted_then_resumed_gives_the_same_bits(gct_file, tmp_path, ctrl_c_in_epoch, capsys):
     gct, _, _ = gct_file
     common = ["--preset", "exp2vec", "--dim", "6", "--max-iter", "5", "--jobs", "1", "-q"]
     assert main(["train", str(gct), *common, "-o", str(tmp_path / "full.txt")]) == 0
 
-    real_epoch, calls = glove.run_epoch, []
-
-    def flaky_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(glove, "run_epoch", flaky_epoch)
+    disarm = ctrl_c_in_epoch(3)
     ckpt = tmp_path / "ckpt"
     part = tmp_path / "part.txt"
     capsys.readouterr()
@@ -546,7 +536,7 @@ def test_train_interrupted_then_resumed_gives_the_same_bits(gct_file, tmp_path, 
         f"genevec: training interrupted after epoch 2; no vectors written. Continue with the same command "
         f"and --resume (checkpoint in {ckpt}).")
     assert not part.exists()
-    monkeypatch.setattr(glove, "run_epoch", real_epoch)
+    disarm()
     assert main(["train", str(gct), *common, "--checkpoint", str(ckpt), "--resume", "-o", str(part)]) == 0
     assert part.read_bytes() == (tmp_path / "full.txt").read_bytes()
 

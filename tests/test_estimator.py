@@ -419,24 +419,13 @@ def test_divergence_is_reported(modules):
         small(learning_rate=1e30, max_iter=5).fit(modules * 1000)
 
 
-def test_keyboard_interrupt_keeps_a_usable_model(modules, monkeypatch):
-    import genevec.glove as glove
-
-    real = glove.run_epoch
-    calls = {"n": 0}
-
-    def flaky(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(glove, "run_epoch", flaky)
+def test_keyboard_interrupt_keeps_a_usable_model(modules, ctrl_c_in_epoch):
+    disarm = ctrl_c_in_epoch(3)
     with pytest.warns(ConvergenceWarning, match=r"interrupted during epoch 3.*n_iter_=2"):
         m = small(max_iter=10).fit(modules)
     assert m.n_iter_ == 2 and len(m.most_similar("M1_0", topn=2)) == 2
     assert m.interrupted_ is True
-    monkeypatch.setattr(glove, "run_epoch", real)
+    disarm()
     assert small(max_iter=2).fit(modules).interrupted_ is False
 
 

@@ -329,17 +329,7 @@ def test_halves_with_geneglove_is_bit_identical_for_any_n_jobs(module_counts):
     assert ((one.jaccard >= 0) & (one.jaccard <= 1)).all()
 
 
-def test_an_interrupted_resample_fit_stops_stability(module_counts, monkeypatch):
-    import genevec.glove as glove
-
-    real, calls = glove.run_epoch, []
-
-    def ctrl_c_in_the_fourth_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(glove, "run_epoch", ctrl_c_in_the_fourth_epoch)
+def test_an_interrupted_resample_fit_stops_stability(module_counts, ctrl_c_in_epoch):
+    ctrl_c_in_epoch(4)
     with pytest.raises(KeyboardInterrupt, match="interrupted after epoch 0"):   # the second fit's first epoch
         stability(module_counts, GeneGloVe(solver="sgd", max_iter=3, dim=4), n_resamples=2, k=3)

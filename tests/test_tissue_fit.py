@@ -327,18 +327,8 @@ def test_gene_names_with_whitespace_are_refused_before_any_fit(tmp_path):
     assert "ENSG3" in models["Lung"].genes
 
 
-def test_an_interrupted_tissue_fit_stops_the_run_and_is_not_saved_as_finished(tmp_path, monkeypatch):
-    import genevec.glove as glove
-
-    real, calls = glove.run_epoch, []
-
-    def ctrl_c_in_the_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(glove, "run_epoch", ctrl_c_in_the_second_epoch)
+def test_an_interrupted_tissue_fit_stops_the_run_and_is_not_saved_as_finished(tmp_path, ctrl_c_in_epoch):
+    ctrl_c_in_epoch(2)
     folder = tmp_path / "coll"
     sgd = genevec.GeneGloVe(solver="sgd", max_iter=5, dim=8)
     with pytest.raises(KeyboardInterrupt, match="interrupted after epoch 1"):
