@@ -150,8 +150,13 @@ def loss_tiles(const tile_t[::1] values,             # IN    log T tiles
     """
     cdef Py_ssize_t B = group_bounds.shape[0] - 1
     cdef int dim = <int> W.shape[1]
-    cdef Py_ssize_t b, g, h, t, i, mx = 1
+    cdef Py_ssize_t b, g, h, t, i, rg, cg, mx = 1
+    cdef bint stored
     cdef int na, nb
+    cdef const param_t* pW
+    cdef const param_t* pC
+    cdef const param_t* pbw
+    cdef const param_t* pbc
     cdef const param_t* A
     cdef const param_t* Bm
     cdef const param_t* ba
@@ -181,25 +186,24 @@ def loss_tiles(const tile_t[::1] values,             # IN    log T tiles
         mx = max(mx, group_bounds[i + 1] - group_bounds[i])
     scratch_arr = np.empty((n_threads, mx * mx), dtype=np.float32 if param_t is float else np.float64)
     cdef param_t[:, ::1] scratch = scratch_arr
+    pW, pC, pbw, pbc = &W[0, 0], &C[0, 0], &bw[0], &bc[0]
     for b in prange(B * B, schedule="dynamic", chunksize=1, nogil=True, num_threads=n_threads):
         g = b // B
         h = b % B
         t = gv_tile_index(g, h, B)
         P = &scratch[threadid(), 0]
-        if g <= h:   # stored as (rows of g) x (columns of h)
-            na = <int> (group_bounds[g + 1] - group_bounds[g])
-            nb = <int> (group_bounds[h + 1] - group_bounds[h])
-            A = &W[group_bounds[g], 0]
-            Bm = &C[group_bounds[h], 0]
-            ba = &bw[group_bounds[g]]
-            bb = &bc[group_bounds[h]]
-        else:        # block (g, h) reads tile (h, g): rows are context genes of h, columns word genes of g
-            na = <int> (group_bounds[h + 1] - group_bounds[h])
-            nb = <int> (group_bounds[g + 1] - group_bounds[g])
-            A = &C[group_bounds[h], 0]
-            Bm = &W[group_bounds[g], 0]
-            ba = &bc[group_bounds[h]]
-            bb = &bw[group_bounds[g]]
+        # The stored tile (rg, cg), rg <= cg, holds rows of group rg and columns of group cg. Read as stored
+        # (g <= h) its rows are word genes (W, bw) and its columns context genes (C, bc); block (g, h) with
+        # g > h reads tile (h, g), whose rows are then the context genes of h and its columns the word genes of g.
+        stored = g <= h
+        rg = g if stored else h
+        cg = h if stored else g
+        na = <int> (group_bounds[rg + 1] - group_bounds[rg])
+        nb = <int> (group_bounds[cg + 1] - group_bounds[cg])
+        A = (pW if stored else pC) + group_bounds[rg] * dim
+        Bm = (pC if stored else pW) + group_bounds[cg] * dim
+        ba = (pbw if stored else pbc) + group_bounds[rg]
+        bb = (pbc if stored else pbw) + group_bounds[cg]
         # row-major P (na x nb) = A (na x dim) @ Bm^T  <=>  column-major P^T = Bm A^T
         if param_t is float:
             sgemm(tr, nn, &nb, &na, &dim, &s_one, <float*> Bm, &dim, <float*> A, &dim, &s_zero, P, &nb)
