@@ -71,7 +71,7 @@ import numpy as np
 
 from ._layout import TrainingTiles
 from ._progress import Progress
-from ._validation import check_dtype, check_n_threads, check_positive, check_tiles_and_params
+from ._validation import check_dtype, check_int_at_least, check_n_threads, check_positive, check_tiles_and_params
 from .exceptions import TrainingDivergedError, TrainingInterrupted
 from .objective import ALIGNMENT, GloVeParams, aligned_copy, glove_loss  # noqa: F401  (public here since 0.1)
 
@@ -297,13 +297,11 @@ def fit_glove(tiles: TrainingTiles, params: GloVeParams, *, x_max: float = 100.0
     >>> len(fit_glove(tiles, init_params(6, 4, np.float64, rng), max_iter=5, rng=rng, callback=stop_at_3))
     3
     """
-    if int(max_iter) < 0:
-        raise ValueError(f"fit_glove: max_iter must be >= 0, got {max_iter!r}.")
+    n_epochs = check_int_at_least(max_iter, "max_iter", 0, "fit_glove")   # 2.5 or True is a mistake, not 2 or 1
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"fit_glove: tol must be >= 0 (0 runs every epoch), got {tol!r}.")
     check_tiles_and_params(tiles, params, "fit_glove")
     curve = [] if curve is None else curve
-    n_epochs = int(max_iter)
     progress = Progress(verbose).loop(1, "epoch", n_epochs, first=int(first_epoch))
     try:
         for epoch in range(int(first_epoch), n_epochs + 1):

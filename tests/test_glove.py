@@ -371,6 +371,9 @@ def test_input_errors_are_explained():
         glove.run_epoch(tiles, p, rng=rng)
     with pytest.raises(ValueError, match=r"fit_glove: tol must be >= 0"):
         glove.fit_glove(tiles, glove.init_params(30, 5, np.float32, rng), tol=-1.0, rng=rng)
+    for max_iter in (-1, 2.5, True):                  # not silently rounded to 2 epochs, or 1
+        with pytest.raises(ValueError, match=rf"fit_glove: max_iter must be an int >= 0, got {max_iter!r}\."):
+            glove.fit_glove(tiles, glove.init_params(30, 5, np.float32, rng), max_iter=max_iter, rng=rng)
     with pytest.raises(ValueError, match=r"set_isa: name must be 'generic' or 'auto'"):
         _glove.set_isa("avx9")
 
