@@ -336,7 +336,9 @@ class GeneGloVe(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             Names of the columns of an ndarray or sparse ``X``.
         callback : callable, optional
             ``callback(epoch, loss, model)`` after each epoch; returning True stops training, keeping
-            what was learned.
+            what was learned. With ``solver="sgd"`` the model then holds that epoch's vectors; with
+            ``"svd"`` the call comes after each ALS sweep (``loss`` its exact loss) and the model is
+            fitted only when ``fit`` returns.
         checkpoint : str or Path, optional
             A folder where the full training state (vectors, AdaGrad sums, epoch, random state) is
             written atomically every ``checkpoint_every`` epochs (``solver="sgd"``).
