@@ -478,23 +478,21 @@ def _cmd_stability(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _fit(model, counts, fit_kw: dict, *, checkpoint: str | None, resumable: bool = True) -> None:
-    """Fit, turning an interrupted training into a KeyboardInterrupt (the vectors are then not saved)."""
-    from .exceptions import TrainingInterruptedWarning
+    """Fit, turning an interrupted training into a KeyboardInterrupt that says how to go on (no vectors saved)."""
+    from .estimator import fit_whole
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(counts, **fit_kw)
-    for w in caught:
-        if not issubclass(w.category, TrainingInterruptedWarning):  # said below, as the exit line
-            _show_warning(w.message, w.category, w.filename, w.lineno)
-    if model.interrupted_:
+    try:
+        fit_whole(model, counts, **fit_kw)
+    except KeyboardInterrupt:
+        if not getattr(model, "interrupted_", False):     # Ctrl-C before training began: nothing to add
+            raise
         if checkpoint is not None:
             hint = f" Continue with the same command and --resume (checkpoint in {checkpoint})."
         elif resumable:
             hint = " Pass --checkpoint DIR to be able to resume an interrupted run."
         else:
             hint = ""
-        raise KeyboardInterrupt(f"training interrupted after epoch {model.n_iter_}; no vectors written.{hint}")
+        raise KeyboardInterrupt(f"training interrupted after epoch {model.n_iter_}; no vectors written.{hint}") from None
 
 
 def _cmd_similar(args: argparse.Namespace, out: TextIO) -> int:
